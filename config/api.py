@@ -1,0 +1,61 @@
+"""Shared API plumbing: the error shape, pagination and permission classes.
+
+Every API error has the body ``{"code": "<stable machine code>", "detail": "<translated
+message>"}`` and a 4xx status (DESIGN.md §8). Domain errors carry their own code; DRF's
+errors are mapped to stable codes here, in one place, so no view builds error bodies.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from staff.exceptions import DomainError
+
+
+class DefaultPagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+def _first_message(detail: Any) -> str:
+    """Flatten DRF's nested error detail into one readable line."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            message = _first_message(value)
+            return message if key == "non_field_errors" else f"{key}: {message}"
+        return ""
+    if isinstance(detail, list):
+        return _first_message(detail[0]) if detail else ""
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn domain and framework errors into ``{"code", "detail"}`` responses."""
+    if isinstance(exc, DomainError):
+        return Response(
+            {"code": exc.code, "detail": str(exc.message)},
+            status=getattr(exc, "status_code", status.HTTP_400_BAD_REQUEST),
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        code, detail = "invalid", _first_message(exc.detail) or _("Invalid input.")
+        response.data = {"code": code, "detail": detail, "errors": exc.detail}
+        return response
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        response.data = {"code": code, "detail": _first_message(exc.detail)}
+    return response

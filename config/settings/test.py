@@ -1,0 +1,21 @@
+"""Test settings: fast hashing, plain static storage, deterministic keys."""
+
+import os
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-8c2f0e4d1b9a7c6e5f3d")
+os.environ.setdefault("PHONE_HASH_KEY", "test-phone-hash-key")
+os.environ.setdefault("SMS_INBOUND_SECRET", "test-sms-inbound-secret")
+
+from .base import *
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The manifest storage needs collectstatic first; CI checks collectstatic separately.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / "test-media"
+CELERY_TASK_ALWAYS_EAGER = False
+LOGGING["root"]["level"] = "WARNING"

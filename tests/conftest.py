@@ -1,0 +1,67 @@
+"""Fixtures shared by every test package."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT_DIR = Path(__file__).parent / "e2e" / "screenshots"
+
+
+@pytest.fixture
+def admin_user(db):
+    from tests.factories.staff import UserFactory
+
+    return UserFactory(username="hr", hr_admin=True)
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Debian Chromium driven by Playwright; skipped when Chromium is missing."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        pytest.skip(
+            "Browser tests skipped: Debian's Chromium is not installed "
+            "(apt-get install -y chromium). Nothing is downloaded in its place."
+        )
+    # Django's live server runs in a thread; Playwright's sync API runs an event loop in it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR

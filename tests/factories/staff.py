@@ -1,0 +1,72 @@
+"""Factories for the staff app. Units are created through the service so paths are right."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from staff import services
+from staff.choices import UnitKind
+from staff.models import OrgUnit, Position, StaffMember
+from staff.phones import parse_phone
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    password = factory.django.Password("pass-word-123")
+
+    class Params:
+        hr_admin = factory.Trait(is_staff=True, is_superuser=True)
+
+
+class OrgUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrgUnit
+
+    code = factory.Sequence(lambda n: f"U{n:04d}")
+    name = factory.Sequence(lambda n: f"单位{n}")
+    kind = UnitKind.STORE
+    parent = factory.LazyAttribute(
+        lambda o: (
+            None
+            if o.kind == UnitKind.COMPANY
+            else OrgUnitFactory(kind=UnitKind.COMPANY)
+            if o.kind == UnitKind.BRANCH
+            else OrgUnitFactory(kind=UnitKind.BRANCH)
+        )
+    )
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.create_unit(**kwargs)
+
+
+class PositionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Position
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"pos{n}")
+    name = factory.Sequence(lambda n: f"岗位{n}")
+
+
+class StaffMemberFactory(factory.django.DjangoModelFactory):
+    """``phone`` is a transient attribute: only its hash and masked form are stored."""
+
+    class Meta:
+        model = StaffMember
+        exclude = ("phone_obj",)
+
+    class Params:
+        phone = factory.Sequence(lambda n: f"139{n:08d}")
+
+    employee_no = factory.Sequence(lambda n: f"{n + 1000}")
+    name = factory.Sequence(lambda n: f"员工{n}")
+    unit = factory.SubFactory(OrgUnitFactory)
+    position = factory.SubFactory(PositionFactory)
+    phone_obj = factory.LazyAttribute(lambda o: parse_phone(o.phone))
+    phone_hash = factory.LazyAttribute(lambda o: o.phone_obj.hash)
+    phone_masked = factory.LazyAttribute(lambda o: o.phone_obj.masked)
