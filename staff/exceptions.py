@@ -18,7 +18,7 @@ class DomainError(Exception):
         self.message = message
 
 
-class InvalidPhone(DomainError):
+class InvalidPhoneError(DomainError):
     def __init__(self, message: str | Promise) -> None:
         super().__init__("bad_phone", message)
 
@@ -27,7 +27,7 @@ class StaffImportError(DomainError):
     """The import file as a whole cannot be read (encoding, format, size, headers)."""
 
 
-class ImportAlreadyHandled(DomainError):
+class ImportAlreadyHandledError(DomainError):
     status_code = 409
 
     def __init__(self, message: str | Promise) -> None:

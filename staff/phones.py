@@ -22,7 +22,7 @@ import phonenumbers
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from staff.exceptions import InvalidPhone
+from staff.exceptions import InvalidPhoneError
 
 # Characters people put between digits; anything else (letters, exponents) is refused.
 _ALLOWED = re.compile(r"^\+?[0-9 \-()]+$")
@@ -44,30 +44,30 @@ class Phone:
 
 
 def normalize_phone(raw: str) -> str:
-    """Return the E.164 form of a mainland-China mobile number, or raise ``InvalidPhone``.
+    """Return the E.164 form of a mainland-China mobile number, or raise ``InvalidPhoneError``.
 
     Full-width digits are folded by NFKC. Excel's scientific notation (``1.38001E+10``)
     is always refused: the digits it dropped cannot be recovered.
     """
     text = unicodedata.normalize("NFKC", str(raw or "")).strip()
     if not text:
-        raise InvalidPhone(_("Phone number is empty."))
+        raise InvalidPhoneError(_("Phone number is empty."))
     if _SCIENTIFIC.match(text):
-        raise InvalidPhone(
+        raise InvalidPhoneError(
             _("Phone number looks like a spreadsheet number (e.g. 1.38E+10); format it as text.")
         )
     if not _ALLOWED.match(text):
-        raise InvalidPhone(_("Phone number may only contain digits, spaces, + and -."))
+        raise InvalidPhoneError(_("Phone number may only contain digits, spaces, + and -."))
     try:
         parsed = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(_("This is not a phone number.")) from exc
+        raise InvalidPhoneError(_("This is not a phone number.")) from exc
     if parsed.country_code != 86:
-        raise InvalidPhone(_("Only mainland China mobile numbers are accepted."))
+        raise InvalidPhoneError(_("Only mainland China mobile numbers are accepted."))
     if not phonenumbers.is_valid_number(parsed) or (
         phonenumbers.number_type(parsed) not in _MOBILE_TYPES
     ):
-        raise InvalidPhone(_("This is not a valid mainland China mobile number."))
+        raise InvalidPhoneError(_("This is not a valid mainland China mobile number."))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -84,6 +84,6 @@ def mask_phone(e164: str) -> str:
 
 
 def parse_phone(raw: str) -> Phone:
-    """Normalise, hash and mask in one call; raises ``InvalidPhone``."""
+    """Normalise, hash and mask in one call; raises ``InvalidPhoneError``."""
     e164 = normalize_phone(raw)
     return Phone(e164=e164, hash=hash_phone(e164), masked=mask_phone(e164))
