@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from staff.exceptions import InvalidPhoneError
 
 # Characters people put between digits; anything else (letters, exponents) is refused.
-_ALLOWED = re.compile(r"^\+?[0-9 \-()]+$")
+_ALLOWED = re.compile(r"^\(?\+?[0-9 \-()]+$")
 # What a spreadsheet makes of a long number stored as a number: 1.38001E+10.
 _SCIENTIFIC = re.compile(r"^[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$")
 _MOBILE_TYPES = {

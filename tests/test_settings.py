@@ -1,0 +1,77 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "p7Vq-2xR9mZ!cK4wL8nT#hY6jB3fD1sG5aE0uI7oP2qW9eR4tY8uI3oP6aS1dF5g",
+    "PHONE_HASH_KEY": "production-phone-hash-key",
+    "DATABASE_URL": "postgres://app@db.internal:5432/service_star",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "ALLOWED_HOSTS": "stars.example.com",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_passes_with_production_variables():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "PHONE_HASH_KEY", "DATABASE_URL"])
+def test_production_refuses_to_start_without_a_required_variable(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    result = _manage("check", env=env)
+
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_embedded_default_needs_no_environment():
+    code = (
+        "import django; from django.conf import settings; django.setup();"
+        "print(settings.DATABASES['default']['ENGINE']);"
+        "print(settings.CELERY_BROKER_URL);"
+        "print(settings.CACHES['default']['BACKEND']);"
+        "print(settings.TIME_ZONE, settings.LANGUAGE_CODE, settings.DEBUG)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
+    env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    assert result.stdout.split("\n")[:4] == [
+        "django.db.backends.sqlite3",
+        "filesystem://",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "Asia/Shanghai zh-hans True",
+    ]
