@@ -39,6 +39,8 @@ USE_I18N = True
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Links typed without a scheme (video links) are taken as https, Django 6's default.
+FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # DATABASES
 # ------------------------------------------------------------------------------
@@ -241,6 +243,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "staff.purge_stale_imports",
         "schedule": 3600.0,
         "options": {"expires": 3000},
+    },
+    # Server time decides when a stage opens and closes; 30 s is the tolerance admins see.
+    "open-and-close-due-stages": {
+        "task": "campaigns.open_and_close_due_stages",
+        "schedule": 30.0,
+        "options": {"expires": 25},
     },
 }
 

@@ -1,0 +1,133 @@
+"""Read functions of the campaigns app, for the admin, public pages, the API and exports.
+
+Each returns a queryset (or an object) with the joins its callers need already selected, so
+iterating a page of results costs a fixed number of queries; tests pin those numbers.
+"""
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from campaigns.choices import ContestantStatus, ResultOutcome, StageStatus
+from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
+from staff.models import AuditEvent, OrgUnit
+
+_STAFF_JOINS = ("staff_member__unit", "staff_member__position")
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns, newest first, with their stages prefetched in order (2 queries)."""
+    return Campaign.objects.prefetch_related(
+        Prefetch("stages", queryset=Stage.objects.order_by("order"))
+    ).order_by("-starts_on", "-id")
+
+
+def campaign_detail(campaign_id: int) -> Campaign:
+    """One campaign with its stages (annotated as in ``stages_for_campaign``) prefetched.
+
+    Raises ``Campaign.DoesNotExist``.
+    """
+    stages = Stage.objects.annotate(
+        contestant_count=Count(
+            "contestants", filter=~Q(contestants__status=ContestantStatus.WITHDRAWN)
+        )
+    ).order_by("order")
+    return Campaign.objects.prefetch_related(Prefetch("stages", queryset=stages)).get(
+        pk=campaign_id
+    )
+
+
+def stages_for_campaign(campaign: Campaign | int) -> QuerySet[Stage]:
+    """The campaign's stages in order, each with ``contestant_count`` (withdrawn excluded)."""
+    campaign_id = campaign.pk if isinstance(campaign, Campaign) else campaign
+    return (
+        Stage.objects.filter(campaign_id=campaign_id)
+        .select_related("campaign")
+        .annotate(
+            contestant_count=Count(
+                "contestants", filter=~Q(contestants__status=ContestantStatus.WITHDRAWN)
+            )
+        )
+        .order_by("order")
+    )
+
+
+def open_stages() -> QuerySet[Stage]:
+    """Stages accepting votes and scores now (by status; the beat task keeps it on time)."""
+    return Stage.objects.filter(status=StageStatus.OPEN).select_related("campaign")
+
+
+def contestants_for_stage(
+    stage: Stage | int,
+    *,
+    q: str | None = None,
+    branch: OrgUnit | str | None = None,
+    position: str | None = None,
+    include_withdrawn: bool = False,
+) -> QuerySet[Contestant]:
+    """A stage's contestants with staff member, unit and position joined (one query).
+
+    ``q`` matches the name (contains) or the employee number (prefix); ``branch`` is a unit
+    or a unit code and matches staff anywhere in its subtree; ``position`` is a position
+    code. Ordered by running order, then employee number. Withdrawn contestants are left
+    out unless ``include_withdrawn``.
+    """
+    stage_id = stage.pk if isinstance(stage, Stage) else stage
+    queryset = Contestant.objects.filter(stage_id=stage_id).select_related(*_STAFF_JOINS)
+    if not include_withdrawn:
+        queryset = queryset.exclude(status=ContestantStatus.WITHDRAWN)
+    if q := (q or "").strip():
+        queryset = queryset.filter(
+            Q(staff_member__name__icontains=q) | Q(staff_member__employee_no__startswith=q)
+        )
+    if isinstance(branch, OrgUnit):
+        queryset = queryset.filter(staff_member__unit__path__startswith=branch.path)
+    elif branch:
+        # Unit codes are unique and cannot contain "/", so "/CODE/" in a path (or a path
+        # starting "CODE/") means "in that unit's subtree", with no extra query.
+        queryset = queryset.filter(
+            Q(staff_member__unit__path__contains=f"/{branch}/")
+            | Q(staff_member__unit__path__startswith=f"{branch}/")
+        )
+    if position:
+        queryset = queryset.filter(staff_member__position__code=position)
+    return queryset.order_by("running_order", "staff_member__employee_no")
+
+
+def results_for_stage(stage: Stage | int) -> QuerySet[StageResult]:
+    """The stored results of a stage (preview or frozen), by rank, with people joined."""
+    stage_id = stage.pk if isinstance(stage, Stage) else stage
+    return (
+        StageResult.objects.filter(stage_id=stage_id)
+        .select_related("contestant__staff_member__unit", "contestant__staff_member__position")
+        .order_by("rank", "position_code", "contestant_id")
+    )
+
+
+def winners_for_stage(stage: Stage) -> QuerySet[StageResult]:
+    """Who went through a finalised stage: frozen rows whose contestant is advanced
+    (qualifiers, minus withdrawals, plus promoted reserves). Empty before finalising."""
+    if stage.status != StageStatus.FINALIZED:
+        return StageResult.objects.none()
+    return results_for_stage(stage).filter(
+        is_frozen=True, contestant__status=ContestantStatus.ADVANCED
+    )
+
+
+def unresolved_ties(stage: Stage | int) -> dict[str, list[StageResult]]:
+    """Result rows tied at a cut line, grouped by position list ("" without position quotas)."""
+    stage_obj = stage if isinstance(stage, Stage) else Stage.objects.get(pk=stage)
+    groups: dict[str, list[StageResult]] = {}
+    for row in results_for_stage(stage_obj).filter(outcome=ResultOutcome.TIED_AT_CUT):
+        key = row.position_code if stage_obj.position_quotas else ""
+        groups.setdefault(key, []).append(row)
+    return groups
+
+
+def tie_resolutions_for_stage(stage: Stage | int) -> QuerySet[TieResolution]:
+    stage_id = stage.pk if isinstance(stage, Stage) else stage
+    return TieResolution.objects.filter(stage_id=stage_id).select_related("decided_by")
+
+
+def audit_events_for_campaign(campaign: Campaign | int) -> QuerySet[AuditEvent]:
+    """The campaign's audit trail, newest first."""
+    campaign_id = campaign.pk if isinstance(campaign, Campaign) else campaign
+    return AuditEvent.objects.filter(campaign_id=campaign_id).select_related("actor")
