@@ -7,6 +7,7 @@ stage. Status fields change only through ``campaigns.services.transition_stage``
 are written only by ``campaigns.services``.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -173,8 +174,16 @@ class Stage(models.Model):
 
     @property
     def is_open(self) -> bool:
-        """Accepting votes and scores (status only; the time window is the beat task's job)."""
+        """The stage's status is open (see ``accepts_entries_at`` for votes and scores)."""
         return self.status == StageStatus.OPEN
+
+    def accepts_entries_at(self, now: datetime) -> bool:
+        """Whether a vote or score arriving at ``now`` (server time) counts.
+
+        The stage must be open *and* not past ``closes_at``: the beat task closes stages
+        up to 30 s late, and a vote in that gap must still be refused.
+        """
+        return self.is_open and (self.closes_at is None or now < self.closes_at)
 
     @property
     def is_finalized(self) -> bool:

@@ -512,7 +512,7 @@ def enrol_contestants(
         candidates = candidates.filter(pk__in=staff_qs.values("pk"))
     elif staff_ids is not None:
         candidates = candidates.filter(pk__in=list(staff_ids))
-    added = _enrol(locked, candidates.order_by("pk").values_list("pk", flat=True).iterator())
+    added = _enrol(locked, list(candidates.order_by("pk").values_list("pk", flat=True)))
     record_audit_event(
         locked,
         actor=actor,

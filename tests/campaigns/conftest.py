@@ -4,6 +4,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from campaigns import components
 from campaigns.components import VOTE_SHARE, Scale
@@ -60,3 +61,10 @@ def three_stages(db, position):
         for _ in range(5)
     ]
     return campaign, stages, contestants
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    """Messages in the English source, for tests that assert a message's exact text."""
+    with translation.override("en"):
+        yield

@@ -71,7 +71,7 @@ def test_a_campaign_ends_after_it_starts():
         )
 
 
-def test_clean_checks_position_quotas_add_up_to_the_quota():
+def test_clean_checks_position_quotas_add_up_to_the_quota(english):
     stage = StageFactory.build(quota=70, position_quotas={"clerk": 40, "agent": 20, "manager": 5})
 
     with pytest.raises(ValidationError) as excinfo:

@@ -162,7 +162,7 @@ def test_rules_of_an_open_stage_change_with_a_reason_recorded(admin_user):
         ({"status": "open"}, "These fields are not stage rules: status."),
     ],
 )
-def test_inconsistent_rules_are_refused_with_a_message(admin_user, changes, message):
+def test_inconsistent_rules_are_refused_with_a_message(admin_user, changes, message, english):
     stage = StageFactory(order=1, quota=2)
     before = Stage.objects.filter(pk=stage.pk).values().get()
 

@@ -1,8 +1,10 @@
 """Preview, ties, finalising, withdrawals and reserves, end to end over fake providers."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from campaigns import selectors, services
 from campaigns.choices import (
@@ -16,7 +18,8 @@ from campaigns.choices import (
 from campaigns.exceptions import CampaignError, InvalidTransitionError, StageGuardError
 from campaigns.models import Contestant, Stage, StageResult, TieResolution
 from staff.models import AuditEvent
-from tests.factories.campaigns import ContestantFactory
+from tests.factories.campaigns import ContestantFactory, StageFactory
+from tests.factories.staff import PositionFactory, StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +351,74 @@ def test_finalizing_the_last_stage_finishes_the_campaign(admin_user, fake_compon
 
     assert Stage.objects.get(pk=stage.pk).campaign.status == CampaignStatus.FINISHED
     assert statuses(stage) == {contestant.id: ContestantStatus.ADVANCED}
+
+
+def test_per_position_quotas_cut_each_position_and_ties_are_decided_per_position(
+    admin_user, fake_components
+):
+
+    stage = StageFactory(order=1, quota=3, position_quotas={"clerk": 2, "agent": 1})
+    clerk, agent = PositionFactory(code="clerk"), PositionFactory(code="agent")
+    clerks = [
+        ContestantFactory(stage=stage, staff_member=StaffMemberFactory(position=clerk))
+        for _ in range(3)
+    ]
+    agents = [
+        ContestantFactory(stage=stage, staff_member=StaffMemberFactory(position=agent))
+        for _ in range(3)
+    ]
+    # The agents outscore every clerk, yet only one agent may go through.
+    fake_components.set(
+        ComponentKey.WEB_VOTES,
+        {clerks[0].id: 10, clerks[1].id: 9, clerks[2].id: 1, **{a.id: 50 for a in agents}},
+    )
+    fake_components.set(ComponentKey.SMS_VOTES, {})
+    for move in (services.open_stage, services.close_stage, services.preview_stage):
+        move(stage, actor=admin_user)
+    assert outcomes(stage) == {
+        clerks[0].id: Q,
+        clerks[1].id: Q,
+        clerks[2].id: R,
+        agents[0].id: T,
+        agents[1].id: T,
+        agents[2].id: T,
+    }
+    assert list(selectors.unresolved_ties(stage)) == ["agent"]
+
+    with pytest.raises(StageGuardError) as excinfo:
+        services.resolve_tie(
+            stage,
+            admit_all=False,
+            chosen_contestant_ids=[agents[1].id],
+            actor=admin_user,
+            reason="r",
+            position_code="clerk",
+        )
+    assert excinfo.value.code == "no_tie"
+    services.resolve_tie(
+        stage,
+        admit_all=False,
+        chosen_contestant_ids=[agents[1].id],
+        actor=admin_user,
+        reason="Judges' tie-break interview",
+        position_code="agent",
+    )
+    services.finalize_stage(stage, actor=admin_user)
+
+    assert {cid for cid, outcome in outcomes(stage).items() if outcome == Q} == {
+        clerks[0].id,
+        clerks[1].id,
+        agents[1].id,
+    }
+    assert TieResolution.objects.get().position_code == "agent"
+
+
+def test_a_stage_accepts_entries_only_while_open_and_before_its_closing_time():
+    now = timezone.now()
+    open_stage = StageFactory.build(
+        status=StageStatus.OPEN, closes_at=now + dt.timedelta(seconds=1)
+    )
+    late = StageFactory.build(status=StageStatus.OPEN, closes_at=now)
+    closed = StageFactory.build(status=StageStatus.CLOSED)
+
+    assert [s.accepts_entries_at(now) for s in (open_stage, late, closed)] == [True, False, False]

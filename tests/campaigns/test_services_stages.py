@@ -95,7 +95,7 @@ def test_every_other_move_is_refused_and_changes_nothing(source, target, admin_u
     assert AuditEvent.objects.count() == 0
 
 
-def test_the_refusal_names_both_statuses(admin_user):
+def test_the_refusal_names_both_statuses(admin_user, english):
     stage = stage_in(StageStatus.DRAFT)
 
     with pytest.raises(InvalidTransitionError) as excinfo:
@@ -181,7 +181,7 @@ def test_a_stage_with_an_unresolved_tie_cannot_be_finalized(admin_user):
     assert StageResult.objects.filter(stage=stage, is_frozen=True).count() == 0
 
 
-def test_invalid_rules_refuse_opening(admin_user):
+def test_invalid_rules_refuse_opening(admin_user, english):
     stage = stage_in(StageStatus.DRAFT)
     Stage.objects.filter(pk=stage.pk).update(weights={"web_votes": "0.4"})
 

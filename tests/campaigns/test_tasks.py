@@ -49,7 +49,9 @@ def test_nothing_happens_before_the_opening_time(scheduled):
     assert AuditEvent.objects.count() == 0
 
 
-def test_a_due_stage_opens_once_and_a_stage_waiting_for_its_predecessor_is_skipped(scheduled):
+def test_a_due_stage_opens_once_and_a_stage_waiting_for_its_predecessor_is_skipped(
+    scheduled, english
+):
     first, second = scheduled
 
     with time_machine.travel(OPENS, tick=False):
