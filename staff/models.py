@@ -91,7 +91,7 @@ class StaffMember(models.Model):
         unique=True,
         help_text=_("Digits only. Customers text this number to vote."),
     )
-    name = models.CharField(_("name"), max_length=64)
+    name = models.CharField(_("full name"), max_length=64)
     unit = models.ForeignKey(
         OrgUnit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="staff"
     )

@@ -5,9 +5,21 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = Path(__file__).parent / "e2e" / "screenshots"
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Messages produced outside a request (services, commands) are compared in English.
+
+    Requests still choose their language through LocaleMiddleware (Chinese by default), and
+    the tests of pages assert the Chinese text.
+    """
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -18,8 +18,13 @@ PRODUCTION_ENV = {
 }
 
 
+# Variables the test run itself sets (the browser tests need DJANGO_ALLOW_ASYNC_UNSAFE),
+# which a production process would not have.
+NOT_INHERITED = {*PRODUCTION_ENV, "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -56,7 +61,7 @@ def test_embedded_default_needs_no_environment():
         "print(settings.CACHES['default']['BACKEND']);"
         "print(settings.TIME_ZONE, settings.LANGUAGE_CODE, settings.DEBUG)"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DEBUG"}
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env = {**clean, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
 
     result = subprocess.run(

@@ -39,8 +39,6 @@ USE_I18N = True
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Links typed without a scheme (video links) are taken as https, Django 6's default.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # DATABASES
 # ------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('employee_no', models.CharField(help_text='Digits only. Customers text this number to vote.', max_length=16, unique=True, verbose_name='employee number')),
-                ('name', models.CharField(max_length=64, verbose_name='name')),
+                ('name', models.CharField(max_length=64, verbose_name='full name')),
                 ('photo', models.ImageField(blank=True, upload_to='staff/photos/', verbose_name='photo')),
                 ('thumbnail', models.ImageField(blank=True, editable=False, upload_to='staff/thumbnails/', verbose_name='thumbnail')),
                 ('story', models.TextField(blank=True, max_length=2000, verbose_name='story')),

@@ -1,0 +1,33 @@
+"""Browser journey: an HR admin logs in and finds staff in the directory."""
+
+import pytest
+
+from tests.factories.staff import OrgUnitFactory, StaffMemberFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_hr_admin_logs_in_and_searches_the_staff_list(live_server, page, screenshot_dir):
+    UserFactory(username="hr", password="pass-word-123", hr_admin=True)
+    store = OrgUnitFactory(name="人民路营业厅")
+    StaffMemberFactory(employee_no="10001", name="张晓明", unit=store, phone="13800138000")
+    StaffMemberFactory(employee_no="10002", name="李静", unit=store, phone="13900139000")
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("用户名").fill("hr")
+    page.get_by_label("密码").fill("pass-word-123")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("link", name="员工", exact=True).first.click()
+    page.wait_for_selector("#result_list")
+    page.screenshot(path=screenshot_dir / "admin-staff-list.png", full_page=True)
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 2
+    assert "138****8000" in page.content()
+    assert "13800138000" not in page.content()
+
+    page.locator("#searchbar").fill("李静")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/?q=*")
+
+    assert rows.count() == 1
+    assert rows.first.inner_text().count("10002") == 1

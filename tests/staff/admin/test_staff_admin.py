@@ -1,0 +1,253 @@
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from PIL import Image
+
+from staff.choices import AuditAction, UnitKind
+from staff.models import AuditEvent, StaffMember
+from staff.phones import parse_phone
+from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:staff_staffmember_changelist")
+
+
+def _png(size=(300, 200)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_changelist_query_count_does_not_grow_with_rows(
+    admin_client, count, django_assert_num_queries
+):
+    StaffMemberFactory.create_batch(count)
+
+    # session, user, branch filter lookups, count, full count, page rows, position filter lookups
+    with django_assert_num_queries(7):
+        response = admin_client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == count
+
+
+def test_changelist_shows_masked_phone_only(admin_client):
+    StaffMemberFactory(phone="13800138000", name="张晓明")
+
+    response = admin_client.get(CHANGELIST)
+
+    assert "138****8000" in response.text
+    assert "13800138000" not in response.text
+    assert 'class="staff-avatar"' in response.text
+
+
+def test_changelist_search_by_employee_number_and_name(admin_client):
+    StaffMemberFactory(employee_no="20001", name="王芳")
+    StaffMemberFactory(employee_no="20002", name="李静")
+
+    by_number = admin_client.get(CHANGELIST, {"q": " 20002 "})
+    by_name = admin_client.get(CHANGELIST, {"q": "王芳"})
+
+    assert [m.employee_no for m in by_number.context["cl"].result_list] == ["20002"]
+    assert [m.employee_no for m in by_name.context["cl"].result_list] == ["20001"]
+
+
+def test_branch_and_unit_filters_follow_the_tree(admin_client):
+    east_store = OrgUnitFactory(code="E-S1")
+    east = east_store.parent
+    east_team = OrgUnitFactory(code="E-C1", kind=UnitKind.CALL_CENTRE_TEAM, parent=east)
+    west_store = OrgUnitFactory(code="W-S1")
+    StaffMemberFactory(employee_no="1", unit=east_store)
+    StaffMemberFactory(employee_no="2", unit=east_team)
+    StaffMemberFactory(employee_no="3", unit=west_store)
+
+    by_branch = admin_client.get(CHANGELIST, {"branch": east.pk})
+    by_unit = admin_client.get(CHANGELIST, {"branch": east.pk, "unit": east_team.pk})
+    bogus = admin_client.get(CHANGELIST, {"branch": "x' OR 1=1"})
+
+    assert sorted(m.employee_no for m in by_branch.context["cl"].result_list) == ["1", "2"]
+    assert [m.employee_no for m in by_unit.context["cl"].result_list] == ["2"]
+    assert "E-C1" in by_unit.text or east_team.name in by_unit.text
+    assert bogus.status_code == 200
+
+
+def test_add_staff_member_stores_only_hash_and_mask(admin_client):
+    unit = OrgUnitFactory()
+    position = PositionFactory()
+
+    response = admin_client.post(
+        reverse("admin:staff_staffmember_add"),
+        {
+            "employee_no": "30001",
+            "name": "赵磊",
+            "unit": unit.pk,
+            "position": position.pk,
+            "phone": "+86 138 0013 8000",
+            "is_active": "on",
+            "story": "",
+            "video_url": "",
+            "hire_date": "2020-03-01",
+        },
+    )
+
+    member = StaffMember.objects.get(employee_no="30001")
+    assert response.status_code == 302
+    assert member.phone_hash == parse_phone("13800138000").hash
+    assert member.phone_masked == "138****8000"
+
+
+@pytest.mark.parametrize(
+    ("employee_no", "phone", "error"),
+    [
+        ("ABC", "13800138000", "工号只能包含数字"),
+        ("30002", "1.38001E+10", "表格数字"),
+        ("30003", "", "请填写手机号"),
+    ],
+)
+def test_add_staff_member_refuses_bad_input_and_saves_nothing(
+    admin_client, employee_no, phone, error
+):
+    unit, position = OrgUnitFactory(), PositionFactory()
+
+    response = admin_client.post(
+        reverse("admin:staff_staffmember_add"),
+        {
+            "employee_no": employee_no,
+            "name": "x",
+            "unit": unit.pk,
+            "position": position.pk,
+            "phone": phone,
+        },
+    )
+
+    assert response.status_code == 200
+    assert error in response.text
+    assert StaffMember.objects.count() == 0
+
+
+def test_photo_upload_generates_a_thumbnail(admin_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    member = StaffMemberFactory()
+    url = reverse("admin:staff_staffmember_change", args=[member.pk])
+    data = {
+        "employee_no": member.employee_no,
+        "name": member.name,
+        "unit": member.unit_id,
+        "position": member.position_id,
+        "is_active": "on",
+        "photo": SimpleUploadedFile("me.png", _png(), content_type="image/png"),
+    }
+
+    response = admin_client.post(url, data)
+
+    member.refresh_from_db()
+    assert response.status_code == 302
+    assert member.photo.name.startswith("staff/photos/")
+    with Image.open(member.thumbnail.path) as thumb:
+        assert thumb.size == (160, 160)
+    assert member.phone_masked.endswith("****" + member.phone_masked[-4:])
+
+
+def test_photo_upload_refuses_a_file_that_is_not_an_image(admin_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    member = StaffMemberFactory()
+    url = reverse("admin:staff_staffmember_change", args=[member.pk])
+
+    response = admin_client.post(
+        url,
+        {
+            "employee_no": member.employee_no,
+            "name": member.name,
+            "unit": member.unit_id,
+            "position": member.position_id,
+            "photo": SimpleUploadedFile("evil.png", b"<?php echo 1; ?>", content_type="image/png"),
+        },
+    )
+
+    member.refresh_from_db()
+    assert response.status_code == 200
+    assert member.photo.name == ""
+
+
+def test_export_csv_has_masked_phones_and_escaped_formulas(admin_client):
+    StaffMemberFactory(employee_no="40001", name="=HYPERLINK(1)", phone="13800138000")
+
+    response = admin_client.post(
+        reverse("admin:staff_staffmember_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            **{
+                f"staffmemberresource_{f}": "on"
+                for f in (
+                    "employee_no",
+                    "name",
+                    "branch",
+                    "unit_code",
+                    "unit_name",
+                    "position",
+                    "phone",
+                    "hire_date",
+                    "is_active",
+                    "story",
+                    "video_url",
+                )
+            },
+        },
+    )
+
+    body = response.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert response.status_code == 200
+    assert rows[1][0] == "40001"
+    assert rows[1][1] == "'=HYPERLINK(1)" or not rows[1][1].startswith("=")
+    assert "138****8000" in body
+    assert "13800138000" not in body
+
+
+def test_deactivate_action_writes_an_audit_event(admin_client):
+    member = StaffMemberFactory(is_active=True)
+
+    admin_client.post(
+        CHANGELIST, {"action": "deactivate_selected", "_selected_action": [member.pk]}
+    )
+
+    member.refresh_from_db()
+    event = AuditEvent.objects.get()
+    assert member.is_active is False
+    assert (event.action, event.actor_label, event.target_id) == (
+        AuditAction.STAFF_DEACTIVATED,
+        "hr",
+        str(member.pk),
+    )
+    assert event.data == {"before": {"is_active": True}, "after": {"is_active": False}}
+
+
+def test_audit_log_is_read_only_in_the_admin(admin_client):
+    member = StaffMemberFactory()
+    admin_client.post(
+        CHANGELIST, {"action": "deactivate_selected", "_selected_action": [member.pk]}
+    )
+    event = AuditEvent.objects.get()
+
+    listing = admin_client.get(reverse("admin:staff_auditevent_changelist"))
+    add = admin_client.get(reverse("admin:staff_auditevent_add"))
+    delete = admin_client.post(
+        reverse("admin:staff_auditevent_delete", args=[event.pk]), {"post": "yes"}
+    )
+    change = admin_client.post(
+        reverse("admin:staff_auditevent_change", args=[event.pk]), {"reason": "tampered"}
+    )
+
+    event.refresh_from_db()
+    assert listing.status_code == 200
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert change.status_code == 403
+    assert event.reason == ""
+    assert AuditEvent.objects.count() == 1
