@@ -1,0 +1,455 @@
+"""The results page: preview table and bar chart, ties, finalising, frozen results, exports."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from campaigns import services
+from campaigns.choices import (
+    AuditAction,
+    ComponentKey,
+    ContestantStatus,
+    ResultOutcome,
+    StageStatus,
+)
+from campaigns.exports import escape_formula
+from campaigns.models import Contestant, StageResult, TieResolution
+from staff.models import AuditEvent
+from tests.factories.campaigns import ContestantFactory, StageFactory
+from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def results_url(stage) -> str:
+    return reverse("admin:campaigns_stage_results", args=[stage.pk])
+
+
+def move_url(stage, move: str) -> str:
+    return reverse("admin:campaigns_stage_move", args=[stage.pk, move])
+
+
+def tie_url(stage) -> str:
+    return reverse("admin:campaigns_stage_resolve_tie", args=[stage.pk])
+
+
+def export_url(stage, kind: str, fmt: str) -> str:
+    return reverse("admin:campaigns_stage_export", args=[stage.pk, kind, fmt])
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_preview_page_explains_the_computation_then_previews(hr, closed_stage):
+    stage, _contestants = closed_stage
+
+    page = hr.get(move_url(stage, "preview"))
+    response = hr.post(move_url(stage, "preview"), {"reason": ""})
+
+    stage.refresh_from_db()
+    assert [(c["weight"], c["available"]) for c in page.context["components"]] == [
+        ("0.5", True),
+        ("0.5", True),
+    ]
+    assert page.context["in_count"] == 5
+    assert response["Location"] == results_url(stage)
+    assert stage.status == StageStatus.PREVIEWED
+
+
+def test_results_page_shows_every_component_channel_and_a_bar_per_contestant(hr, closed_stage):
+    stage, c = closed_stage
+    services.preview_stage(stage, actor=None)
+
+    response = hr.get(results_url(stage))
+
+    lines = response.context["lines"]
+    assert [line.row.contestant_id for line in lines] == [
+        c[0].pk,
+        c[1].pk,
+        c[2].pk,
+        c[4].pk,
+        c[3].pk,
+    ]
+    assert [(cell.raw, cell.normalised) for cell in lines[1].cells] == [
+        ("80", "80.0000"),
+        ("10", "100.0000"),
+    ]
+    assert [line.bar for line in lines] == [100, 90, 80, 30, 20]
+    assert [line.row.outcome for line in lines] == [
+        ResultOutcome.QUALIFIED,
+        ResultOutcome.QUALIFIED,
+        ResultOutcome.QUALIFIED,
+        ResultOutcome.RESERVE,
+        ResultOutcome.RESERVE,
+    ]
+    assert response.text.count('class="bar-row') == 5
+    for width in (100, 90, 80, 30, 20):
+        assert f'class="bar bar-w-{width}"' in response.text
+    assert response.text.count('class="result-row') == 5
+    assert "Web votes" in response.text
+    assert "Votes by channel" in response.text
+    assert [r.contestant_id for r in response.context["reserves"]] == [c[4].pk, c[3].pk]
+    assert response.context["tie_groups"] == []
+    assert move_url(stage, "finalize") in response.text
+    assert export_url(stage, "results", "csv") not in response.text
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_results_page_query_count_does_not_grow(hr, count, django_assert_num_queries):
+    stage = StageFactory(status=StageStatus.CLOSED, quota=1)
+    ContestantFactory.create_batch(count, stage=stage)
+    services.preview_stage(stage, actor=None)
+
+    # session, user, stage with campaign, result rows with people, tie resolutions
+    with django_assert_num_queries(5):
+        response = hr.get(results_url(stage))
+
+    assert len(response.context["lines"]) == count
+
+
+@pytest.fixture
+def tied_stage(closed_stage, fake_components):
+    """Contestants 2, 3 and 4 tied for the last place (quota 3)."""
+    stage, c = closed_stage
+    ids = [x.id for x in c]
+    fake_components.set(ComponentKey.WEB_VOTES, dict(zip(ids, (100, 90, 50, 50, 50), strict=True)))
+    fake_components.set(ComponentKey.SMS_VOTES, dict(zip(ids, (10, 10, 5, 5, 5), strict=True)))
+    services.preview_stage(stage, actor=None)
+    return stage, c
+
+
+def test_tie_is_shown_prominently_and_finalise_is_not_offered(hr, tied_stage):
+    stage, c = tied_stage
+
+    response = hr.get(results_url(stage))
+
+    (group,) = response.context["tie_groups"]
+    assert [r.contestant_id for r in group.rows] == [c[2].pk, c[3].pk, c[4].pk]
+    assert group.places == 1
+    assert 'id="unresolved-ties"' in response.text
+    assert 'id="finalize-link"' not in response.text
+
+
+def test_tie_resolved_by_picking_exactly_n(hr, tied_stage):
+    stage, c = tied_stage
+
+    response = hr.post(
+        tie_url(stage),
+        {"decision": "choose", "chosen": [c[3].pk], "reason": "Better mystery-shopper score"},
+        follow=True,
+    )
+
+    outcomes = dict(StageResult.objects.filter(stage=stage).values_list("contestant_id", "outcome"))
+    assert messages_of(response) == ["The tie is decided; it is recorded in the audit log."]
+    assert outcomes[c[3].pk] == ResultOutcome.QUALIFIED
+    assert outcomes[c[2].pk] == outcomes[c[4].pk] == ResultOutcome.RESERVE
+    assert list(TieResolution.objects.values_list("chosen_contestant_ids", "reason")) == [
+        ([c[3].pk], "Better mystery-shopper score")
+    ]
+    assert AuditEvent.objects.filter(action=AuditAction.TIE_RESOLVED, actor_label="hr").count() == 1
+
+
+def test_tie_resolved_by_admitting_everyone(hr, tied_stage):
+    stage, c = tied_stage
+
+    hr.post(tie_url(stage), {"decision": "admit_all", "reason": "All three excellent"})
+
+    qualified = set(
+        StageResult.objects.filter(stage=stage, outcome=ResultOutcome.QUALIFIED).values_list(
+            "contestant_id", flat=True
+        )
+    )
+    assert qualified == {x.pk for x in c}
+    assert TieResolution.objects.get().admit_all is True
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"decision": "choose", "reason": "x"}, "Choose exactly 1 of the tied contestants."),
+        (
+            {"decision": "choose", "chosen": ["C3", "C4"], "reason": "x"},
+            "Choose exactly 1 of the tied contestants.",
+        ),
+        ({"decision": "choose", "chosen": ["C3"], "reason": ""}, "Reason: This field is required."),
+    ],
+)
+def test_tie_wrong_choice_is_refused_and_changes_nothing(hr, tied_stage, data, message):
+    stage, c = tied_stage
+    ids = {"C3": c[3].pk, "C4": c[4].pk}
+    data = {**data, "chosen": [ids[x] for x in data.get("chosen", [])]}
+
+    response = hr.post(tie_url(stage), data, follow=True)
+
+    assert messages_of(response) == [message]
+    assert StageResult.objects.filter(stage=stage, outcome=ResultOutcome.TIED_AT_CUT).count() == 3
+    assert TieResolution.objects.count() == 0
+
+
+def test_tie_choice_outside_the_tied_group_is_refused(hr, tied_stage):
+    stage, c = tied_stage
+
+    response = hr.post(
+        tie_url(stage), {"decision": "choose", "chosen": [c[0].pk], "reason": "x"}, follow=True
+    )
+
+    assert len(messages_of(response)) == 1
+    assert messages_of(response)[0].startswith("Qualifies: Select a valid choice.")
+    assert TieResolution.objects.count() == 0
+
+
+def test_finalise_page_lists_the_qualifiers_and_requires_a_reason(hr, closed_stage):
+    stage, c = closed_stage
+    services.preview_stage(stage, actor=None)
+
+    page = hr.get(move_url(stage, "finalize"))
+    refused = hr.post(move_url(stage, "finalize"), {"reason": " "})
+
+    stage.refresh_from_db()
+    assert [r.contestant_id for r in page.context["qualifiers"]] == [c[0].pk, c[1].pk, c[2].pk]
+    assert page.context["next_stage"].order == 2
+    assert refused.status_code == 200
+    assert refused.context["form"].errors == {"reason": ["This field is required."]}
+    assert stage.status == StageStatus.PREVIEWED
+
+
+def test_finalise_freezes_results_and_enrols_qualifiers_in_the_next_stage(
+    hr, closed_stage, three_stages
+):
+    stage, c = closed_stage
+    next_stage = three_stages[1][1]
+    services.preview_stage(stage, actor=None)
+
+    response = hr.post(move_url(stage, "finalize"), {"reason": "Jury signed off"}, follow=True)
+
+    stage.refresh_from_db()
+    assert response.redirect_chain == [(results_url(stage), 302)]
+    assert stage.status == StageStatus.FINALIZED
+    assert set(StageResult.objects.filter(stage=stage).values_list("is_frozen", flat=True)) == {
+        True
+    }
+    assert set(next_stage.contestants.values_list("staff_member_id", flat=True)) == {
+        c[0].staff_member_id,
+        c[1].staff_member_id,
+        c[2].staff_member_id,
+    }
+    event = AuditEvent.objects.get(action=AuditAction.STAGE_FINALIZED)
+    assert (event.actor_label, event.reason) == ("hr", "Jury signed off")
+    assert 'id="results-frozen"' in response.text
+    assert export_url(stage, "winners", "xlsx") in response.text
+    assert 'id="unresolved-ties"' not in response.text
+    assert move_url(stage, "finalize") not in response.text
+
+
+def test_finalise_with_unresolved_tie_is_refused(hr, tied_stage):
+    stage, _c = tied_stage
+
+    response = hr.post(move_url(stage, "finalize"), {"reason": "go"}, follow=True)
+
+    stage.refresh_from_db()
+    assert messages_of(response) == [
+        "A tie at the cut line is still unresolved; decide it before finalising."
+    ]
+    assert stage.status == StageStatus.PREVIEWED
+
+
+def test_discard_preview_deletes_the_rows(hr, closed_stage):
+    stage, _c = closed_stage
+    services.preview_stage(stage, actor=None)
+
+    hr.post(move_url(stage, "discard"), {"reason": "Fraud review pending"})
+
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.CLOSED
+    assert StageResult.objects.filter(stage=stage).count() == 0
+
+
+# Exports -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def finalized(closed_stage):
+    stage, c = closed_stage
+    branch = OrgUnitFactory(kind="branch", name="太原分公司", code="TY")
+    store = OrgUnitFactory(parent=branch, name="=HYPERLINK(1)", code="TY-S1")
+    clerk = PositionFactory(code="clerk")
+    Contestant.objects.filter(pk=c[0].pk).update(
+        staff_member=StaffMemberFactory(
+            employee_no="90001", name="@王芳", unit=store, position=clerk, phone="13800138000"
+        )
+    )
+    c[0].refresh_from_db()
+    services.preview_stage(stage, actor=None)
+    services.finalize_stage(stage, actor=None, reason="ok")
+    return stage, c
+
+
+HEADER = [
+    "Rank",
+    "Employee number",
+    "Name",
+    "Branch",
+    "Unit",
+    "Position",
+    "Web votes (raw)",
+    "Web votes (0-100)",
+    "SMS votes (raw)",
+    "SMS votes (0-100)",
+    "Web votes",
+    "SMS votes",
+    "Audience votes",
+    "Weighted total",
+    "Outcome",
+    "Status",
+]
+
+
+def test_results_csv_has_every_row_escaped_and_masked(hr, finalized):
+    stage, c = finalized
+
+    response = hr.get(export_url(stage, "results", "csv"))
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == f'attachment; filename="stage-{stage.pk}-results.csv"'
+    assert rows[0] == HEADER
+    assert rows[1] == [
+        "1",
+        "90001",
+        "'@王芳",
+        "太原分公司",
+        "'=HYPERLINK(1)",
+        "营业员",
+        "100",
+        "100.0000",
+        "10",
+        "100.0000",
+        "100",
+        "10",
+        "0",
+        "100.0000",
+        "Qualified",
+        "Advanced",
+    ]
+    assert [(r[0], r[1], r[-2], r[-1]) for r in rows[2:]] == [
+        ("2", c[1].staff_member.employee_no, "Qualified", "Advanced"),
+        ("3", c[2].staff_member.employee_no, "Qualified", "Advanced"),
+        ("4", c[4].staff_member.employee_no, "Reserve", "Eliminated"),
+        ("5", c[3].staff_member.employee_no, "Reserve", "Eliminated"),
+    ]
+    text = response.content.decode("utf-8-sig")
+    assert "13800138000" not in text
+    assert "138****8000" not in text
+
+
+def test_winners_xlsx_has_numbers_as_numbers(hr, finalized):
+    stage, c = finalized
+
+    response = hr.get(export_url(stage, "winners", "xlsx"))
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert sheet.title == "Winners"
+    assert rows[0] == HEADER
+    assert [r[1] for r in rows[1:]] == [
+        "90001",
+        c[1].staff_member.employee_no,
+        c[2].staff_member.employee_no,
+    ]
+    assert rows[1][:6] == [1, "90001", "'@王芳", "太原分公司", "'=HYPERLINK(1)", "营业员"]
+    assert rows[2][6:14] == [80, 80, 10, 100, 80, 10, 0, 90]
+    assert rows[2][14:] == ["Qualified", "Advanced"]
+
+
+def test_export_before_finalising_is_refused(hr, closed_stage):
+    stage, _c = closed_stage
+    services.preview_stage(stage, actor=None)
+
+    response = hr.get(export_url(stage, "results", "csv"), follow=True)
+
+    assert messages_of(response) == ["Results can be exported once the stage is finalised."]
+
+
+def test_export_of_unknown_kind_is_404(hr, finalized):
+    stage, _c = finalized
+
+    assert hr.get(export_url(stage, "everything", "csv")).status_code == 404
+    assert hr.get(export_url(stage, "results", "pdf")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+86", "'+86"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("王芳", "王芳"),
+        ("a=b", "a=b"),
+    ],
+)
+def test_escape_formula(value, escaped):
+    assert escape_formula(value) == escaped
+
+
+def test_promote_reserve_after_a_withdrawal(hr, finalized, three_stages):
+    stage, c = finalized
+    next_stage = three_stages[1][1]
+    withdraw = reverse("admin:campaigns_contestant_changelist")
+    hr.post(
+        withdraw,
+        {
+            "action": "withdraw_selected",
+            "_selected_action": [c[1].pk],
+            "confirm": "yes",
+            "reason": "Resigned",
+        },
+    )
+    url = reverse("admin:campaigns_stage_promote", args=[stage.pk])
+
+    page = hr.get(url)
+    response = hr.post(url, {"contestant": "", "reason": "Next in line"}, follow=True)
+
+    statuses = dict(Contestant.objects.filter(stage=stage).values_list("id", "status"))
+    assert [r.contestant_id for r in page.context["withdrawn"]] == [c[1].pk]
+    assert [r.contestant_id for r in page.context["reserves"]] == [c[4].pk, c[3].pk]
+    assert response.redirect_chain == [(results_url(stage), 302)]
+    assert statuses[c[4].pk] == ContestantStatus.ADVANCED
+    assert statuses[c[1].pk] == ContestantStatus.WITHDRAWN
+    assert set(
+        next_stage.contestants.filter(status=ContestantStatus.IN).values_list(
+            "staff_member_id", flat=True
+        )
+    ) == {c[0].staff_member_id, c[2].staff_member_id, c[4].staff_member_id}
+    event = AuditEvent.objects.get(action=AuditAction.CONTESTANT_PROMOTED)
+    assert (event.actor_label, event.reason, event.data["rank"]) == ("hr", "Next in line", 4)
+
+
+def test_promote_without_vacancy_is_refused(hr, finalized):
+    stage, _c = finalized
+    url = reverse("admin:campaigns_stage_promote", args=[stage.pk])
+
+    response = hr.post(url, {"contestant": "", "reason": "try"})
+
+    assert messages_of(response) == ["No qualifier has withdrawn: there is no place."]
+    assert AuditEvent.objects.filter(action=AuditAction.CONTESTANT_PROMOTED).count() == 0
+
+
+def test_results_total_decimal_matches_page(hr, finalized):
+    stage, _c = finalized
+
+    response = hr.get(results_url(stage))
+
+    assert [line.row.total for line in response.context["lines"]] == [
+        Decimal("100.0000"),
+        Decimal("90.0000"),
+        Decimal("80.0000"),
+        Decimal("30.0000"),
+        Decimal("20.0000"),
+    ]
