@@ -6,7 +6,7 @@ iterating a page of results costs a fixed number of queries; tests pin those num
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from campaigns.choices import ContestantStatus, ResultOutcome, StageStatus
+from campaigns.choices import CampaignStatus, ContestantStatus, ResultOutcome, StageStatus
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
 from staff.models import AuditEvent, OrgUnit
 
@@ -55,28 +55,25 @@ def open_stages() -> QuerySet[Stage]:
     return Stage.objects.filter(status=StageStatus.OPEN).select_related("campaign")
 
 
-def contestants_for_stage(
-    stage: Stage | int,
+def filter_contestants(
+    queryset: QuerySet[Contestant],
     *,
     q: str | None = None,
     branch: OrgUnit | str | None = None,
     position: str | None = None,
-    include_withdrawn: bool = False,
 ) -> QuerySet[Contestant]:
-    """A stage's contestants with staff member, unit and position joined (one query).
+    """Narrow a contestant queryset by search text, branch subtree and position (no query).
 
-    ``q`` matches the name (contains) or the employee number (prefix); ``branch`` is a unit
-    or a unit code and matches staff anywhere in its subtree; ``position`` is a position
-    code. Ordered by running order, then employee number. Withdrawn contestants are left
-    out unless ``include_withdrawn``.
+    ``q`` matches the name or the unit's name (contains) or the employee number (prefix);
+    ``branch`` is a unit or a unit code and matches staff anywhere in its subtree;
+    ``position`` is a position code. Shared by ``contestants_for_stage`` and the API's
+    filter set, so the page and the API search alike.
     """
-    stage_id = stage.pk if isinstance(stage, Stage) else stage
-    queryset = Contestant.objects.filter(stage_id=stage_id).select_related(*_STAFF_JOINS)
-    if not include_withdrawn:
-        queryset = queryset.exclude(status=ContestantStatus.WITHDRAWN)
     if q := (q or "").strip():
         queryset = queryset.filter(
-            Q(staff_member__name__icontains=q) | Q(staff_member__employee_no__startswith=q)
+            Q(staff_member__name__icontains=q)
+            | Q(staff_member__employee_no__startswith=q)
+            | Q(staff_member__unit__name__icontains=q)
         )
     if isinstance(branch, OrgUnit):
         queryset = queryset.filter(staff_member__unit__path__startswith=branch.path)
@@ -89,6 +86,27 @@ def contestants_for_stage(
         )
     if position:
         queryset = queryset.filter(staff_member__position__code=position)
+    return queryset
+
+
+def contestants_for_stage(
+    stage: Stage | int,
+    *,
+    q: str | None = None,
+    branch: OrgUnit | str | None = None,
+    position: str | None = None,
+    include_withdrawn: bool = False,
+) -> QuerySet[Contestant]:
+    """A stage's contestants with staff member, unit and position joined (one query).
+
+    Filters as in ``filter_contestants``. Ordered by running order, then employee number.
+    Withdrawn contestants are left out unless ``include_withdrawn``.
+    """
+    stage_id = stage.pk if isinstance(stage, Stage) else stage
+    queryset = Contestant.objects.filter(stage_id=stage_id).select_related(*_STAFF_JOINS)
+    if not include_withdrawn:
+        queryset = queryset.exclude(status=ContestantStatus.WITHDRAWN)
+    queryset = filter_contestants(queryset, q=q, branch=branch, position=position)
     return queryset.order_by("running_order", "staff_member__employee_no")
 
 
@@ -131,3 +149,46 @@ def audit_events_for_campaign(campaign: Campaign | int) -> QuerySet[AuditEvent]:
     """The campaign's audit trail, newest first."""
     campaign_id = campaign.pk if isinstance(campaign, Campaign) else campaign
     return AuditEvent.objects.filter(campaign_id=campaign_id).select_related("actor")
+
+
+# Public pages and the public API -----------------------------------------------------------
+# Draft campaigns are being set up by HR admins: the public sees a campaign once one of its
+# stages has opened (the campaign is then running, later finished).
+
+
+def public_campaigns() -> QuerySet[Campaign]:
+    """Campaigns the public may see (not drafts), newest first, with their stages prefetched
+    in order, each annotated with ``contestant_count`` (withdrawn excluded). Two queries."""
+    stages = Stage.objects.annotate(
+        contestant_count=Count(
+            "contestants", filter=~Q(contestants__status=ContestantStatus.WITHDRAWN)
+        )
+    ).order_by("order")
+    return (
+        Campaign.objects.exclude(status=CampaignStatus.DRAFT)
+        .prefetch_related(Prefetch("stages", queryset=stages))
+        .order_by("-starts_on", "-id")
+    )
+
+
+def public_stage(stage_id: int) -> Stage:
+    """A stage of a public campaign, with its campaign joined. Raises ``Stage.DoesNotExist``."""
+    return (
+        Stage.objects.select_related("campaign")
+        .exclude(campaign__status=CampaignStatus.DRAFT)
+        .get(pk=stage_id)
+    )
+
+
+def candidate_entries(campaign: Campaign | int, employee_no: str) -> list[Contestant]:
+    """A staff member's entries in a campaign's stages, in stage order, with stage, unit and
+    position joined (one query). Withdrawn entries are left out; empty if none remain."""
+    campaign_id = campaign.pk if isinstance(campaign, Campaign) else campaign
+    return list(
+        Contestant.objects.filter(
+            stage__campaign_id=campaign_id, staff_member__employee_no=employee_no
+        )
+        .exclude(status=ContestantStatus.WITHDRAWN)
+        .select_related("stage", *_STAFF_JOINS)
+        .order_by("stage__order")
+    )

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Q
 from django.utils import translation
 
+from campaigns.models import Campaign
 from staff.choices import UnitKind
 from staff.demo import (
     DemoAccount,
@@ -313,14 +314,17 @@ def _run_command(*args: str, settings) -> tuple[str, str]:
 def test_seed_demo_command_prints_links_and_logins(client, settings):
     out, err = _run_command("--staff", "50", "--quiet", settings=settings)
 
+    campaign = Campaign.objects.get()
     assert err == ""
     assert out.splitlines() == [
         "Directory: 417 units (417 new): 1 company, 16 branches, 400 frontline units; "
         "3 positions; 50 staff (50 new).",
+        "Campaign: 2026年度满意100服务明星评选; stage 1 Open with 50 contestants.",
         "Demo logins: 5 accounts.",
         "",
         "Service Star demo is ready.",
         "  Public site:  http://127.0.0.1:8000/",
+        f"  Campaign:     http://127.0.0.1:8000/campaigns/{campaign.pk}/",
         "  Admin:        http://127.0.0.1:8000/admin/",
         "  API docs:     http://127.0.0.1:8000/api/docs/",
         "",
@@ -345,6 +349,7 @@ def test_seed_demo_command_twice_creates_nothing(settings):
     out, _err = _run_command("--staff", "50", "--quiet", settings=settings)
 
     assert _counts() == counts
+    assert Campaign.objects.count() == 1
     assert out.splitlines()[0] == (
         "Directory: 417 units (0 new): 1 company, 16 branches, 400 frontline units; "
         "3 positions; 50 staff (0 new)."
@@ -357,6 +362,9 @@ def test_seed_demo_command_uses_base_url(settings):
     )
 
     assert "  Public site:  https://demo.example.org/\n" in out
+    assert (
+        f"  Campaign:     https://demo.example.org/campaigns/{Campaign.objects.get().pk}/\n" in out
+    )
     assert "  Admin:        https://demo.example.org/admin/\n" in out
     assert "  API docs:     https://demo.example.org/api/docs/\n" in out
 

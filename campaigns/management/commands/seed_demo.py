@@ -1,7 +1,8 @@
-"""``manage.py seed_demo``: load the demo operator and print how to log in.
+"""``manage.py seed_demo``: load the demo operator and campaign, and print how to log in.
 
-Each step is one service call; later issues add steps (a demo campaign, votes) to
-``Command.steps()``. Every step is idempotent, so the command can be run again at any time.
+Each step is one service call; later issues add steps (votes, scores) to ``Command.steps()``.
+Every step is idempotent, so the command can be run again at any time. The command lives in
+``campaigns`` because it seeds a campaign: ``staff`` must never import ``campaigns``.
 """
 
 import unicodedata
@@ -15,6 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from campaigns import selectors
+from campaigns.demo import seed_demo_campaign
+from campaigns.models import Campaign
 from staff.demo import DemoAccount, ensure_demo_accounts, seed_demo_directory
 
 
@@ -82,7 +86,10 @@ class ProgressBars:
 
 
 class Command(BaseCommand):
-    help = "Load a realistic demo operator (7,000 staff) and the demo logins. Idempotent."
+    help = (
+        "Load a realistic demo operator (7,000 staff), the demo campaign with stage 1 open, "
+        "and the demo logins. Idempotent."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -112,6 +119,7 @@ class Command(BaseCommand):
             )
         self.options = options
         self.accounts: list[DemoAccount] = []
+        self.campaign: Campaign | None = None
         quiet = options["quiet"] or options["verbosity"] == 0
         with ProgressBars(self.stderr, disable=quiet) as progress:
             for step in self.steps():
@@ -120,7 +128,7 @@ class Command(BaseCommand):
 
     def steps(self) -> list[Callable[[ProgressBars], None]]:
         """The seeding steps in order; each calls one idempotent service and reports."""
-        return [self.seed_directory, self.seed_accounts]
+        return [self.seed_directory, self.seed_campaign, self.seed_accounts]
 
     def seed_directory(self, progress: ProgressBars) -> None:
         summary = seed_demo_directory(staff_count=self.options["staff"], progress=progress)
@@ -142,6 +150,18 @@ class Command(BaseCommand):
             }
         )
 
+    def seed_campaign(self, progress: ProgressBars) -> None:
+        self.campaign = seed_demo_campaign()
+        first = selectors.stages_for_campaign(self.campaign).first()
+        self.stdout.write(
+            _("Campaign: %(name)s; stage 1 %(status)s with %(contestants)d contestants.")
+            % {
+                "name": self.campaign.name,
+                "status": first.get_status_display() if first else "-",
+                "contestants": first.contestant_count if first else 0,
+            }
+        )
+
     def seed_accounts(self, progress: ProgressBars) -> None:
         self.accounts = ensure_demo_accounts()
         self.stdout.write(_("Demo logins: %(count)d accounts.") % {"count": len(self.accounts)})
@@ -153,6 +173,9 @@ class Command(BaseCommand):
             (_("Admin:"), f"{base}{reverse('admin:index')}"),
             (_("API docs:"), f"{base}{reverse('api-docs')}"),
         ]
+        if self.campaign is not None:
+            url = reverse("campaigns:campaign-detail", args=[self.campaign.pk])
+            links.insert(1, (_("Campaign:"), f"{base}{url}"))
         label_width = max(_width(label) for label, _url in links) + 2
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(_("Service Star demo is ready.")))
