@@ -53,8 +53,14 @@ def escape_formula(value: str) -> str:
 
 
 def stage_component_keys(stage: Stage) -> list[str]:
-    """The components a stage's results carry, in weight order then tie-break order."""
-    return list(dict.fromkeys([*stage.weights, *stage.tie_break_order]))
+    """The components a stage's results carry, in ``ComponentKey`` order.
+
+    Not in the order of ``stage.weights``: PostgreSQL's jsonb does not keep key order, so
+    that order would differ between databases (and between saves).
+    """
+    used = {*stage.weights, *stage.tie_break_order}
+    known = [key for key in ComponentKey.values if key in used]
+    return known + sorted(used - set(known))
 
 
 def _decimal(value: str | None) -> Decimal | None:
