@@ -1,1 +1,275 @@
-"""Models of the voting app; added by the issue that builds it."""
+"""The vote ledger, voters, one-time codes, OTP rate events and the outbound SMS outbox.
+
+Terms and invariants:
+
+* **Voter** — a person identified only by ``voter_hash``, the keyed hash of their
+  normalised phone number (``staff.phones``). One row per voter, created on first contact;
+  its row lock serialises everything one voter does (casting votes, requesting codes), so
+  per-voter limits hold under concurrency without any hot per-contestant or per-stage row.
+* **Vote** — the append-only ledger. A row is never deleted and only its status fields
+  (``status``, ``invalidated_*``) ever change, through ``voting.services``. ``cast_at`` and
+  ``local_day`` come from the database clock; ``local_day`` is the Asia/Shanghai date of
+  ``cast_at`` so "votes today" is an index lookup. An invalidated vote still uses up its
+  voter's allowance: invalidation corrects fraud, it does not refund a vote.
+* **OtpChallenge** — a one-time code sent by SMS. Only an HMAC of the code is stored. It
+  is consumed by one conditional UPDATE (unused, unexpired, fewer than 5 wrong tries).
+* **RateEvent** — one row per request for a code, counted in PostgreSQL for the per-phone,
+  per-IP and per-number-block limits (they hold with Redis down, DESIGN.md §4.10).
+* **OutboundSms** — the outbox. A request writes a row in its own transaction; Celery
+  workers send it. ``to_e164`` is the one place a full phone number is stored, and only
+  while the message is pending or being sent (a check constraint enforces it).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.models import Contestant, Stage
+from voting.choices import (
+    OTP_MAX_ATTEMPTS,
+    SMS_NUMBER_HELD_STATUSES,
+    OtpPurpose,
+    RateOutcome,
+    SmsStatus,
+    SmsTemplate,
+    VoteChannel,
+    VoteStatus,
+)
+
+
+class Voter(models.Model):
+    """One row per voter: the lock that serialises one voter's votes and code requests."""
+
+    voter_hash = models.CharField(_("voter key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("first seen"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("voter")
+        verbose_name_plural = _("voters")
+
+    def __str__(self) -> str:
+        return self.voter_hash[:12]
+
+
+class VoteQuerySet(models.QuerySet):
+    def valid(self) -> "VoteQuerySet":
+        return self.filter(status=VoteStatus.VALID)
+
+    def in_stage(self, stage: Stage | int) -> "VoteQuerySet":
+        return self.filter(stage=stage)
+
+
+class Vote(models.Model):
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="votes"
+    )
+    contestant = models.ForeignKey(
+        Contestant, verbose_name=_("candidate"), on_delete=models.PROTECT, related_name="votes"
+    )
+    voter_hash = models.CharField(_("voter key"), max_length=64)
+    phone_masked = models.CharField(_("phone"), max_length=16)
+    channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)
+    ip_hash = models.CharField(_("IP key"), max_length=64, blank=True)
+    user_agent_hash = models.CharField(_("browser key"), max_length=64, blank=True)
+    cast_at = models.DateTimeField(_("cast at"), db_default=Now())
+    local_day = models.DateField(_("day (Asia/Shanghai)"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=VoteStatus.choices, default=VoteStatus.VALID
+    )
+    invalidated_reason = models.TextField(_("invalidation reason"), blank=True)
+    invalidated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invalidated by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    invalidated_at = models.DateTimeField(_("invalidated at"), null=True, blank=True)
+    receipt_code = models.CharField(_("receipt code"), max_length=10, unique=True)
+    # NULL, not "", means "none": the unique constraints below apply only to real keys.
+    idempotency_key = models.CharField(  # noqa: DJ001 -- NULL means no key (see above)
+        _("idempotency key"), max_length=64, null=True, blank=True
+    )
+    provider_message_id = models.CharField(  # noqa: DJ001 -- NULL means no message id
+        _("provider message id"), max_length=128, null=True, blank=True
+    )
+
+    objects = VoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        ordering = ["-cast_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=VoteStatus.values), name="vote_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(channel__in=VoteChannel.values), name="vote_channel_valid"
+            ),
+            # The invalidation fields describe the current invalidation, and only that.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        status=VoteStatus.VALID,
+                        invalidated_at__isnull=True,
+                        invalidated_reason="",
+                    )
+                    | (
+                        models.Q(status=VoteStatus.INVALIDATED, invalidated_at__isnull=False)
+                        & ~models.Q(invalidated_reason="")
+                    )
+                ),
+                name="vote_invalidation_consistent",
+            ),
+            # Scoped to the voter: a key is the client's, and a guessed key of another
+            # voter must not reveal that voter's receipt.
+            models.UniqueConstraint(
+                fields=["voter_hash", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="vote_unique_idempotency_key",
+            ),
+            # A gateway re-delivering the same inbound message counts once (DESIGN.md §4.4).
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id"],
+                condition=models.Q(provider_message_id__isnull=False),
+                name="vote_unique_provider_message",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["voter_hash", "stage", "local_day"], name="vote_voter_stage_day"),
+            models.Index(
+                fields=["voter_hash", "stage", "contestant"], name="vote_voter_stage_cand"
+            ),
+            models.Index(fields=["stage", "status"], name="vote_stage_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.receipt_code
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == VoteStatus.VALID
+
+
+class OtpChallenge(models.Model):
+    """One one-time code sent to one phone. The code itself is never stored."""
+
+    phone_hash = models.CharField(_("phone key"), max_length=64)
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=OtpPurpose.choices, default=OtpPurpose.VOTE
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    created_at = models.DateTimeField(_("created at"), db_default=Now())
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    ip_hash = models.CharField(_("IP key"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(attempts__lte=OTP_MAX_ATTEMPTS), name="otp_attempts_capped"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(purpose__in=OtpPurpose.values), name="otp_purpose_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["phone_hash", "purpose", "created_at"], name="otp_phone_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_hash[:12]} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RateEvent(models.Model):
+    """One request for a one-time code, whatever became of it.
+
+    ``block_hash`` is a keyed hash of the number without its last two digits (a block of
+    100 sequential numbers): the per-block velocity limit catches a script walking through
+    consecutive numbers from many IPs. Rows older than a day are purged.
+    """
+
+    phone_hash = models.CharField(_("phone key"), max_length=64)
+    ip_hash = models.CharField(_("IP key"), max_length=64, blank=True)
+    block_hash = models.CharField(_("number block key"), max_length=64)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=RateOutcome.choices)
+    limit = models.CharField(_("limit"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("at"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("code request")
+        verbose_name_plural = _("code requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=RateOutcome.values), name="rateevent_outcome_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["phone_hash", "created_at"], name="rateevent_phone"),
+            models.Index(fields=["ip_hash", "created_at"], name="rateevent_ip"),
+            models.Index(fields=["block_hash", "created_at"], name="rateevent_block"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.outcome} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboundSms(models.Model):
+    """One outbound message (the outbox). See ``voting.sms`` for how it is sent."""
+
+    to_e164 = models.CharField(
+        _("destination"),
+        max_length=20,
+        blank=True,
+        help_text=_("Held only until the message is sent; cleared afterwards."),
+    )
+    phone_hash = models.CharField(_("phone key"), max_length=64)
+    phone_masked = models.CharField(_("phone"), max_length=16)
+    template = models.CharField(_("template"), max_length=32, choices=SmsTemplate.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    language = models.CharField(_("language"), max_length=16)
+    body = models.TextField(_("text"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=SmsStatus.choices, default=SmsStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), db_default=Now())
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    provider_message_id = models.CharField(_("provider message id"), max_length=128, blank=True)
+    created_at = models.DateTimeField(_("created at"), db_default=Now())
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound SMS")
+        verbose_name_plural = _("outbound SMS")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=SmsStatus.values), name="outboundsms_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(template__in=SmsTemplate.values),
+                name="outboundsms_template_valid",
+            ),
+            # DESIGN.md §4.9: the full number lives here only until the message is out.
+            models.CheckConstraint(
+                condition=models.Q(status__in=SMS_NUMBER_HELD_STATUSES) | models.Q(to_e164=""),
+                name="outboundsms_number_only_while_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outboundsms_due"),
+            models.Index(fields=["phone_hash", "created_at"], name="outboundsms_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.phone_masked} ({self.status})"

@@ -248,6 +248,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # The outbox sweep: sends what a lost or skipped wake-up left behind.
+    "send-pending-sms": {
+        "task": "voting.send_pending_sms",
+        "schedule": 5.0,
+        "options": {"expires": 5},
+    },
+    "purge-otp-records": {
+        "task": "voting.purge_otp_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 
 # SERVICE STAR
@@ -264,3 +275,38 @@ SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
 STAFF_IMPORT_MAX_BYTES = env.int("STAFF_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 STAFF_IMPORT_MAX_ROWS = env.int("STAFF_IMPORT_MAX_ROWS", default=10_000)
 SERVICE_STAR_SITE_NAME = _("Service Star")
+# One-time codes (voting.otp): sending limits, counted in the database.
+VOTING_OTP_RESEND_SECONDS = env.int("VOTING_OTP_RESEND_SECONDS", default=60)
+VOTING_OTP_PER_PHONE_PER_HOUR = env.int("VOTING_OTP_PER_PHONE_PER_HOUR", default=5)
+# A venue's Wi-Fi puts a whole audience behind one IP: raise this for live events.
+VOTING_OTP_PER_IP_PER_HOUR = env.int("VOTING_OTP_PER_IP_PER_HOUR", default=20)
+# Different numbers of one block of 100 consecutive numbers within the window.
+VOTING_OTP_PER_BLOCK = env.int("VOTING_OTP_PER_BLOCK", default=10)
+VOTING_OTP_BLOCK_WINDOW_SECONDS = env.int("VOTING_OTP_BLOCK_WINDOW_SECONDS", default=600)
+# How long a verified phone may vote again without a new code (signed voter token).
+VOTING_SESSION_MAX_AGE = env.int("VOTING_SESSION_MAX_AGE", default=1800)
+# Courtesy throttles of the voting API per client IP (DRF rate strings); the real limits
+# are the database ones above and the stage's vote limits.
+VOTING_API_THROTTLE_RATES = {"otp": "30/min", "votes": "120/min", "receipts": "120/min"}
+# Outbound SMS (voting.sms). The outbox backend sends nothing and keeps every text.
+SMS_BACKEND = env("SMS_BACKEND", default="voting.sms.backends.outbox.OutboxBackend")
+SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=50)
+SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
+SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=10)
+SMS_RETRY_MAX_SECONDS = env.int("SMS_RETRY_MAX_SECONDS", default=600)
+# A row "sending" for longer than this was left by a dead worker: its outcome is unknown.
+SMS_CLAIM_TIMEOUT = env.int("SMS_CLAIM_TIMEOUT", default=300)
+# Wake-up calls to the broker after commit: bounded, and errors are only logged.
+SMS_WAKE_SENDER = env.bool("SMS_WAKE_SENDER", default=True)
+SMS_WAKE_TIMEOUT = env.float("SMS_WAKE_TIMEOUT", default=1.0)
+SMS_WAKE_EXPIRES = 60
+SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
+SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)
+SMS_ALIYUN_ENDPOINT = env("SMS_ALIYUN_ENDPOINT", default="https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_REGION = env("SMS_ALIYUN_REGION", default="cn-hangzhou")
+SMS_ALIYUN_ACCESS_KEY_ID = env("SMS_ALIYUN_ACCESS_KEY_ID", default="")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env("SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
+SMS_ALIYUN_SIGN_NAME = env("SMS_ALIYUN_SIGN_NAME", default="")
+# Our template names -> approved Aliyun template codes, e.g. {"otp": "SMS_123456789"}.
+SMS_ALIYUN_TEMPLATES = env.json("SMS_ALIYUN_TEMPLATES", default={})

@@ -1,0 +1,84 @@
+"""Choices and fixed numbers of the voting app. A leaf module: it imports nothing from the app.
+
+The OTP numbers below are part of the product's promises (issue 4): a code has 6 digits, is
+valid 5 minutes and allows 5 wrong tries. They are constants rather than settings because
+the tests of the brute-force and enumeration promises pin them.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class VoteChannel(models.TextChoices):
+    WEB = "web", _("Web")
+    SMS = "sms", _("SMS")
+    AUDIENCE = "audience", _("Audience")
+
+
+class VoteStatus(models.TextChoices):
+    VALID = "valid", _("Counted")
+    INVALIDATED = "invalidated", _("Invalidated")
+
+
+class OtpPurpose(models.TextChoices):
+    VOTE = "vote", _("Vote")
+
+
+class RateOutcome(models.TextChoices):
+    """What became of one request for a one-time code."""
+
+    SENT = "sent", _("Code sent")
+    LIMITED = "limited", _("Refused by a limit")
+
+
+class SmsStatus(models.TextChoices):
+    """Life of an outbound SMS.
+
+    ``pending`` waits for a worker (again, after a temporary failure, at ``next_attempt_at``);
+    ``sending`` is claimed by a worker; ``sent`` and ``failed`` are final; ``unknown`` means
+    the request reached the gateway but no answer came back (a timeout): the message may or
+    may not have gone out, so it is never re-sent blindly and is reconciled from delivery
+    reports by our own message id.
+    """
+
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown")
+
+
+# The only statuses in which an outbound SMS may hold its full destination number.
+SMS_NUMBER_HELD_STATUSES = (SmsStatus.PENDING, SmsStatus.SENDING)
+
+
+class SmsTemplate(models.TextChoices):
+    """Message templates. Chinese gateways send only pre-approved templates with parameters,
+    so the outbox stores a template name and parameters, not free text."""
+
+    OTP = "otp", _("One-time code")
+    VOTE_RECEIPT = "vote_receipt", _("Vote receipt")
+    VOTE_REFUSED = "vote_refused", _("Vote refused")
+
+
+class LimitKind(models.TextChoices):
+    """Which vote limit refused a vote (``limit_reached``)."""
+
+    DAY = "day", _("votes per day")
+    STAGE = "stage", _("votes in this stage")
+    CANDIDATE = "candidate", _("votes for this candidate")
+
+
+class AuditAction(models.TextChoices):
+    """Audit actions owned by the voting app (``<app>.<noun>.<past_verb>``)."""
+
+    VOTES_INVALIDATED = "voting.vote.invalidated", _("Votes invalidated")
+    VOTES_RESTORED = "voting.vote.restored", _("Votes restored")
+
+
+OTP_DIGITS = 6
+OTP_TTL_SECONDS = 300
+OTP_MAX_ATTEMPTS = 5
+# Receipt codes: Crockford base32 (no I, L, O, U), 10 characters = 50 random bits.
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECEIPT_LENGTH = 10

@@ -1,0 +1,98 @@
+"""Domain errors of the voting app. Each carries a stable ``code`` from the API contract
+(DESIGN.md §8): ``stage_closed``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
+``code_expired``, ``code_locked``, ``staff_cannot_vote``, ``bad_phone``, ``rate_limited`` …
+
+``bad_phone`` is ``staff.exceptions.InvalidPhoneError`` (raised by ``staff.phones``).
+"""
+
+from django.utils.functional import Promise
+
+from staff.exceptions import DomainError
+
+
+class VotingError(DomainError):
+    """A voting rule refused the request; ``code`` says which one."""
+
+
+class StageClosedError(VotingError):
+    status_code = 409
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("stage_closed", message)
+
+
+class UnknownStageError(VotingError):
+    status_code = 404
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("unknown_stage", message)
+
+
+class UnknownCandidateError(VotingError):
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("unknown_candidate", message)
+
+
+class StaffCannotVoteError(VotingError):
+    status_code = 403
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("staff_cannot_vote", message)
+
+
+class LimitReachedError(VotingError):
+    """``limit`` is a ``choices.LimitKind`` value: which limit is used up."""
+
+    status_code = 409
+
+    def __init__(self, message: str | Promise, *, limit: str) -> None:
+        super().__init__("limit_reached", message)
+        self.limit = limit
+
+
+class BadCodeError(VotingError):
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("bad_code", message)
+
+
+class CodeExpiredError(VotingError):
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("code_expired", message)
+
+
+class CodeLockedError(VotingError):
+    status_code = 403
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("code_locked", message)
+
+
+class RateLimitedError(VotingError):
+    status_code = 429
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("rate_limited", message)
+
+
+class VoterSessionError(VotingError):
+    """A voter token is tampered with (``bad_token``) or too old (``session_expired``)."""
+
+    status_code = 401
+
+
+class IdempotencyConflictError(VotingError):
+    """An idempotency key was reused for a different vote."""
+
+    status_code = 409
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("idempotency_conflict", message)
+
+
+class BadInputError(VotingError):
+    """The request's shape is wrong (a field of the wrong type, a missing field); ``code``
+    names the field's problem (``bad_employee_no``, ``bad_stage`` …)."""
+
+
+class InvalidationError(VotingError):
+    """An invalidation or restore was refused (no reason given)."""

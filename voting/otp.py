@@ -1,0 +1,280 @@
+"""One-time codes (OTP) and the short-lived signed voter session that follows them.
+
+Flow: ``request_otp`` → an SMS with a 6-digit code → ``verify_otp`` (or the combined
+``services.cast_vote_with_otp``) → a :class:`VoterSession`, carried between requests as a
+signed token (``issue_voter_token`` / ``read_voter_token``) for 30 minutes.
+
+Invariants:
+
+* Only an HMAC of the code (bound to the phone's hash) is stored; the code exists in clear
+  only in the pending outbound SMS that carries it.
+* A code is valid for 5 minutes (database clock) and allows 5 tries. Every try — right or
+  wrong — is counted by the same conditional UPDATE that consumes a right one, so neither
+  concurrent guesses nor concurrent right answers can get past the cap or use a code twice.
+  Only the phone's newest code counts: asking for a new one retires the old one.
+* Limits on sending (per phone: one code per 60 s, 5 per hour; per IP: 20 sent per hour;
+  per block of 100 consecutive numbers: 10 different numbers per 10 minutes) are counted in
+  PostgreSQL (``RateEvent``). A limited request is answered exactly like a successful one,
+  with the same number of queries, and never replaces the live code: nobody can learn from
+  the answer whether a number is known, a staff member, voting, or limited (no enumeration).
+"""
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Case, Count, F, Max, Q, Value, When
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from staff.phones import Phone, parse_phone
+from voting.choices import (
+    OTP_DIGITS,
+    OTP_MAX_ATTEMPTS,
+    OTP_TTL_SECONDS,
+    OtpPurpose,
+    RateOutcome,
+    SmsTemplate,
+)
+from voting.clock import db_now
+from voting.exceptions import (
+    BadCodeError,
+    CodeExpiredError,
+    CodeLockedError,
+    VoterSessionError,
+)
+from voting.fingerprints import hash_ip, hash_number_block
+from voting.models import OtpChallenge, OutboundSms, RateEvent, Voter
+from voting.sms.services import queue_sms, wake_sms_sender
+
+logger = logging.getLogger(__name__)
+
+_CODE = re.compile(rf"[0-9]{{{OTP_DIGITS}}}", re.ASCII)
+_TOKEN_SALT = "voting.voter-session"  # noqa: S105 -- a signing salt, not a secret
+
+
+@dataclass(frozen=True)
+class VoterSession:
+    """A verified voter: who (the keyed hash of the phone) and how to show them (masked)."""
+
+    voter_hash: str
+    phone_masked: str
+
+
+def lock_voter(voter_hash: str) -> None:
+    """Create the voter's row if needed and lock it until the end of the transaction.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` then ``SELECT … FOR UPDATE``: two concurrent first
+    contacts cannot both create the row, and everything one voter does in parallel
+    (votes, code requests) queues on this one row — a per-voter lock, never a hot row
+    shared by many voters. On SQLite, ``IMMEDIATE`` transactions serialise all writers.
+    Must run inside ``transaction.atomic``.
+    """
+    Voter.objects.bulk_create([Voter(voter_hash=voter_hash)], ignore_conflicts=True)
+    Voter.objects.select_for_update().filter(voter_hash=voter_hash).values_list("pk").get()
+
+
+def _hash_code(phone_hash: str, code: str) -> str:
+    # Bound to the phone: a code (or a stolen hash) for phone A is worthless for phone B.
+    return salted_hmac("voting.otp", f"{phone_hash}:{code}", algorithm="sha256").hexdigest()
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
+
+
+def _limit_hit(*, now: datetime, phone_hash: str, ip_hash: str, block_hash: str) -> str:
+    """Which sending limit this request hits ("" for none), in one aggregate query.
+
+    Only codes actually sent count: an attacker's refused requests do not use up the
+    allowance of other people behind the same IP (a venue's Wi-Fi, a carrier NAT).
+    """
+    hour_ago = now - timedelta(hours=1)
+    block_since = now - timedelta(seconds=settings.VOTING_OTP_BLOCK_WINDOW_SECONDS)
+    mine = Q(phone_hash=phone_hash)
+    # "-" is never a hash: a request without an IP matches no IP rows, in the same query shape.
+    from_ip = Q(ip_hash=ip_hash or "-")
+    in_block = Q(block_hash=block_hash, created_at__gte=block_since)
+    counts = RateEvent.objects.filter(
+        mine | from_ip | in_block, outcome=RateOutcome.SENT, created_at__gte=hour_ago
+    ).aggregate(
+        phone_count=Count("pk", filter=mine),
+        phone_last=Max("created_at", filter=mine),
+        ip_count=Count("pk", filter=from_ip),
+        block_numbers=Count("phone_hash", filter=in_block & ~mine, distinct=True),
+    )
+    last = counts["phone_last"]
+    if last is not None and now - last < timedelta(seconds=settings.VOTING_OTP_RESEND_SECONDS):
+        return "phone_resend"
+    if counts["phone_count"] >= settings.VOTING_OTP_PER_PHONE_PER_HOUR:
+        return "phone_hour"
+    if counts["ip_count"] >= settings.VOTING_OTP_PER_IP_PER_HOUR:
+        return "ip_hour"
+    # ``~mine``: the count is of *other* numbers of the block, so a person asking again for
+    # their own number never trips the block limit.
+    if counts["block_numbers"] >= settings.VOTING_OTP_PER_BLOCK:
+        return "number_block"
+    return ""
+
+
+def request_otp(*, phone: str, ip: str | None, language: str | None = None) -> None:
+    """Send a one-time code to ``phone`` unless a sending limit says no; say nothing either way.
+
+    Writes (one transaction): the voter row (lock), a ``RateEvent``, and — unless limited —
+    an ``OtpChallenge`` (the code's HMAC, valid 5 minutes) and an ``OutboundSms`` (template
+    ``otp``, in ``language``, default ``LANGUAGE_CODE``). Locks the voter row, so one
+    phone's concurrent requests are serialised and the per-phone limits are exact; the
+    per-IP and per-block counts are not locked (a burst may overshoot them by the
+    number of requests in flight; they are brakes on abuse, not promises).
+    Queues on commit: a wake-up of the SMS sender (also when limited, so that nothing
+    observable differs). Raises ``InvalidPhoneError`` (``bad_phone``) for a malformed
+    number, and nothing else: known, unknown, staff and limited numbers all return ``None``
+    after the same number of queries.
+    """
+    parsed = parse_phone(phone)
+    ip_hash = hash_ip(ip)
+    block_hash = hash_number_block(parsed.e164)
+    with transaction.atomic():
+        lock_voter(parsed.hash)
+        now = db_now()
+        limit = _limit_hit(now=now, phone_hash=parsed.hash, ip_hash=ip_hash, block_hash=block_hash)
+        if limit:
+            # Equal work for a limited request: two reads of the same tables stand in for the
+            # two inserts, so the query count (the test's stand-in for timing, ASVS 6.3.8)
+            # and the answer are the same as for a sent code. The live code is untouched.
+            OtpChallenge.objects.filter(pk=0).exists()
+            OutboundSms.objects.filter(pk=0).exists()
+            logger.info("one-time code not sent: limit %s", limit)
+        else:
+            _issue_code(parsed, ip_hash=ip_hash, language=language, now=now)
+        RateEvent.objects.create(
+            phone_hash=parsed.hash,
+            ip_hash=ip_hash,
+            block_hash=block_hash,
+            outcome=RateOutcome.LIMITED if limit else RateOutcome.SENT,
+            limit=limit,
+            created_at=now,
+        )
+        transaction.on_commit(wake_sms_sender)
+
+
+def _issue_code(phone: Phone, *, ip_hash: str, language: str | None, now: datetime) -> None:
+    code = _new_code()
+    OtpChallenge.objects.create(
+        phone_hash=phone.hash,
+        purpose=OtpPurpose.VOTE,
+        code_hash=_hash_code(phone.hash, code),
+        created_at=now,
+        expires_at=now + timedelta(seconds=OTP_TTL_SECONDS),
+        ip_hash=ip_hash,
+    )
+    queue_sms(phone, template=SmsTemplate.OTP, params={"code": code}, language=language, now=now)
+
+
+def _latest_challenge(phone_hash: str) -> OtpChallenge | None:
+    return (
+        OtpChallenge.objects.filter(phone_hash=phone_hash, purpose=OtpPurpose.VOTE)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _refusal(challenge: OtpChallenge | None, now: datetime) -> Exception:
+    """The error for a code that could not be tried: used, burned, expired, or none."""
+    if challenge is None or challenge.used_at is not None:
+        return BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
+    if challenge.attempts >= OTP_MAX_ATTEMPTS:
+        return CodeLockedError(_("Too many wrong tries: this code is blocked. Ask for a new code."))
+    if challenge.expires_at <= now:
+        return CodeExpiredError(_("This code has expired. Ask for a new code."))
+    return BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
+
+
+def try_code(phone: Phone, code: str, *, now: datetime) -> OtpChallenge | None:
+    """Count one try of ``code`` against the phone's newest code and consume it if right.
+
+    One conditional UPDATE: ``attempts + 1`` and, if the code's hash matches, ``used_at``,
+    only where the code is unused, unexpired and under 5 tries. Row locks make concurrent
+    tries queue on it, so at most 5 tries are ever compared and a right code is consumed
+    exactly once. Returns the consumed challenge, or ``None`` for a wrong code (the try is
+    counted). Raises ``BadCodeError`` (none, or already used), ``CodeLockedError`` or
+    ``CodeExpiredError`` when the code could not be tried at all. Run it inside the
+    caller's transaction; a wrong try must be committed even though the caller refuses.
+    """
+    challenge = _latest_challenge(phone.hash)
+    if challenge is None:
+        raise _refusal(None, now)
+    code_hash = _hash_code(phone.hash, code) if _CODE.fullmatch(code or "") else ""
+    updated = OtpChallenge.objects.filter(
+        pk=challenge.pk,
+        used_at__isnull=True,
+        attempts__lt=OTP_MAX_ATTEMPTS,
+        expires_at__gt=now,
+    ).update(
+        attempts=F("attempts") + 1,
+        used_at=Case(When(code_hash=code_hash, then=Value(now)), default=Value(None)),
+    )
+    if not updated:
+        challenge.refresh_from_db()
+        raise _refusal(challenge, now)
+    if code_hash and secrets.compare_digest(challenge.code_hash, code_hash):
+        return challenge
+    return None
+
+
+def code_matches_used(phone: Phone, code: str) -> bool:
+    """Whether ``code`` is the phone's newest code and that code was already used.
+
+    Lets a replayed request (same idempotency key, same code) be recognised as the same
+    voter without counting a try. Read only.
+    """
+    challenge = _latest_challenge(phone.hash)
+    if challenge is None or challenge.used_at is None or not _CODE.fullmatch(code or ""):
+        return False
+    return secrets.compare_digest(challenge.code_hash, _hash_code(phone.hash, code))
+
+
+def verify_otp(*, phone: str, code: str) -> VoterSession:
+    """Check and consume a one-time code; return the verified voter.
+
+    Writes: ``attempts`` and ``used_at`` of the phone's newest ``OtpChallenge`` (see
+    ``try_code``), committed before a refusal is raised so wrong tries always count.
+    Raises ``InvalidPhoneError`` (``bad_phone``), ``BadCodeError`` (wrong, used, or
+    another phone's code), ``CodeExpiredError`` or ``CodeLockedError`` (the 6th try).
+    """
+    parsed = parse_phone(phone)
+    with transaction.atomic():
+        consumed = try_code(parsed, code, now=db_now())
+    if consumed is None:
+        raise BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
+    return VoterSession(voter_hash=parsed.hash, phone_masked=parsed.masked)
+
+
+def issue_voter_token(session: VoterSession) -> str:
+    """A signed, timestamped token for ``session`` (no writes). Valid for
+    ``VOTING_SESSION_MAX_AGE`` seconds; it holds the voter's hash and masked phone only."""
+    return signing.TimestampSigner(salt=_TOKEN_SALT).sign_object(
+        {"v": session.voter_hash, "m": session.phone_masked}, compress=True
+    )
+
+
+def read_voter_token(token: str) -> VoterSession:
+    """The session a token stands for. Raises ``VoterSessionError`` with code
+    ``session_expired`` (older than ``VOTING_SESSION_MAX_AGE``) or ``bad_token``."""
+    signer = signing.TimestampSigner(salt=_TOKEN_SALT)
+    try:
+        data = signer.unsign_object(token, max_age=settings.VOTING_SESSION_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise VoterSessionError(
+            "session_expired", _("Your verification has expired. Ask for a new code.")
+        ) from exc
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise VoterSessionError("bad_token", _("This voting session is not valid.")) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("v"), str):
+        raise VoterSessionError("bad_token", _("This voting session is not valid."))
+    return VoterSession(voter_hash=data["v"], phone_masked=str(data.get("m", "")))
