@@ -2,7 +2,8 @@
 (DESIGN.md §8): ``stage_closed``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
 ``code_expired``, ``code_locked``, ``staff_cannot_vote``, ``bad_phone``, ``rate_limited`` …
 
-``bad_phone`` is ``staff.exceptions.InvalidPhoneError`` (raised by ``staff.phones``).
+``bad_phone`` is ``staff.exceptions.InvalidPhoneError`` (raised by ``staff.phones``);
+``rate_limited`` (429, with ``Retry-After``) comes from the API's courtesy throttles.
 """
 
 from django.utils.functional import Promise
@@ -67,11 +68,11 @@ class CodeLockedError(VotingError):
         super().__init__("code_locked", message)
 
 
-class RateLimitedError(VotingError):
-    status_code = 429
+class UnknownReceiptError(VotingError):
+    status_code = 404
 
     def __init__(self, message: str | Promise) -> None:
-        super().__init__("rate_limited", message)
+        super().__init__("unknown_receipt", message)
 
 
 class VoterSessionError(VotingError):

@@ -102,9 +102,7 @@ def vote_by_receipt(code: str) -> Vote | None:
     if canonical is None:
         return None
     return (
-        Vote.objects.select_related(
-            "stage__campaign", "contestant__staff_member__unit", "contestant__staff_member"
-        )
+        Vote.objects.select_related("stage__campaign", "contestant__staff_member")
         .filter(receipt_code=canonical)
         .first()
     )

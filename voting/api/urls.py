@@ -1,0 +1,14 @@
+"""Voting API routes, included under ``/api/`` by ``config.urls``."""
+
+from django.urls import path
+
+from voting.api import views
+
+app_name = "voting_api"
+
+urlpatterns = [
+    path("otp/", views.RequestOtpView.as_view(), name="otp-request"),
+    path("otp/verify/", views.VerifyOtpView.as_view(), name="otp-verify"),
+    path("votes/", views.CastVoteView.as_view(), name="vote-create"),
+    path("receipts/<str:code>/", views.ReceiptView.as_view(), name="receipt-detail"),
+]
