@@ -1,10 +1,10 @@
-"""Factories for the voting app. ``VoteFactory`` writes a ledger row directly (a fixture of
+"""Factories for the voting app. Times default to ``voting.clock.db_now()``, the clock the
+services decide by. ``VoteFactory`` writes a ledger row directly (a fixture of
 history); casting a vote through the rules is ``voting.services.cast_vote``'s job."""
 
 import datetime as dt
 
 import factory
-from django.utils import timezone
 
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
@@ -16,7 +16,7 @@ from voting.choices import (
     VoteChannel,
     VoteStatus,
 )
-from voting.clock import local_day
+from voting.clock import db_now, local_day
 from voting.fingerprints import hash_number_block
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
 from voting.services import new_receipt_code
@@ -46,7 +46,7 @@ class VoteFactory(factory.django.DjangoModelFactory):
         invalidated = factory.Trait(
             status=VoteStatus.INVALIDATED,
             invalidated_reason="Same IP block",
-            invalidated_at=factory.LazyFunction(timezone.now),
+            invalidated_at=factory.LazyFunction(db_now),
         )
 
     stage = factory.SubFactory(StageFactory, open=True)
@@ -55,7 +55,7 @@ class VoteFactory(factory.django.DjangoModelFactory):
     voter_hash = factory.LazyAttribute(lambda o: o.phone_obj.hash)
     phone_masked = factory.LazyAttribute(lambda o: o.phone_obj.masked)
     channel = VoteChannel.WEB
-    cast_at = factory.LazyFunction(timezone.now)
+    cast_at = factory.LazyFunction(db_now)
     local_day = factory.LazyAttribute(lambda o: local_day(o.cast_at))
     receipt_code = factory.LazyFunction(new_receipt_code)
 
@@ -67,7 +67,7 @@ class OtpChallengeFactory(factory.django.DjangoModelFactory):
     phone_hash = factory.LazyFunction(lambda: parse_phone("13500000000").hash)
     purpose = OtpPurpose.VOTE
     code_hash = "0" * 64
-    created_at = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyFunction(db_now)
     expires_at = factory.LazyAttribute(
         lambda o: o.created_at + dt.timedelta(seconds=OTP_TTL_SECONDS)
     )
@@ -85,7 +85,7 @@ class RateEventFactory(factory.django.DjangoModelFactory):
     phone_hash = factory.LazyAttribute(lambda o: o.phone_obj.hash)
     block_hash = factory.LazyAttribute(lambda o: hash_number_block(o.phone_obj.e164))
     outcome = RateOutcome.SENT
-    created_at = factory.LazyFunction(timezone.now)
+    created_at = factory.LazyFunction(db_now)
 
 
 class OutboundSmsFactory(factory.django.DjangoModelFactory):
@@ -105,3 +105,7 @@ class OutboundSmsFactory(factory.django.DjangoModelFactory):
         lambda: {"name": "张三", "employee_no": "1234", "receipt": "ABCDEFGHJK"}
     )
     language = "zh-hans"
+    # Explicit times from the database clock (``voting.clock``): on SQLite time-machine moves
+    # the process clock but not SQLite's own, and on PostgreSQL a test's now() is fixed.
+    created_at = factory.LazyFunction(db_now)
+    next_attempt_at = factory.LazyAttribute(lambda o: o.created_at)
