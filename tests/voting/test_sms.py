@@ -404,3 +404,26 @@ def test_sms_outbox_command_with_nothing(capsys):
     call_command("sms_outbox")
 
     assert capsys.readouterr().out == "No messages.\n"
+
+
+def test_a_backend_bug_is_retried_with_backoff_not_forever(gateway, frozen_now, settings):
+    settings.SMS_MAX_ATTEMPTS = 2
+    gateway.raises = RuntimeError("bug")
+    OutboundSmsFactory()
+
+    send_pending_sms()
+    first = OutboundSms.objects.get()
+    OutboundSms.objects.update(next_attempt_at=frozen_now)
+    send_pending_sms()
+
+    final = OutboundSms.objects.get()
+    assert (first.status, first.claimed_at, first.next_attempt_at - frozen_now) == (
+        SmsStatus.PENDING,
+        None,
+        dt.timedelta(seconds=10),
+    )
+    assert (final.status, final.last_error, final.to_e164) == (
+        SmsStatus.FAILED,
+        "backend error: RuntimeError",
+        "",
+    )

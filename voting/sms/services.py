@@ -177,13 +177,15 @@ def _send_one(backend: BaseSmsBackend, row: OutboundSms) -> str:
     except SmsUnknownOutcomeError as exc:
         _record(row, SmsStatus.UNKNOWN, last_error=str(exc)[:500])
         return SmsStatus.UNKNOWN
-    except Exception as exc:  # A backend bug: retried with backoff, bounded like the rest.
+    except Exception as exc:  # a backend bug: retried with backoff, bounded like the rest
         logger.exception("SMS backend error on outbox row %s", row.pk)
         status = (
             SmsStatus.FAILED if row.attempts >= settings.SMS_MAX_ATTEMPTS else SmsStatus.PENDING
         )
         extra = (
-            {"next_attempt_at": now + _backoff(row.attempts)} if status == SmsStatus.PENDING else {}
+            {"next_attempt_at": now + _backoff(row.attempts), "claimed_at": None}
+            if status == SmsStatus.PENDING
+            else {}
         )
         _record(row, status, last_error=f"backend error: {type(exc).__name__}", **extra)
         return status
