@@ -17,6 +17,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -208,11 +209,11 @@ def _perform_move(stage: Stage, move: Move, *, actor: Any, reason: str) -> Stage
 
 
 def _finalize_preview(stage: Stage) -> dict[str, Any]:
-    rows = list(selectors.results_for_stage(stage))
+    results = selectors.results_for_stage(stage)
     next_stage = Stage.objects.filter(campaign_id=stage.campaign_id, order__gt=stage.order)
     return {
-        "qualifiers": [r for r in rows if r.outcome == ResultOutcome.QUALIFIED],
-        "tied": [r for r in rows if r.outcome == ResultOutcome.TIED_AT_CUT],
+        "qualifiers": list(results.filter(outcome=ResultOutcome.QUALIFIED)),
+        "tied": list(results.filter(outcome=ResultOutcome.TIED_AT_CUT)),
         "next_stage": next_stage.order_by("order").first(),
     }
 
@@ -302,10 +303,52 @@ class ResultLine:
 
 
 @dataclass(frozen=True)
+class ChartBar:
+    row: StageResult
+    bar: int
+
+
+@dataclass(frozen=True)
 class TieGroupView:
     position_code: str
     rows: list[StageResult]
     places: int
+
+
+# The results page must stay light with thousands of contestants: the table is paged, and
+# the chart and the reserve list show the rows that decide something, up to these caps.
+RESULTS_PAGE_SIZE = 100
+CHART_LIMIT = 100
+RESERVE_LIST_LIMIT = 100
+# A tie group this large gets a hint to browse it in the (filtered) table as well.
+LARGE_TIE_GROUP = 20
+
+
+class ResultFilterForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Outcome"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("All outcomes")),
+            *(
+                (o.value, o.label)
+                for o in (
+                    ResultOutcome.QUALIFIED,
+                    ResultOutcome.RESERVE,
+                    ResultOutcome.TIED_AT_CUT,
+                    ResultOutcome.ELIMINATED,
+                )
+            ),
+        ],
+    )
+    q = forms.CharField(
+        label=gettext_lazy("Name or employee number"), required=False, max_length=64
+    )
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters given (a bad value is ignored, not an error page)."""
+        self.is_valid()
+        return {key: value for key, value in self.cleaned_data.items() if value}
 
 
 def _bar_width(total: Decimal) -> int:
@@ -317,53 +360,97 @@ def _list_code(stage: Stage, row: StageResult) -> str:
     return row.position_code if stage.position_quotas else ""
 
 
-def _tie_groups(stage: Stage, rows: list[StageResult]) -> list[TieGroupView]:
-    """Unresolved ties per cut line, with the places left (from rows already loaded)."""
+def _tie_groups(
+    stage: Stage, tied: list[StageResult], counts: dict[tuple[str, str], int]
+) -> list[TieGroupView]:
+    """Unresolved ties per cut line, with the places left (from rows and counts loaded)."""
     groups: dict[str, list[StageResult]] = {}
+    for row in tied:
+        groups.setdefault(_list_code(stage, row), []).append(row)
     qualified: dict[str, int] = {}
-    for row in rows:
-        code = _list_code(stage, row)
-        if row.outcome == ResultOutcome.TIED_AT_CUT:
-            groups.setdefault(code, []).append(row)
-        elif row.outcome == ResultOutcome.QUALIFIED:
-            qualified[code] = qualified.get(code, 0) + 1
+    for (outcome, code), n in counts.items():
+        if outcome == ResultOutcome.QUALIFIED:
+            key = code if stage.position_quotas else ""
+            qualified[key] = qualified.get(key, 0) + n
     views = []
-    for code, tied in sorted(groups.items()):
+    for code, rows in sorted(groups.items()):
         quota = int(stage.position_quotas.get(code, 0)) if stage.position_quotas else stage.quota
-        views.append(TieGroupView(code, tied, quota - qualified.get(code, 0)))
+        views.append(TieGroupView(code, rows, quota - qualified.get(code, 0)))
     return views
+
+
+def _results_page(queryset: Any, number: str | None) -> Page:
+    """One page of the table; a page number that is not one (or out of range) gives page 1."""
+    paginator = Paginator(queryset, RESULTS_PAGE_SIZE)
+    try:
+        return paginator.page(number or 1)
+    except InvalidPage:
+        return paginator.page(1)
+
+
+def _result_line(row: StageResult, keys: list[str]) -> ResultLine:
+    cells = []
+    for key in keys:
+        value = row.components.get(key, {})
+        cells.append(
+            ComponentCell(
+                raw=value.get("raw"),
+                normalised=value.get("normalised", "0"),
+                available=bool(value.get("available", False)),
+            )
+        )
+    return ResultLine(row=row, cells=cells, bar=_bar_width(row.total))
 
 
 def stage_results_view(
     request: HttpRequest, pk: int, *, model_admin: admin.ModelAdmin
 ) -> HttpResponse:
-    """The stored results of a previewed or finalised stage: table, bar chart, reserves,
-    ties to decide (previewed) or exports (finalised). Reads only; a fixed number of queries.
+    """The stored results of a previewed or finalised stage: a bar chart of who qualifies,
+    is a reserve or is tied; the table, paged and filtered by outcome or name; reserves;
+    ties to decide (previewed) or exports (finalised). Reads only; a fixed number of queries
+    whatever the number of contestants (only an unresolved tie group is listed in full).
     """
     stage = _stage_or_404(pk)
     _require(model_admin.has_view_permission(request, stage))
-    rows = list(selectors.results_for_stage(stage))
+    results = selectors.results_for_stage(stage)
+    counts = selectors.result_outcome_counts(stage)
+    by_outcome: dict[str, int] = {}
+    for (outcome, _code), n in counts.items():
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + n
+
+    filter_form = ResultFilterForm(request.GET)
+    filters = filter_form.filters()
+    page = _results_page(selectors.filter_results(results, **filters), request.GET.get("page"))
     keys = exports.stage_component_keys(stage)
-    lines = []
-    for row in rows:
-        cells = []
-        for key in keys:
-            value = row.components.get(key, {})
-            cells.append(
-                ComponentCell(
-                    raw=value.get("raw"),
-                    normalised=value.get("normalised", "0"),
-                    available=bool(value.get("available", False)),
-                )
-            )
-        lines.append(ResultLine(row=row, cells=cells, bar=_bar_width(row.total)))
+    lines = [_result_line(row, keys) for row in page.object_list]
+
+    # Bars and lists below need no component breakdown: leave the JSON out.
+    light = results.defer("components")
+    chart = [
+        ChartBar(row=row, bar=_bar_width(row.total))
+        for row in light.exclude(outcome=ResultOutcome.ELIMINATED)[:CHART_LIMIT]
+    ]
+    chart_total = sum(n for o, n in by_outcome.items() if o != ResultOutcome.ELIMINATED)
+    reserves = list(light.filter(outcome=ResultOutcome.RESERVE)[:RESERVE_LIST_LIMIT])
     is_previewed = stage.status == StageStatus.PREVIEWED
+    tie_groups = (
+        _tie_groups(stage, list(light.filter(outcome=ResultOutcome.TIED_AT_CUT)), counts)
+        if is_previewed
+        else []
+    )
     context = _context(
         request,
         model_admin,
         _("Results: %(stage)s") % {"stage": stage},
         stage=stage,
+        has_results=bool(counts),
         lines=lines,
+        page_obj=page,
+        page_range=page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        filter_form=filter_form,
+        is_filtered=bool(filters),
+        chart=chart,
+        chart_more=chart_total - len(chart),
         components=[
             {
                 "key": key,
@@ -372,8 +459,10 @@ def stage_results_view(
             }
             for key in keys
         ],
-        reserves=[r for r in rows if r.outcome == ResultOutcome.RESERVE],
-        tie_groups=_tie_groups(stage, rows) if is_previewed else [],
+        reserves=reserves,
+        reserves_more=by_outcome.get(ResultOutcome.RESERVE, 0) - len(reserves),
+        tie_groups=tie_groups,
+        large_tie_group=LARGE_TIE_GROUP,
         resolutions=list(selectors.tie_resolutions_for_stage(stage)),
         is_previewed=is_previewed,
         is_frozen=stage.status == StageStatus.FINALIZED,

@@ -120,6 +120,36 @@ def results_for_stage(stage: Stage | int) -> QuerySet[StageResult]:
     )
 
 
+def filter_results(
+    queryset: QuerySet[StageResult], *, outcome: str | None = None, q: str | None = None
+) -> QuerySet[StageResult]:
+    """Narrow result rows by outcome and search text (no query).
+
+    ``outcome`` is a ``ResultOutcome`` value; ``q`` matches the contestant's name (contains)
+    or employee number (prefix), as ``filter_contestants`` does.
+    """
+    if outcome:
+        queryset = queryset.filter(outcome=outcome)
+    if q := (q or "").strip():
+        queryset = queryset.filter(
+            Q(contestant__staff_member__name__icontains=q)
+            | Q(contestant__staff_member__employee_no__startswith=q)
+        )
+    return queryset
+
+
+def result_outcome_counts(stage: Stage | int) -> dict[tuple[str, str], int]:
+    """How many result rows a stage has per ``(outcome, position_code)`` (one query)."""
+    stage_id = stage.pk if isinstance(stage, Stage) else stage
+    rows = (
+        StageResult.objects.filter(stage_id=stage_id)
+        .values_list("outcome", "position_code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return {(outcome, code): n for outcome, code, n in rows}
+
+
 def winners_for_stage(stage: Stage) -> QuerySet[StageResult]:
     """Who went through a finalised stage: frozen rows whose contestant is advanced
     (qualifiers, minus withdrawals, plus promoted reserves). Empty before finalising."""

@@ -105,11 +105,148 @@ def test_results_page_query_count_does_not_grow(hr, count, django_assert_num_que
     ContestantFactory.create_batch(count, stage=stage)
     services.preview_stage(stage, actor=None)
 
-    # session, user, stage with campaign, result rows with people, tie resolutions
-    with django_assert_num_queries(5):
+    # session, user, stage with campaign, outcome counts, table count, table page, chart
+    # rows, reserves, tied rows (previewed), tie resolutions
+    with django_assert_num_queries(10):
         response = hr.get(results_url(stage))
 
     assert len(response.context["lines"]) == count
+
+
+# Many contestants: a paged table, a chart of who matters, filters -------------------------
+
+
+@pytest.fixture
+def many(fake_components, position):
+    """250 contestants "Contestant 000" … "Contestant 249" (employee numbers 50000 …
+    50249), previewed with distinct totals: contestant i is ranked i + 1; quota 10 and 5
+    reserves, so ranks 1-10 qualify, 11-15 are reserves and 16-250 are eliminated."""
+    stage = StageFactory(status=StageStatus.CLOSED, quota=10, reserve_count=5)
+    unit = OrgUnitFactory()
+    contestants = [
+        ContestantFactory(
+            stage=stage,
+            staff_member=StaffMemberFactory(
+                name=f"Contestant {i:03d}", employee_no=f"5{i:04d}", unit=unit, position=position
+            ),
+        )
+        for i in range(250)
+    ]
+    votes = {c.pk: 250 - i for i, c in enumerate(contestants)}
+    fake_components.set(ComponentKey.WEB_VOTES, votes)
+    fake_components.set(ComponentKey.SMS_VOTES, votes)
+    services.preview_stage(stage, actor=None)
+    return stage
+
+
+def table_ranks(response) -> list[int]:
+    return [line.row.rank for line in response.context["lines"]]
+
+
+def test_results_table_is_paged_by_100_and_the_chart_shows_only_who_matters(hr, many):
+    url = results_url(many)
+
+    first, second, third = (hr.get(url, {"page": n}) for n in (1, 2, 3))
+
+    assert table_ranks(first) == list(range(1, 101))
+    assert table_ranks(second) == list(range(101, 201))
+    assert table_ranks(third) == list(range(201, 251))
+    assert [page.text.count('class="result-row') for page in (first, second, third)] == [
+        100,
+        100,
+        50,
+    ]
+    assert "Showing 1–100 of 250" in first.text
+    assert "Showing 201–250 of 250" in third.text
+    assert [bar.row.rank for bar in first.context["chart"]] == list(range(1, 16))
+    assert first.text.count('class="bar-row') == 15
+    assert first.context["chart_more"] == 0
+    assert 'id="chart-more"' not in first.text
+    assert [r.rank for r in first.context["reserves"]] == [11, 12, 13, 14, 15]
+    assert 'href="?page=2#results" rel="next">Next ›</a>' in first.text
+    assert 'href="?page=1#results" rel="prev">‹ Previous</a>' in second.text
+    assert 'aria-label="Page 3">3</a>' in second.text
+    assert 'rel="next"' not in third.text
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "4", "999", ""])
+def test_results_page_number_that_is_not_a_page_shows_page_one(hr, many, page):
+    response = hr.get(results_url(many), {"page": page})
+
+    assert response.status_code == 200
+    assert table_ranks(response) == list(range(1, 101))
+
+
+@pytest.mark.parametrize(
+    ("outcome", "ranks"),
+    [
+        ("qualified", list(range(1, 11))),
+        ("reserve", list(range(11, 16))),
+        ("eliminated", list(range(16, 116))),
+        ("tied_at_cut", []),
+        ("nonsense", list(range(1, 101))),
+    ],
+)
+def test_results_outcome_filter(hr, many, outcome, ranks):
+    response = hr.get(results_url(many), {"outcome": outcome})
+
+    assert table_ranks(response) == ranks
+
+
+def test_results_outcome_filter_pages_keep_the_filter(hr, many):
+    url = results_url(many)
+
+    page_one = hr.get(url, {"outcome": "eliminated"})
+    page_three = hr.get(url, {"outcome": "eliminated", "page": 3})
+
+    assert "Showing 1–100 of 235" in page_one.text
+    assert 'href="?outcome=eliminated&amp;page=2#results"' in page_one.text
+    assert table_ranks(page_three) == list(range(216, 251))
+    assert [bar.row.rank for bar in page_one.context["chart"]] == list(range(1, 16))
+
+
+@pytest.mark.parametrize(
+    ("q", "ranks"),
+    [
+        ("Contestant 042", [43]),
+        ("contestant 04", list(range(41, 51))),
+        ("50042", [43]),
+        ("5024", list(range(241, 251))),
+        ("  50100 ", [101]),
+        ("Nobody", []),
+        ("0042", []),
+    ],
+)
+def test_results_search_by_name_or_employee_number(hr, many, q, ranks):
+    response = hr.get(results_url(many), {"q": q})
+
+    assert table_ranks(response) == ranks
+    if not ranks:
+        assert "No contestant matches these filters." in response.text
+
+
+def test_results_search_and_outcome_filter_combine(hr, many):
+    response = hr.get(results_url(many), {"q": "Contestant 01", "outcome": "reserve"})
+
+    assert table_ranks(response) == [11, 12, 13, 14, 15]
+    assert "Showing 1–5 of 5" in response.text
+
+
+def test_results_large_tie_is_capped_in_the_chart_and_listed_in_full_in_the_tie_box(hr):
+    stage = StageFactory(status=StageStatus.CLOSED, quota=10, reserve_count=5)
+    ContestantFactory.create_batch(150, stage=stage)
+    services.preview_stage(stage, actor=None)  # no votes at all: everyone tied on 0
+
+    response = hr.get(results_url(stage))
+
+    (group,) = response.context["tie_groups"]
+    assert (len(group.rows), group.places) == (150, 10)
+    assert response.text.count('name="chosen"') == 150
+    assert response.text.count('class="bar-row') == 100
+    assert response.context["chart_more"] == 50
+    assert "… and 50 more (see the results table)." in response.text
+    assert response.text.count('class="result-row') == 100
+    assert 'href="?outcome=tied_at_cut#results"' in response.text
 
 
 @pytest.fixture
