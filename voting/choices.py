@@ -74,6 +74,11 @@ class AuditAction(models.TextChoices):
 
     VOTES_INVALIDATED = "voting.vote.invalidated", _("Votes invalidated")
     VOTES_RESTORED = "voting.vote.restored", _("Votes restored")
+    # A background job over a large selection (voting.bulk): started, one event per
+    # batch (its checkpoint), and "completed" only after the last batch.
+    VOTE_JOB_STARTED = "voting.vote_job.started", _("Bulk vote job started")
+    VOTE_JOB_PROGRESSED = "voting.vote_job.progressed", _("Bulk vote job batch done")
+    VOTE_JOB_COMPLETED = "voting.vote_job.completed", _("Bulk vote job completed")
 
 
 OTP_DIGITS = 6

@@ -44,3 +44,31 @@ def purge_otp_records_task() -> dict[str, int]:
     from voting.services import purge_otp_records  # noqa: PLC0415 -- leaf
 
     return purge_otp_records()
+
+
+@shared_task(
+    name="voting.run_vote_job",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=5,
+    soft_time_limit=3600,
+    time_limit=3660,
+)
+def run_vote_job_task(self, *, job_id: str) -> dict | None:
+    """Run or resume a bulk invalidate/restore job of the fraud review (``voting.bulk``).
+
+    Takes only the job id: the filters, reason and actor are in the job's audit event.
+    Resumes after the last committed batch, so a redelivery or a second run is harmless.
+    Retries only database connection errors.
+    """
+    from voting.bulk import run_vote_job  # noqa: PLC0415 -- leaf
+
+    try:
+        progress = run_vote_job(job_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=10) from exc
+    if progress is None:
+        return None
+    logger.info("vote job %s: %s", job_id, progress.as_dict())
+    return progress.as_dict()

@@ -310,3 +310,19 @@ SMS_ALIYUN_ACCESS_KEY_SECRET = env("SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
 SMS_ALIYUN_SIGN_NAME = env("SMS_ALIYUN_SIGN_NAME", default="")
 # Our template names -> approved Aliyun template codes, e.g. {"otp": "SMS_123456789"}.
 SMS_ALIYUN_TEMPLATES = env.json("SMS_ALIYUN_TEMPLATES", default={})
+# Fraud review (voting.fraud): a cluster is this many votes for one candidate inside one
+# clock-aligned window. Lower numbers flag more; reviewers decide on the clusters page.
+VOTING_FRAUD_IP_VOTES = env.int("VOTING_FRAUD_IP_VOTES", default=5)
+VOTING_FRAUD_IP_WINDOW_MINUTES = env.int("VOTING_FRAUD_IP_WINDOW_MINUTES", default=10)
+# Used once the ledger stores a /24 subnet hash (voting.fraud.SUBNET_FIELD).
+VOTING_FRAUD_SUBNET_VOTES = env.int("VOTING_FRAUD_SUBNET_VOTES", default=20)
+VOTING_FRAUD_SUBNET_WINDOW_MINUTES = env.int("VOTING_FRAUD_SUBNET_WINDOW_MINUTES", default=10)
+# Different voters whose masked numbers differ only in the last DIGITS digit(s).
+VOTING_FRAUD_SEQUENCE_VOTERS = env.int("VOTING_FRAUD_SEQUENCE_VOTERS", default=4)
+VOTING_FRAUD_SEQUENCE_WINDOW_MINUTES = env.int("VOTING_FRAUD_SEQUENCE_WINDOW_MINUTES", default=30)
+VOTING_FRAUD_SEQUENCE_DIGITS = env.int("VOTING_FRAUD_SEQUENCE_DIGITS", default=1)
+VOTING_FRAUD_CLUSTERS_LIMIT = 50
+# Bulk invalidate/restore: above this many votes the change runs as a background job, in
+# batches of VOTING_FRAUD_JOB_BATCH votes, each its own transaction (short row locks).
+VOTING_FRAUD_BULK_SYNC_MAX = env.int("VOTING_FRAUD_BULK_SYNC_MAX", default=2000)
+VOTING_FRAUD_JOB_BATCH = env.int("VOTING_FRAUD_JOB_BATCH", default=1000)
