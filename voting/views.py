@@ -309,9 +309,9 @@ class VoteCodeView(VoteFlowMixin):
         except DomainError as exc:
             return self.render_result(error=exc)
         self.remember_voter(verified.session)
-        response = self.render_result(result=verified.result)
-        response.delete_cookie(PENDING_PHONE_COOKIE)
-        return response
+        # The pending number stays until its cookie expires: a reload of this post (same
+        # key, same code) must find it to be answered with the same result.
+        return self.render_result(result=verified.result)
 
 
 class ResendCodeView(VoteFlowMixin):
