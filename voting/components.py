@@ -1,30 +1,31 @@
 """The votes components of the result engine (``campaigns.components``): valid votes per
 contestant of a stage, one provider per channel.
 
-For now each is one aggregate query over the ledger; the tally app will replace them
-with reads of its tallies, keeping the same keys.
+Each reads the counted votes (``voting.tallies.counted_votes``: tallies plus pending
+outbox events, one statement), never the ledger: exactly the valid votes committed so far,
+at the cost of a small read however many votes a stage has.
 """
 
 from campaigns.choices import ComponentKey
 from campaigns.components import VOTE_SHARE, register_component
 from campaigns.models import Stage
 from voting.choices import VoteChannel
-from voting.selectors import valid_votes_by_contestant
+from voting.tallies import counted_votes_by_contestant
 
 
 def web_votes(stage: Stage) -> dict[int, int]:
     """Valid web votes per contestant of ``stage``."""
-    return valid_votes_by_contestant(stage, channel=VoteChannel.WEB)
+    return counted_votes_by_contestant(stage, channel=VoteChannel.WEB)
 
 
 def sms_votes(stage: Stage) -> dict[int, int]:
     """Valid SMS votes per contestant of ``stage``."""
-    return valid_votes_by_contestant(stage, channel=VoteChannel.SMS)
+    return counted_votes_by_contestant(stage, channel=VoteChannel.SMS)
 
 
 def audience_votes(stage: Stage) -> dict[int, int]:
     """Valid audience votes per contestant of ``stage``."""
-    return valid_votes_by_contestant(stage, channel=VoteChannel.AUDIENCE)
+    return counted_votes_by_contestant(stage, channel=VoteChannel.AUDIENCE)
 
 
 def register() -> None:

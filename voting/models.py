@@ -18,6 +18,10 @@ Terms and invariants:
 * **OutboundSms** — the outbox. A request writes a row in its own transaction; Celery
   workers send it. ``to_e164`` is the one place a full phone number is stored, and only
   while the message is pending or being sent (a check constraint enforces it).
+* **TallyEvent**, **Tally**, **LeaderboardSnapshot**, **RecountCheck** — derived data: the
+  tally outbox and its fold (``voting.tallies``), published boards and their digest chain
+  (``voting.publication``) and recount results (``voting.recount``). Each can be rebuilt
+  from the ledger.
 """
 
 from django.conf import settings
@@ -144,6 +148,8 @@ class Vote(models.Model):
                 fields=["voter_hash", "stage", "contestant"], name="vote_voter_stage_cand"
             ),
             models.Index(fields=["stage", "status"], name="vote_stage_status"),
+            # The recount's GROUP BY reads only this index (an index-only scan on PostgreSQL).
+            models.Index(fields=["stage", "status", "contestant", "channel"], name="vote_recount"),
         ]
 
     def __str__(self) -> str:
@@ -273,3 +279,140 @@ class OutboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} → {self.phone_masked} ({self.status})"
+
+
+class TallyEvent(models.Model):
+    """One change of the counted votes, waiting to be folded into ``Tally`` (the outbox).
+
+    Written in the same transaction as the ledger change it describes: +1 when a vote is
+    cast or restored, -1 when it is invalidated. Folded and deleted in one transaction by
+    ``voting.tallies.fold_tally_events``. No index but the primary key: rows live for
+    about a second, and the fold claims them in id order.
+    """
+
+    vote = models.ForeignKey(
+        Vote, verbose_name=_("vote"), on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, db_index=False, related_name="+"
+    )
+    contestant = models.ForeignKey(
+        Contestant,
+        verbose_name=_("candidate"),
+        on_delete=models.CASCADE,
+        db_index=False,
+        related_name="+",
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)
+    delta = models.SmallIntegerField(_("change"))
+    created_at = models.DateTimeField(_("created at"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("tally event")
+        verbose_name_plural = _("tally events")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(delta__in=(-1, 1)), name="tallyevent_delta_unit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} vote {self.vote_id}"
+
+
+class Tally(models.Model):
+    """Counted valid votes of one contestant on one channel of a stage (folded events)."""
+
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="+"
+    )
+    contestant = models.ForeignKey(
+        Contestant, verbose_name=_("candidate"), on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)
+    votes = models.BigIntegerField(_("votes"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("tally")
+        verbose_name_plural = _("tallies")
+        ordering = ["stage", "contestant", "channel"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "contestant", "channel"], name="tally_unique_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contestant_id}/{self.channel}: {self.votes}"
+
+
+class LeaderboardSnapshot(models.Model):
+    """One published board of a stage, a link of the stage's digest chain.
+
+    ``counts`` is the counted state (``{"<contestant_id>": {"web": n, ...}}``), ``digest``
+    chains it to ``previous`` (see ``voting.publication``); ``entries`` is the ranked
+    board as published. ``published_at`` is the database clock. Never changed after insert.
+    """
+
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="+"
+    )
+    previous = models.OneToOneField(
+        "self",
+        verbose_name=_("previous snapshot"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="next",
+    )
+    published_at = models.DateTimeField(_("published at"), db_default=Now())
+    is_final = models.BooleanField(_("final board"), default=False)
+    valid_votes = models.BigIntegerField(_("counted votes"))
+    counts = models.JSONField(_("counted state"))
+    entries = models.JSONField(_("entries"))
+    digest = models.CharField(_("digest"), max_length=64)
+
+    class Meta:
+        verbose_name = _("leaderboard snapshot")
+        verbose_name_plural = _("leaderboard snapshots")
+        ordering = ["stage", "-published_at", "-id"]
+        constraints = [
+            # One snapshot per counted state and chain position: a duplicate publication
+            # (two beats, a redelivered task) inserts nothing.
+            models.UniqueConstraint(fields=["stage", "digest"], name="snapshot_unique_digest"),
+            # The chain cannot fork: one first link per stage (``previous`` is one-to-one).
+            models.UniqueConstraint(
+                fields=["stage"],
+                condition=models.Q(previous__isnull=True),
+                name="snapshot_one_first_link",
+            ),
+        ]
+        indexes = [models.Index(fields=["stage", "-id"], name="snapshot_stage_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} @ {self.published_at:%Y-%m-%d %H:%M:%S} ({self.digest[:12]})"
+
+
+class RecountCheck(models.Model):
+    """The result of one recount of a stage (``voting.recount``), shown in the admin."""
+
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="+"
+    )
+    checked_at = models.DateTimeField(_("checked at"), db_default=Now())
+    ok = models.BooleanField(_("all equal"))
+    repaired = models.BooleanField(_("tallies repaired"), default=False)
+    valid_votes = models.BigIntegerField(_("valid votes in the ledger"))
+    differences = models.JSONField(_("differences"), default=list, blank=True)
+    duration = models.DurationField(_("duration"))
+
+    class Meta:
+        verbose_name = _("recount")
+        verbose_name_plural = _("recounts")
+        ordering = ["stage", "-checked_at", "-id"]
+        indexes = [models.Index(fields=["stage", "-id"], name="recountcheck_stage_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} @ {self.checked_at:%Y-%m-%d %H:%M:%S}: {self.ok}"

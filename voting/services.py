@@ -59,6 +59,7 @@ from voting.otp import (
     verify_otp,
 )
 from voting.selectors import remaining_from_usage, vote_usage
+from voting.tallies import record_tally_events, wake_tally_folder
 
 __all__ = [
     "CastResult",
@@ -243,7 +244,9 @@ def cast_vote(
     Raises ``UnknownStageError``, ``StageClosedError``, ``UnknownCandidateError`` (also for
     a malformed employee number, before any query), ``StaffCannotVoteError``,
     ``LimitReachedError`` (``.limit`` says which), ``IdempotencyConflictError`` (a key
-    reused for another vote). Queues nothing: tallies are derived from the ledger.
+    reused for another vote). Also writes the vote's +1 tally event in the same
+    transaction (``voting.tallies``) and, on commit, wakes the tally fold with a bounded,
+    error-swallowing broker call; the request never waits on the broker.
     """
     employee_no = None
     if contestant is None:
@@ -289,6 +292,9 @@ def cast_vote(
             idempotency_key=idempotency_key,
             provider_message_id=provider_message_id,
         )
+        # Tally outbox: the +1 commits with the vote or not at all (voting.tallies).
+        record_tally_events([(vote.pk, stage_obj.pk, candidate.pk, channel)], delta=1)
+        transaction.on_commit(wake_tally_folder)
     after = type(usage)(stage=usage.stage + 1, today=usage.today + 1, candidate=usage.candidate + 1)
     remaining = remaining_from_usage(stage_obj, after)
     return CastResult(
@@ -388,7 +394,7 @@ def _change_status(vote_ids: Iterable[int], *, actor: Actor, reason: str, to: st
                 Vote.objects.select_for_update(of=("self",))
                 .filter(pk__in=chunk, status=from_status)
                 .order_by("pk")
-                .values_list("pk", "stage_id")
+                .values_list("pk", "stage_id", "contestant_id", "channel")
             )
             if not rows:
                 continue
@@ -400,8 +406,11 @@ def _change_status(vote_ids: Iterable[int], *, actor: Actor, reason: str, to: st
                 }
             else:
                 fields = {"invalidated_reason": "", "invalidated_by": None, "invalidated_at": None}
-            Vote.objects.filter(pk__in=[pk for pk, _stage in rows]).update(status=to, **fields)
-            for pk, stage_id in rows:
+            Vote.objects.filter(pk__in=[row[0] for row in rows]).update(status=to, **fields)
+            # Tally outbox: one -1 (invalidated) or +1 (restored) per vote actually changed,
+            # in this transaction (voting.tallies).
+            record_tally_events(rows, delta=-1 if to == VoteStatus.INVALIDATED else 1)
+            for pk, stage_id, _contestant_id, _channel in rows:
                 changed[stage_id].append(pk)
         action = (
             AuditAction.VOTES_INVALIDATED
@@ -424,8 +433,9 @@ def invalidate_votes(vote_ids: Iterable[int], *, actor: Actor, reason: str) -> l
     """Mark valid votes invalidated (fraud review); return the ids actually changed.
 
     Writes only the status fields of the votes (``status``, ``invalidated_reason``,
-    ``invalidated_by``, ``invalidated_at``) and one audit event ``voting.vote.invalidated``
-    per stage touched (with ``campaign_id``, the ids and the reason), in one transaction.
+    ``invalidated_by``, ``invalidated_at``), one -1 tally event per changed vote
+    (``voting.tallies``) and one audit event ``voting.vote.invalidated`` per stage
+    touched (with ``campaign_id``, the ids and the reason), in one transaction.
     Locks the vote rows in id order. Idempotent: already invalidated votes are skipped,
     and a call that changes nothing records nothing. Raises ``InvalidationError``
     (``reason_required``) for an empty reason.
@@ -437,8 +447,8 @@ def restore_votes(vote_ids: Iterable[int], *, actor: Actor, reason: str) -> list
     """Make invalidated votes valid again; return the ids actually changed.
 
     The counterpart of ``invalidate_votes`` (same locks, idempotency and errors): clears the
-    invalidation fields and records ``voting.vote.restored`` per stage; the audit log keeps
-    the earlier invalidation.
+    invalidation fields, writes one +1 tally event per changed vote and records
+    ``voting.vote.restored`` per stage; the audit log keeps the earlier invalidation.
     """
     return _change_status(vote_ids, actor=actor, reason=reason, to=VoteStatus.VALID)
 

@@ -72,3 +72,78 @@ def run_vote_job_task(self, *, job_id: str) -> dict | None:
         return None
     logger.info("vote job %s: %s", job_id, progress.as_dict())
     return progress.as_dict()
+
+
+@shared_task(
+    name="voting.fold_tallies",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=3,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def fold_tallies_task(self) -> int:
+    """Fold the tally outbox into the tallies until it is empty or the time budget is spent.
+
+    Woken on commit by ``cast_vote`` and swept by beat every second. Takes no arguments: it
+    claims events itself (``FOR UPDATE SKIP LOCKED``), so a duplicated, redelivered or lost
+    message changes nothing. Retries only database connection errors.
+    """
+    from voting.tallies import fold_pending_tallies  # noqa: PLC0415 -- leaf
+
+    try:
+        folded = fold_pending_tallies()
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=1) from exc
+    if folded:
+        logger.info("folded %s tally events", folded)
+    return folded
+
+
+@shared_task(
+    name="voting.publish_leaderboards",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=3,
+    soft_time_limit=30,
+    time_limit=45,
+)
+def publish_leaderboards_task(self) -> int:
+    """Publish a snapshot of every open stage's board (and final boards of closed stages).
+
+    Beat runs it every ``VOTING_PUBLISH_INTERVAL`` seconds. Idempotent: an unchanged state
+    publishes nothing, and a duplicate insert is refused by the snapshot's unique keys.
+    """
+    from voting.publication import publish_leaderboards  # noqa: PLC0415 -- leaf
+
+    try:
+        published = publish_leaderboards()
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=1) from exc
+    return len(published)
+
+
+@shared_task(
+    name="voting.recount_stages",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=2,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def recount_stages_task(self, stage_id: int | None = None) -> dict[str, bool]:
+    """Recount one stage (or every stage with votes) and store each check (beat, nightly).
+
+    Read-only apart from the ``RecountCheck`` rows; a mismatch is logged as an error and
+    shown in the admin, never repaired automatically.
+    """
+    from voting.recount import recount_stages  # noqa: PLC0415 -- leaf
+
+    try:
+        reports = recount_stages(stage_id=stage_id)
+    except OperationalError as exc:
+        raise self.retry(exc=exc, countdown=60) from exc
+    return {str(report.stage_id): report.ok for report in reports}

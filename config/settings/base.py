@@ -8,6 +8,7 @@ servers. The environment is read here and only here, through one ``environ.Env``
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -201,9 +202,13 @@ IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
 
 # CELERY
 # ------------------------------------------------------------------------------
+# Seconds between leaderboard publications (beat); the freshness target is 2 s.
+VOTING_PUBLISH_INTERVAL = env.int("VOTING_PUBLISH_INTERVAL", default=2)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A pool process killed mid-task puts its message back (the kill tests run both ways:
+# counting never depends on the message, see voting.tallies).
+CELERY_TASK_REJECT_ON_WORKER_LOST = env.bool("CELERY_TASK_REJECT_ON_WORKER_LOST", default=True)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
@@ -223,9 +228,11 @@ if REDIS_URL:
         "visibility_timeout": 3600,
     }
 else:
-    _BROKER_DIR = VAR_DIR / "celery" / "broker"
-    _PROCESSED_DIR = VAR_DIR / "celery" / "processed"
-    _CONTROL_DIR = VAR_DIR / "celery" / "control"
+    # CELERY_BROKER_FOLDER lets a test and the worker it starts share a throwaway broker.
+    _BROKER_ROOT = Path(env("CELERY_BROKER_FOLDER", default=str(VAR_DIR / "celery")))
+    _BROKER_DIR = _BROKER_ROOT / "broker"
+    _PROCESSED_DIR = _BROKER_ROOT / "processed"
+    _CONTROL_DIR = _BROKER_ROOT / "control"
     for _folder in (_BROKER_DIR, _PROCESSED_DIR, _CONTROL_DIR):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
@@ -259,6 +266,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3000},
     },
+    # The tally outbox sweep: folds whatever a lost or debounced wake-up left behind.
+    "fold-tallies": {
+        "task": "voting.fold_tallies",
+        "schedule": 1.0,
+        "options": {"expires": 1},
+    },
+    "publish-leaderboards": {
+        "task": "voting.publish_leaderboards",
+        "schedule": float(VOTING_PUBLISH_INTERVAL),
+        "options": {"expires": VOTING_PUBLISH_INTERVAL},
+    },
+    # CELERY_TIMEZONE is Asia/Shanghai: 03:00 local, the quietest hour of a campaign.
+    "recount-stages": {
+        "task": "voting.recount_stages",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 3600},
+    },
 }
 
 # SERVICE STAR
@@ -271,6 +295,8 @@ PHONE_HASH_KEY = env("PHONE_HASH_KEY", default=_DEV_PHONE_HASH_KEY if DEBUG else
 if not PHONE_HASH_KEY:
     raise ImproperlyConfigured("PHONE_HASH_KEY must be set when DEBUG is off.")
 SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
+# The number customers text "TP <employee number>" to; shown on vote pages and posters.
+SMS_VOTE_NUMBER = env("SMS_VOTE_NUMBER", default="10690000")
 # Bounds of one staff import (file bytes and data rows).
 STAFF_IMPORT_MAX_BYTES = env.int("STAFF_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 STAFF_IMPORT_MAX_ROWS = env.int("STAFF_IMPORT_MAX_ROWS", default=10_000)
@@ -326,3 +352,17 @@ VOTING_FRAUD_CLUSTERS_LIMIT = 50
 # batches of VOTING_FRAUD_JOB_BATCH votes, each its own transaction (short row locks).
 VOTING_FRAUD_BULK_SYNC_MAX = env.int("VOTING_FRAUD_BULK_SYNC_MAX", default=2000)
 VOTING_FRAUD_JOB_BATCH = env.int("VOTING_FRAUD_JOB_BATCH", default=1000)
+# Tallies (voting.tallies): events folded per transaction, and how long one fold task
+# keeps going before it leaves the rest to the next beat tick.
+VOTING_TALLY_BATCH_SIZE = env.int("VOTING_TALLY_BATCH_SIZE", default=5000)
+VOTING_TALLY_TIME_BUDGET = env.float("VOTING_TALLY_TIME_BUDGET", default=10.0)
+# Wake-ups of the fold after a vote commits: bounded, errors only logged, at most one per
+# interval per process (beat folds every second regardless).
+VOTING_TALLY_WAKE = env.bool("VOTING_TALLY_WAKE", default=True)
+VOTING_TALLY_WAKE_TIMEOUT = env.float("VOTING_TALLY_WAKE_TIMEOUT", default=1.0)
+VOTING_TALLY_WAKE_INTERVAL = env.float("VOTING_TALLY_WAKE_INTERVAL", default=0.2)
+# TEST-ONLY fault hook: a fold sleeps this many seconds before committing so a test can
+# kill the worker mid-batch (TESTPLAN F1). Must stay 0 in production.
+VOTING_TALLY_FAULT_SLEEP = env.float("VOTING_TALLY_FAULT_SLEEP", default=0.0)
+# Published boards in the cache (voting.publication); the database snapshot is the record.
+VOTING_LEADERBOARD_CACHE_TIMEOUT = env.int("VOTING_LEADERBOARD_CACHE_TIMEOUT", default=3600)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from voting.api import views
+from voting.api import leaderboard, views
 
 app_name = "voting_api"
 
@@ -11,4 +11,9 @@ urlpatterns = [
     path("otp/verify/", views.VerifyOtpView.as_view(), name="otp-verify"),
     path("votes/", views.CastVoteView.as_view(), name="vote-create"),
     path("receipts/<str:code>/", views.ReceiptView.as_view(), name="receipt-detail"),
+    path(
+        "stages/<int:stage_id>/leaderboard/",
+        leaderboard.StageLeaderboardView.as_view(),
+        name="stage-leaderboard",
+    ),
 ]

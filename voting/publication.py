@@ -1,0 +1,342 @@
+"""Leaderboard publication: snapshots, their digest chain, the cache, and the public read.
+
+Terms and invariants:
+
+* **Counted state** of a stage — valid votes per contestant and channel as
+  ``voting.tallies.counted_votes`` reads them: tallies plus pending outbox events, in one
+  SQL statement. That statement's MVCC snapshot is the **cut**: the state contains every
+  vote (and invalidation) whose transaction committed before it, and no other. It is
+  defined by commit visibility, never by ``id <= X`` or ``cast_at <= T`` (ids and
+  ``cast_at`` are not commit-ordered, DESIGN.md §3), and it equals the from-scratch count of
+  the ledger as of that statement (the tally invariant of ``voting.tallies``).
+* **Snapshot** (``LeaderboardSnapshot``) — one published board: the counted state in
+  canonical form (``counts``), the ranked ``entries`` as published, ``valid_votes``,
+  ``published_at`` (database clock) and ``digest``. Publishing an unchanged state writes
+  nothing; ``(stage, digest)`` is unique, so two publishers (two beats, a redelivered task)
+  cannot store the same state twice, and the chain cannot fork (one successor per
+  snapshot, one first snapshot per stage).
+* **Digest chain** — ``digest = sha256("service-star/leaderboard/v1" | stage id |
+  previous digest | valid votes | canonical counts)``, where the canonical counts are the
+  JSON of ``{contestant_id: {channel: votes}}`` with sorted keys and no zero entries.
+  Each snapshot commits to everything published before it. ``voting.recount`` recomputes
+  every digest from the stored counts (an edited or removed snapshot breaks the chain)
+  and recomputes the latest digest from a fresh GROUP BY over the ledger when nothing has
+  changed since it was published — so a later change to an already-counted vote (an UPDATE
+  of its contestant, channel or status behind the services' back) no longer reproduces the
+  digest, and it also breaks ``ledger == tally + pending``, which the recount checks at
+  any time.
+* **Cache** — the rendered board (entries with every count, and the stage's visibility
+  rule) is written to the Django cache (Redis in production) under
+  ``voting:leaderboard:v1:<stage id>`` on every publication tick, even when the state did
+  not change, so a Redis that lost its data or came back from an outage is refilled
+  within one tick. A cache that is down is logged and skipped: the snapshot in PostgreSQL
+  is the record.
+
+The public read (``leaderboard_for_stage``) uses the cache, falls back to the latest
+snapshot in the database, and never reads the vote ledger. Visibility is applied at read
+time, so a change of rule or the start of the hidden final hours takes effect at once.
+"""
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from campaigns.choices import ContestantStatus, StageStatus, Visibility
+from campaigns.models import Contestant, Stage
+from campaigns.selectors import open_stages
+from staff.models import OrgUnit
+from voting.choices import VoteChannel
+from voting.models import LeaderboardSnapshot
+from voting.tallies import counted_votes
+
+logger = logging.getLogger(__name__)
+
+DIGEST_DOMAIN = "service-star/leaderboard/v1"
+CACHE_KEY = "voting:leaderboard:v1:{stage_id}"
+CHANNELS: tuple[str, ...] = tuple(VoteChannel.values)
+# Stages whose board is still published; a closed stage gets its final board, and a
+# finalised one is frozen.
+PUBLISHED_STATUSES = (StageStatus.OPEN, StageStatus.CLOSED, StageStatus.PREVIEWED)
+VOTE_FIELDS = ("votes", *CHANNELS)
+
+
+def canonical_counts(counted: dict[tuple[int, str], int]) -> dict[str, dict[str, int]]:
+    """``{(contestant_id, channel): n}`` as ``{"<contestant_id>": {channel: n}}``, zeros dropped."""
+    counts: dict[str, dict[str, int]] = {}
+    for (contestant_id, channel), votes in sorted(counted.items()):
+        if votes:
+            counts.setdefault(str(contestant_id), {})[channel] = votes
+    return counts
+
+
+def chain_digest(*, stage_id: int, previous_digest: str, counts: dict[str, dict[str, int]]) -> str:
+    """The digest of a counted state chained to the previous snapshot's digest ("" first)."""
+    valid_votes = sum(n for channels in counts.values() for n in channels.values())
+    canonical = json.dumps(counts, sort_keys=True, separators=(",", ":"))
+    payload = f"{DIGEST_DOMAIN}|{stage_id}|{previous_digest}|{valid_votes}|{canonical}"
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _branch_of(path: str, branches: dict[str, str]) -> tuple[str, str]:
+    for code in path.strip("/").split("/"):
+        if code in branches:
+            return code, branches[code]
+    return "", ""
+
+
+def rank_entries(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Order by votes (then employee number) and set competition ranks (1, 2, 2, 4)."""
+    ordered = sorted(entries, key=lambda entry: (-entry["votes"], entry["employee_no"]))
+    previous_votes, rank = None, 0
+    for index, entry in enumerate(ordered, start=1):
+        if entry["votes"] != previous_votes:
+            rank, previous_votes = index, entry["votes"]
+        entry["rank"] = rank
+    return ordered
+
+
+def build_entries(stage: Stage, counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """The ranked board of ``stage`` for a counted state (two queries: contestants, branches)."""
+    contestants = (
+        Contestant.objects.filter(stage=stage)
+        .exclude(status=ContestantStatus.WITHDRAWN)
+        .select_related("staff_member__unit", "staff_member__position")
+    )
+    branches = dict(OrgUnit.objects.branches().values_list("code", "name"))
+    entries = []
+    for contestant in contestants:
+        member = contestant.staff_member
+        by_channel = counts.get(str(contestant.pk), {})
+        branch, branch_name = _branch_of(member.unit.path, branches)
+        entries.append(
+            {
+                "rank": 0,
+                "contestant_id": contestant.pk,
+                "employee_no": member.employee_no,
+                "name": member.name,
+                "unit": member.unit.name,
+                "unit_path": member.unit.path,
+                "branch": branch,
+                "branch_name": branch_name,
+                "position": member.position.code if member.position_id else "",
+                "position_name": member.position.name if member.position_id else "",
+                "votes": sum(by_channel.values()),
+                **{channel: by_channel.get(channel, 0) for channel in CHANNELS},
+            }
+        )
+    return rank_entries(entries)
+
+
+def _stage_rules(stage: Stage) -> dict[str, Any]:
+    return {
+        "status": stage.status,
+        "visibility": stage.visibility,
+        "hide_final_hours": stage.hide_final_hours,
+        "closes_at": stage.closes_at.isoformat() if stage.closes_at else None,
+    }
+
+
+def _cache_payload(stage: Stage, snapshot: LeaderboardSnapshot) -> dict[str, Any]:
+    return {
+        "stage": stage.pk,
+        "snapshot": snapshot.pk,
+        "published_at": snapshot.published_at.isoformat(),
+        "cut": snapshot.digest,
+        "valid_votes": snapshot.valid_votes,
+        "is_final": snapshot.is_final,
+        "rules": _stage_rules(stage),
+        "entries": snapshot.entries,
+    }
+
+
+def _cache_board(stage: Stage, snapshot: LeaderboardSnapshot) -> None:
+    try:
+        cache.set(
+            CACHE_KEY.format(stage_id=stage.pk),
+            _cache_payload(stage, snapshot),
+            timeout=settings.VOTING_LEADERBOARD_CACHE_TIMEOUT,
+        )
+    except Exception as exc:  # noqa: BLE001 -- the cache is not the record (module docstring)
+        logger.warning("leaderboard cache write failed for stage %s: %s", stage.pk, exc)
+
+
+def latest_snapshot(stage: Stage | int) -> LeaderboardSnapshot | None:
+    """The stage's newest snapshot (by chain position), or ``None``."""
+    return LeaderboardSnapshot.objects.filter(stage=stage).order_by("-id").first()
+
+
+def publish_stage_leaderboard(stage: Stage, *, final: bool = False) -> LeaderboardSnapshot | None:
+    """Publish ``stage``'s board if its counted state changed; return the current snapshot.
+
+    Reads the counted state (one statement, the cut), and when it differs from the latest
+    snapshot's (or ``final`` is asked and the latest is not final) inserts a new snapshot
+    chained to it, in a savepoint: if another publisher inserted the same state or the
+    same chain position first, the unique constraints refuse this one and the winner is
+    returned. Then writes the board to the cache (errors logged, never raised). Takes no
+    locks. Returns ``None`` only for a stage with no snapshot and nothing to publish.
+    """
+    counts = canonical_counts(counted_votes(stage))
+    latest = latest_snapshot(stage)
+    unchanged = latest is not None and latest.counts == counts
+    if unchanged and (latest.is_final or not final):
+        _cache_board(stage, latest)
+        return latest
+    snapshot = LeaderboardSnapshot(
+        stage=stage,
+        previous=latest,
+        is_final=final,
+        valid_votes=sum(n for channels in counts.values() for n in channels.values()),
+        counts=counts,
+        entries=build_entries(stage, counts),
+        digest=chain_digest(
+            stage_id=stage.pk,
+            previous_digest=latest.digest if latest else "",
+            counts=counts,
+        ),
+    )
+    try:
+        with transaction.atomic():
+            snapshot.save()
+    except IntegrityError:
+        # Another publisher stored this state (or this chain position) first.
+        logger.info("stage %s: leaderboard already published by another worker", stage.pk)
+        snapshot = latest_snapshot(stage)
+        if snapshot is None:  # pragma: no cover -- the winner's row is committed
+            return None
+    snapshot.refresh_from_db(fields=["published_at"])
+    _cache_board(stage, snapshot)
+    return snapshot
+
+
+def publish_leaderboards() -> list[LeaderboardSnapshot]:
+    """Publish every open stage's board, and the final board of closed stages.
+
+    One ``publish_stage_leaderboard`` per stage whose status is open, closed or previewed
+    (the last two as final boards, so a late invalidation after closing is published
+    too). A failure of one stage is logged and does not stop the others. Returns the
+    current snapshot of each stage published.
+    """
+    stages = list(open_stages()) + list(
+        Stage.objects.filter(status__in=[s for s in PUBLISHED_STATUSES if s != StageStatus.OPEN])
+    )
+    published = []
+    for stage in stages:
+        try:
+            snapshot = publish_stage_leaderboard(stage, final=stage.status != StageStatus.OPEN)
+        except Exception:
+            logger.exception("publishing the leaderboard of stage %s failed", stage.pk)
+            continue
+        if snapshot is not None:
+            published.append(snapshot)
+    return published
+
+
+@dataclass(frozen=True)
+class LeaderboardData:
+    """A published board as the public may see it.
+
+    ``entries`` are dicts with ``rank, contestant_id, employee_no, name, unit, branch,
+    branch_name, position, position_name`` and, only when ``counts_visible``, ``votes,
+    web, sms, audience``. ``cut`` is the snapshot's digest; ``source`` says where the
+    board came from (``cache``, ``database`` or ``none`` before the first publication).
+    """
+
+    stage_id: int
+    published_at: dt.datetime | None
+    cut: str | None
+    counts_visible: bool
+    is_final: bool
+    source: str
+    entries: tuple[dict[str, Any], ...] = field(default=())
+
+    @property
+    def etag(self) -> str:
+        """A validator for conditional requests: changes with the cut and the visibility."""
+        basis = f"{self.cut}|{self.counts_visible}|{len(self.entries)}"
+        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def counts_visible(rules: dict[str, Any], now: dt.datetime) -> bool:
+    """Whether a board may show vote counts under the stage's visibility rule at ``now``.
+
+    ``ranks_only`` never shows them; ``hidden_final_hours`` hides them while voting is
+    open and ``now`` is within ``hide_final_hours`` of ``closes_at`` (as in
+    ``campaigns.public``: the rule hides counts only while voting is still open).
+    """
+    if rules["visibility"] == Visibility.RANKS_ONLY:
+        return False
+    if rules["visibility"] == Visibility.HIDDEN_FINAL_HOURS and rules["closes_at"]:
+        closes_at = dt.datetime.fromisoformat(rules["closes_at"])
+        hidden_from = closes_at - dt.timedelta(hours=rules["hide_final_hours"])
+        return not (rules["status"] == StageStatus.OPEN and now >= hidden_from)
+    return True
+
+
+def _from_cache(stage_id: int) -> dict[str, Any] | None:
+    try:
+        return cache.get(CACHE_KEY.format(stage_id=stage_id))
+    except Exception as exc:  # noqa: BLE001 -- Redis down: serve the database snapshot
+        logger.warning("leaderboard cache read failed for stage %s: %s", stage_id, exc)
+        return None
+
+
+def _matches(entry: dict[str, Any], branch: str | None, position: str | None) -> bool:
+    if branch and f"/{branch}/" not in f"/{entry.get('unit_path', '')}":
+        return False
+    return not position or entry.get("position") == position
+
+
+def leaderboard_for_stage(
+    stage: Stage | int, *, branch: str | None = None, position: str | None = None
+) -> LeaderboardData:
+    """The published board of ``stage``, optionally of one branch and/or one position.
+
+    Reads the cache (no database query on a hit when given a stage id); on a miss or a
+    cache error, the latest snapshot in the database (one query, plus one for the stage
+    when given an id). Never reads the vote ledger. ``branch`` is a unit code and matches
+    contestants anywhere in its subtree; ``position`` a position code; a filtered board
+    is ranked again within itself. Applies the visibility rule of the stage as of the
+    passed instance (or as cached at the last tick): hidden counts are removed from the
+    entries. Raises ``Stage.DoesNotExist`` for an unknown stage id.
+    """
+    stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
+    payload = _from_cache(stage_id)
+    source = "cache"
+    if payload is None:
+        stage_obj = stage if isinstance(stage, Stage) else Stage.objects.get(pk=stage_id)
+        snapshot = latest_snapshot(stage_id)
+        source = "database" if snapshot else "none"
+        payload = {
+            "published_at": snapshot.published_at.isoformat() if snapshot else None,
+            "cut": snapshot.digest if snapshot else None,
+            "is_final": snapshot.is_final if snapshot else False,
+            "rules": _stage_rules(stage_obj),
+            "entries": snapshot.entries if snapshot else [],
+        }
+    rules = _stage_rules(stage) if isinstance(stage, Stage) else payload["rules"]
+    visible = counts_visible(rules, timezone.now())
+    entries = [dict(entry) for entry in payload["entries"]]
+    if branch or position:
+        entries = rank_entries([e for e in entries if _matches(e, branch, position)])
+    if not visible:
+        for entry in entries:
+            for name in VOTE_FIELDS:
+                entry.pop(name, None)
+    published_at = payload["published_at"]
+    return LeaderboardData(
+        stage_id=stage_id,
+        published_at=dt.datetime.fromisoformat(published_at) if published_at else None,
+        cut=payload["cut"],
+        counts_visible=visible,
+        is_final=payload["is_final"],
+        source=source,
+        entries=tuple(entries),
+    )

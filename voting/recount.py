@@ -1,0 +1,241 @@
+"""Recount: check the tallies and the published boards against the vote ledger.
+
+A recount of a stage makes three checks and stores the result as a ``RecountCheck``:
+
+1. **Ledger = tally + pending.** One SQL statement (hence one consistent MVCC view on
+   PostgreSQL, even while votes and folds commit) counts the valid votes of the stage per
+   contestant and channel from scratch (a GROUP BY on the ``vote_recount`` index), and
+   reads the tallies and the pending outbox events beside it. The tally invariant of
+   ``voting.tallies`` says they are equal for every key; any key where they are not is a
+   difference. Pending events are taken into account rather than folded first, so a
+   recount writes nothing to the counting path and never waits for a fold.
+2. **The digest chain.** Every snapshot's digest is recomputed from its stored counts and
+   its predecessor's digest, and each must link to the one before: an edited, inserted or
+   removed snapshot breaks it.
+3. **The latest snapshot against the ledger.** When the counted state has not moved since
+   the latest snapshot (tally + pending equals its counts — always the case for a closed
+   stage whose final board is out), its digest is recomputed from the ledger's GROUP BY:
+   a changed already-counted vote gives another digest. While votes are still coming in
+   the snapshot is simply behind, which is not a difference (``snapshot_current`` is
+   false); check 1 catches a changed vote then.
+
+Repair (``repair=True``) rewrites the stage's tallies to ``ledger - pending`` so that the
+invariant holds again, under ``LOCK TABLE voting_tally IN SHARE ROW EXCLUSIVE MODE`` on
+PostgreSQL: folds of every stage pause for the few seconds it takes (votes do not: they
+only insert outbox events), so no fold can commit between the count and the rewrite.
+The audit event ``voting.tally.repaired`` records every changed key before and after.
+"""
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from campaigns.choices import StageStatus
+from campaigns.models import Stage
+from staff.services import Actor, record_audit_event
+from voting.choices import AuditAction, VoteStatus
+from voting.models import LeaderboardSnapshot, RecountCheck, Tally, TallyEvent, Vote
+from voting.publication import canonical_counts, chain_digest, latest_snapshot
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+# Stages that may have votes: everything from open on.
+RECOUNTED_STATUSES = (
+    StageStatus.OPEN,
+    StageStatus.CLOSED,
+    StageStatus.PREVIEWED,
+    StageStatus.FINALIZED,
+)
+
+
+@dataclass(frozen=True)
+class RecountReport:
+    """What a recount found. ``differences`` are JSON-able dicts with a ``kind``:
+    ``tally`` (contestant_id, channel, ledger, tally, pending), ``chain`` (snapshot_id,
+    problem) or ``snapshot`` (snapshot_id, stored digest, digest of the ledger)."""
+
+    stage_id: int
+    ok: bool
+    valid_votes: int
+    snapshot_current: bool | None
+    repaired: bool
+    duration: dt.timedelta
+    check_id: int
+    differences: tuple[dict[str, Any], ...] = field(default=())
+
+
+def _q(model: type) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def count_state(stage_id: int) -> dict[tuple[int, str], tuple[int, int, int]]:
+    """``{(contestant_id, channel): (ledger, tally, pending)}`` for a stage, in one statement."""
+    # S608: table names come from the models; every value is a parameter.
+    sql = (
+        "SELECT contestant_id, channel, SUM(l), SUM(t), SUM(p) FROM ("  # noqa: S608
+        f"SELECT contestant_id, channel, COUNT(*) AS l, 0 AS t, 0 AS p FROM {_q(Vote)} "
+        "WHERE stage_id = %s AND status = %s GROUP BY contestant_id, channel "
+        f"UNION ALL SELECT contestant_id, channel, 0, votes, 0 FROM {_q(Tally)} "
+        "WHERE stage_id = %s "
+        f"UNION ALL SELECT contestant_id, channel, 0, 0, delta FROM {_q(TallyEvent)} "
+        "WHERE stage_id = %s"
+        ") state GROUP BY contestant_id, channel"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stage_id, VoteStatus.VALID, stage_id, stage_id])
+        rows = cursor.fetchall()
+    return {
+        (cid, channel): (int(ledger), int(tally), int(pending))
+        for cid, channel, ledger, tally, pending in rows
+    }
+
+
+def verify_chain(stage_id: int) -> list[dict[str, Any]]:
+    """Recompute every snapshot digest of a stage in chain order; return the breaks."""
+    problems: list[dict[str, Any]] = []
+    previous_id, previous_digest = None, ""
+    snapshots = (
+        LeaderboardSnapshot.objects.filter(stage_id=stage_id)
+        .order_by("pk")
+        .values_list("pk", "previous_id", "digest", "counts")
+    )
+    for pk, linked_id, digest, counts in snapshots.iterator(chunk_size=200):
+        if linked_id != previous_id:
+            problems.append({"kind": "chain", "snapshot_id": pk, "problem": "link"})
+        expected = chain_digest(stage_id=stage_id, previous_digest=previous_digest, counts=counts)
+        if expected != digest:
+            problems.append({"kind": "chain", "snapshot_id": pk, "problem": "digest"})
+        previous_id, previous_digest = pk, digest
+    return problems
+
+
+def _repair(
+    stage: Stage, state: dict[tuple[int, str], tuple[int, int, int]], *, actor: Actor
+) -> None:
+    """Set each tally of ``state`` to ledger - pending; audit the changed keys."""
+    changes = [
+        {"contestant_id": cid, "channel": channel, "before": tally, "after": ledger - pending}
+        for (cid, channel), (ledger, tally, pending) in sorted(state.items())
+        if ledger - pending != tally
+    ]
+    if not changes:
+        return
+    now = "now()" if connection.vendor == "postgresql" else "CURRENT_TIMESTAMP"
+    values = ", ".join([f"(%s, %s, %s, %s, {now})"] * len(changes))
+    params: list[object] = []
+    for change in changes:
+        params += [stage.pk, change["contestant_id"], change["channel"], change["after"]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_q(Tally)} (stage_id, contestant_id, channel, votes, updated_at) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (stage_id, contestant_id, channel) DO UPDATE "
+            "SET votes = excluded.votes, updated_at = excluded.updated_at",
+            params,
+        )
+    record_audit_event(
+        stage,
+        actor=actor,
+        action=AuditAction.TALLY_REPAIRED,
+        reason="recount",
+        data={"changes": changes},
+        campaign_id=stage.campaign_id,
+    )
+
+
+def recount_stage(
+    stage: Stage, *, repair: bool = False, actor: Actor = None, progress: Progress | None = None
+) -> RecountReport:
+    """Recount ``stage`` (module docstring), store a ``RecountCheck`` and return the report.
+
+    Read-only on the counting path unless ``repair``: then, in one transaction, tallies
+    are rewritten to match the ledger and ``voting.tally.repaired`` is audited (with
+    ``actor``); the report still lists what was found before the repair. ``progress`` is
+    called with the name of each finished step (``count``, ``chain``, ``store``). Takes
+    no locks without ``repair`` (see the module docstring for the lock it takes with).
+    """
+    started = time.monotonic()
+    with transaction.atomic():
+        if repair and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {_q(Tally)} IN SHARE ROW EXCLUSIVE MODE")
+        state = count_state(stage.pk)
+        if repair:
+            _repair(stage, state, actor=actor)
+    if progress:
+        progress("count")
+    differences: list[dict[str, Any]] = [
+        {"kind": "tally", "contestant_id": cid, "channel": channel,
+         "ledger": ledger, "tally": tally, "pending": pending}
+        for (cid, channel), (ledger, tally, pending) in sorted(state.items())
+        if ledger != tally + pending
+    ]  # fmt: skip
+    differences += verify_chain(stage.pk)
+    snapshot_current = None
+    latest = latest_snapshot(stage)
+    if latest is not None:
+        counted = canonical_counts({key: t + p for key, (_l, t, p) in state.items()})
+        snapshot_current = latest.counts == counted
+        if snapshot_current:
+            ledger_digest = chain_digest(
+                stage_id=stage.pk,
+                previous_digest=latest.previous.digest if latest.previous_id else "",
+                counts=canonical_counts({key: ledger for key, (ledger, _t, _p) in state.items()}),
+            )
+            if ledger_digest != latest.digest:
+                differences.append(
+                    {"kind": "snapshot", "snapshot_id": latest.pk,
+                     "stored": latest.digest, "ledger": ledger_digest}
+                )  # fmt: skip
+    if progress:
+        progress("chain")
+    duration = dt.timedelta(seconds=time.monotonic() - started)
+    valid_votes = sum(ledger for ledger, _t, _p in state.values())
+    check = RecountCheck.objects.create(
+        stage=stage,
+        ok=not differences,
+        repaired=repair and any(d["kind"] == "tally" for d in differences),
+        valid_votes=valid_votes,
+        differences=differences,
+        duration=duration,
+    )
+    if progress:
+        progress("store")
+    if differences:
+        logger.error("recount of stage %s: %s differences", stage.pk, len(differences))
+    return RecountReport(
+        stage_id=stage.pk,
+        ok=check.ok,
+        valid_votes=valid_votes,
+        snapshot_current=snapshot_current,
+        repaired=check.repaired,
+        duration=duration,
+        check_id=check.pk,
+        differences=tuple(differences),
+    )
+
+
+def recount_stages(
+    *, stage_id: int | None = None, repair: bool = False, actor: Actor = None,
+    progress: Progress | None = None,
+) -> list[RecountReport]:  # fmt: skip
+    """Recount one stage, or every stage from open on (the nightly beat run).
+
+    Raises ``Stage.DoesNotExist`` for an unknown ``stage_id``.
+    """
+    stages = (
+        [Stage.objects.get(pk=stage_id)]
+        if stage_id is not None
+        else list(Stage.objects.filter(status__in=RECOUNTED_STATUSES).order_by("pk"))
+    )
+    return [recount_stage(stage, repair=repair, actor=actor, progress=progress) for stage in stages]
+
+
+def last_recount_for_stage(stage: Stage | int) -> RecountCheck | None:
+    """The stage's most recent ``RecountCheck`` (for the admin), or ``None``."""
+    return RecountCheck.objects.filter(stage=stage).order_by("-id").first()
