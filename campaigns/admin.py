@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,12 +24,19 @@ from campaigns import admin_views, services
 from campaigns.choices import (
     ENROLMENT_STATUSES,
     RULES_EDITABLE_STATUSES,
+    ComponentKey,
     ContestantStatus,
     StageStatus,
 )
+from campaigns.forms import (
+    PositionQuotasField,
+    TieBreakOrderField,
+    WeightsField,
+    format_percent,
+)
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
 from staff.exceptions import DomainError
-from staff.models import OrgUnit
+from staff.models import OrgUnit, Position
 
 CSS = "admin_extra/campaigns.css"
 NOT_WITHDRAWN = ~Q(contestants__status=ContestantStatus.WITHDRAWN)
@@ -163,9 +171,46 @@ class CampaignAdmin(admin.ModelAdmin):
 # Stages -----------------------------------------------------------------------------------
 
 
-class StageForm(forms.ModelForm):
-    """A stage's rules, plus the reason that a change to a started stage needs."""
+# The JSON rules as the admin edits them, and how a read-only stage shows them.
+JSON_RULE_SUMMARIES = {
+    "weights": "weights_summary",
+    "position_quotas": "position_quotas_summary",
+    "tie_break_order": "tie_break_order_summary",
+}
 
+
+def _component_label(key: str) -> str:
+    return str(ComponentKey(key).label) if key in ComponentKey.values else key
+
+
+class StageForm(forms.ModelForm):
+    """A stage's rules, plus the reason that a change to a started stage needs.
+
+    Weights, per-position quotas and the tie-break order are typed as percentages, places
+    per position and a few drop-downs (``campaigns.forms``); they clean to the JSON the
+    model and ``services.update_stage_rules`` take, and ``Stage.clean`` checks them with
+    the other rules (position quotas against the quota).
+    """
+
+    weights = WeightsField(
+        label=capfirst(_("component weights")),
+        help_text=_("The share of each score in the total, in percent (empty = 0); 100 in all."),
+    )
+    position_quotas = PositionQuotasField(
+        positions=[],
+        label=capfirst(_("per-position quotas")),
+        help_text=_(
+            "Leave all empty to rank everyone together. Otherwise the places of each position "
+            "(empty = none), adding up to the quota."
+        ),
+    )
+    tie_break_order = TieBreakOrderField(
+        label=capfirst(_("tie-break order")),
+        help_text=_(
+            "Compared in this order between contestants with the same total; "
+            "empty boxes are skipped."
+        ),
+    )
     reason = forms.CharField(
         label=_("Reason for the change"),
         required=False,
@@ -194,6 +239,27 @@ class StageForm(forms.ModelForm):
             "visibility",
             "hide_final_hours",
         )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "position_quotas" in self.fields:
+            declared = self.fields["position_quotas"]
+            self.fields["position_quotas"] = PositionQuotasField(
+                positions=self._quota_positions(),
+                label=declared.label,
+                help_text=declared.help_text,
+            )
+
+    def _quota_positions(self) -> list[tuple[str, str]]:
+        """Active positions, plus any the stage already has a quota for (one query)."""
+        current = self.instance.position_quotas or {}
+        positions = list(
+            Position.objects.filter(Q(is_active=True) | Q(code__in=list(current))).values_list(
+                "code", "name"
+            )
+        )
+        known = {code for code, _name in positions}
+        return positions + [(code, code) for code in current if code not in known]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -252,10 +318,10 @@ class StageAdmin(admin.ModelAdmin):
             _("Scoring and advancement"),
             {
                 "fields": (
-                    "quota",
-                    "position_quotas",
                     "weights",
                     "tie_break_order",
+                    "quota",
+                    "position_quotas",
                     "allow_tie_overflow",
                     "reserve_count",
                 )
@@ -305,8 +371,10 @@ class StageAdmin(admin.ModelAdmin):
         fixed = (*self.readonly_fields, "campaign", "order")
         if obj.status in (StageStatus.PREVIEWED, StageStatus.FINALIZED):
             # Previewed: discard the preview first; finalised: frozen for ever.
+            # The JSON rules show as summaries (``get_fieldsets``); listing them too keeps
+            # their declared form fields out of the form.
             rule_fields = tuple(f for f in StageForm.Meta.fields if f not in fixed)
-            return (*fixed, *rule_fields)
+            return (*fixed, *rule_fields, *JSON_RULE_SUMMARIES.values())
         return fixed
 
     def get_fieldsets(self, request: HttpRequest, obj: Stage | None = None) -> list:
@@ -315,7 +383,43 @@ class StageAdmin(admin.ModelAdmin):
             fieldsets = [fs for fs in fieldsets if fs[1]["fields"] != ("reason",)]
         if obj is None:
             fieldsets = [fs for fs in fieldsets if "opened_at" not in fs[1]["fields"]]
+        if obj is not None and obj.status in (StageStatus.PREVIEWED, StageStatus.FINALIZED):
+            # Read-only rules: the JSON ones in words rather than as JSON.
+            fieldsets = [
+                (
+                    name,
+                    {
+                        **options,
+                        "fields": tuple(JSON_RULE_SUMMARIES.get(f, f) for f in options["fields"]),
+                    },
+                )
+                for name, options in fieldsets
+            ]
         return fieldsets
+
+    @admin.display(description=_("component weights"))
+    def weights_summary(self, obj: Stage) -> str:
+        # In the order of the form (PostgreSQL's jsonb keeps no key order).
+        weights = obj.weights or {}
+        keys = [k for k in ComponentKey.values if k in weights] + sorted(
+            set(weights) - set(ComponentKey.values)
+        )
+        return " · ".join(
+            f"{_component_label(key)} {format_percent(weights[key])} %" for key in keys
+        )
+
+    @admin.display(description=_("per-position quotas"))
+    def position_quotas_summary(self, obj: Stage) -> str:
+        quotas = obj.position_quotas or {}
+        if not quotas:
+            return "—"
+        names = list(Position.objects.filter(code__in=list(quotas)).values_list("code", "name"))
+        names += [(code, code) for code in sorted(set(quotas) - {code for code, _n in names})]
+        return " · ".join(f"{name} {quotas[code]}" for code, name in names)
+
+    @admin.display(description=_("tie-break order"))
+    def tie_break_order_summary(self, obj: Stage) -> str:
+        return " → ".join(_component_label(key) for key in obj.tie_break_order or []) or "—"
 
     def has_delete_permission(self, request: HttpRequest, obj: Stage | None = None) -> bool:
         if obj is not None and obj.status != StageStatus.DRAFT:

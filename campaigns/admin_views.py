@@ -619,6 +619,11 @@ def stage_enrol_view(
     return TemplateResponse(request, "admin/campaigns/stage_enrol.html", context)
 
 
+# The promotion page lists the reserves a place can go to now, not every reserve (a stage
+# can have thousands, all tied on 0 votes); the rest are on the results page, paged.
+NEXT_RESERVES_LIMIT = 20
+
+
 class PromoteForm(forms.Form):
     contestant = forms.TypedChoiceField(
         label=gettext_lazy("Reserve"), coerce=int, required=False, empty_value=None
@@ -637,24 +642,47 @@ class PromoteForm(forms.Form):
         ]
 
 
+def _requested_contestant(request: HttpRequest) -> int | None:
+    value = request.POST.get("contestant") or request.GET.get("contestant") or ""
+    return int(value) if value.isdigit() else None
+
+
 def stage_promote_view(
     request: HttpRequest, pk: int, *, model_admin: admin.ModelAdmin
 ) -> HttpResponse:
-    """Give the place of a withdrawn qualifier to the next reserve (``promote_reserve``)."""
+    """Give the place of a withdrawn qualifier to the next reserve (``promote_reserve``).
+
+    Lists only the reserves who can take a vacant place now (those tied at the next rank of
+    each list with a vacancy, at most ``NEXT_RESERVES_LIMIT``) and links to the paged
+    results page for the others: a fixed number of queries whatever the number of reserves.
+    """
     stage = _stage_or_404(pk)
     _require(model_admin.has_change_permission(request, stage))
-    rows = list(selectors.results_for_stage(stage))
-    reserves = [
-        r
-        for r in rows
-        if r.outcome == ResultOutcome.RESERVE and r.contestant.status == ContestantStatus.ELIMINATED
-    ]
-    withdrawn = [
-        r
-        for r in rows
-        if r.outcome == ResultOutcome.QUALIFIED
-        and r.contestant.status == ContestantStatus.WITHDRAWN
-    ]
+    vacancies = selectors.reserve_vacancies(stage)
+    lists = list(vacancies) or None  # without a vacancy: the next reserves of every list
+    withdrawn = list(
+        selectors.results_for_stage(stage)
+        .filter(outcome=ResultOutcome.QUALIFIED, contestant__status=ContestantStatus.WITHDRAWN)
+        .defer("components")
+    )
+    next_rows = selectors.next_reserves(stage, lists)
+    reserves = list(next_rows[: NEXT_RESERVES_LIMIT + 1])
+    more_tied = len(reserves) > NEXT_RESERVES_LIMIT
+    reserves = reserves[:NEXT_RESERVES_LIMIT]
+    requested = _requested_contestant(request)
+    requested_not_next = False
+    if requested is not None and requested not in {r.contestant_id for r in reserves}:
+        # Chosen from the contestant list: one of a large tie group, or not next at all.
+        extra = next_rows.filter(contestant_id=requested).first()
+        if extra is not None:
+            reserves.append(extra)
+        else:
+            requested_not_next = True
+    first_list = reserves[0].position_code if reserves and stage.position_quotas else None
+    reserve_tie = (
+        sum(1 for r in reserves if first_list is None or r.position_code == first_list) > 1
+    )
+
     initial = {"contestant": request.GET.get("contestant", "")}
     form = PromoteForm(request.POST or None, reserves=reserves, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -681,6 +709,10 @@ def stage_promote_view(
         stage=stage,
         form=form,
         reserves=reserves,
+        more_tied=more_tied,
+        reserve_tie=reserve_tie,
+        reserves_left=selectors.available_reserves(stage, lists).count(),
+        requested_not_next=requested_not_next,
         withdrawn=withdrawn,
     )
     return TemplateResponse(request, "admin/campaigns/stage_promote.html", context)

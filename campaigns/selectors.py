@@ -4,7 +4,9 @@ Each returns a queryset (or an object) with the joins its callers need already s
 iterating a page of results costs a fixed number of queries; tests pin those numbers.
 """
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from campaigns.choices import CampaignStatus, ContestantStatus, ResultOutcome, StageStatus
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
@@ -168,6 +170,65 @@ def unresolved_ties(stage: Stage | int) -> dict[str, list[StageResult]]:
         key = row.position_code if stage_obj.position_quotas else ""
         groups.setdefault(key, []).append(row)
     return groups
+
+
+def reserve_vacancies(stage: Stage) -> dict[str, int]:
+    """Places left by withdrawn qualifiers, per position list ("" without position quotas).
+
+    A list's vacancies are its qualifier rows minus its advanced contestants (promoted
+    reserves fill them), as ``services.promote_reserve`` counts them. Lists without a
+    vacancy are left out. One grouped query.
+    """
+    per_position = bool(stage.position_quotas)
+    rows = (
+        StageResult.objects.filter(stage_id=stage.pk)
+        .values_list("position_code")
+        .annotate(
+            qualified=Count("pk", filter=Q(outcome=ResultOutcome.QUALIFIED)),
+            advanced=Count("pk", filter=Q(contestant__status=ContestantStatus.ADVANCED)),
+        )
+        .order_by()
+    )
+    places: dict[str, int] = {}
+    for code, qualified, advanced in rows:
+        key = code if per_position else ""
+        places[key] = places.get(key, 0) + qualified - advanced
+    return {key: n for key, n in sorted(places.items()) if n > 0}
+
+
+def available_reserves(stage: Stage, lists: Iterable[str] | None = None) -> QuerySet[StageResult]:
+    """Reserve rows whose contestant is still eliminated, best first (position rank, then
+    row id: the order ``services.promote_reserve`` takes them in), with people joined.
+
+    ``lists`` narrows them to these position lists (ignored without position quotas, where
+    everyone is in the one list ""). No query until evaluated: slice it.
+    """
+    queryset = (
+        StageResult.objects.filter(
+            stage_id=stage.pk,
+            outcome=ResultOutcome.RESERVE,
+            contestant__status=ContestantStatus.ELIMINATED,
+        )
+        .select_related("contestant__staff_member__unit", "contestant__staff_member__position")
+        .defer("components")
+        .order_by("position_rank", "pk")
+    )
+    if lists is not None and stage.position_quotas:
+        queryset = queryset.filter(position_code__in=list(lists))
+    return queryset
+
+
+def next_reserves(stage: Stage, lists: Iterable[str] | None = None) -> QuerySet[StageResult]:
+    """The reserves a vacant place can go to now: in each position list, those tied at the
+    best position rank still available (usually one per list). Narrowed to ``lists`` as in
+    ``available_reserves``; one query, with the best rank found by a correlated subquery.
+    Slice it: everyone on 0 votes can be tied.
+    """
+    queryset = available_reserves(stage, lists)
+    best = available_reserves(stage, lists).order_by("position_rank")
+    if stage.position_quotas:
+        best = best.filter(position_code=OuterRef("position_code"))
+    return queryset.filter(position_rank=Subquery(best.values("position_rank")[:1]))
 
 
 def tie_resolutions_for_stage(stage: Stage | int) -> QuerySet[TieResolution]:

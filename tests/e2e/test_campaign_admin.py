@@ -85,6 +85,10 @@ def test_hr_admin_runs_stage_one_from_template_to_finalised(live_server, page, s
         page.locator("input[name=_continue]").click()
         page.wait_for_load_state()
         assert page.locator("#id_quota").input_value() == "3"
+        # The template's weights (0.6 / 0.4) show as percentages, one input per component.
+        assert page.get_by_label("客户满意度 %").input_value() == "60"
+        assert page.get_by_label("短信投票 %").input_value() == "40"
+        assert page.get_by_label("网页投票 %").input_value() == ""
         page.screenshot(path=screenshot_dir / "campaign-2-rules.png", full_page=True)
 
         # 3. Enrol all active staff.

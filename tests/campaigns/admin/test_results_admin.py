@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from campaigns import services
@@ -19,7 +20,7 @@ from campaigns.choices import (
 from campaigns.exports import escape_formula
 from campaigns.models import Contestant, StageResult, TieResolution
 from staff.models import AuditEvent
-from tests.factories.campaigns import ContestantFactory, StageFactory
+from tests.factories.campaigns import ContestantFactory, StageFactory, StageResultFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -555,7 +556,8 @@ def test_promote_reserve_after_a_withdrawal(hr, finalized, three_stages):
 
     statuses = dict(Contestant.objects.filter(stage=stage).values_list("id", "status"))
     assert [r.contestant_id for r in page.context["withdrawn"]] == [c[1].pk]
-    assert [r.contestant_id for r in page.context["reserves"]] == [c[4].pk, c[3].pk]
+    assert [r.contestant_id for r in page.context["reserves"]] == [c[4].pk]
+    assert page.context["reserves_left"] == 2
     assert response.redirect_chain == [(results_url(stage), 302)]
     assert statuses[c[4].pk] == ContestantStatus.ADVANCED
     assert statuses[c[1].pk] == ContestantStatus.WITHDRAWN
@@ -590,3 +592,109 @@ def test_results_total_decimal_matches_page(hr, finalized):
         Decimal("30.0000"),
         Decimal("20.0000"),
     ]
+
+
+def promote_url(stage) -> str:
+    return reverse("admin:campaigns_stage_promote", args=[stage.pk])
+
+
+def frozen_row(stage, rank: int, outcome: str, status: str, *, position_rank=None, **kwargs):
+    """A frozen result row of ``stage`` whose contestant has ``status``."""
+    return StageResultFactory(
+        stage=stage,
+        rank=rank,
+        position_rank=position_rank or rank,
+        outcome=outcome,
+        is_frozen=True,
+        frozen_at=timezone.now(),
+        contestant__status=status,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def vacancy():
+    """A finalised stage (quota 2) whose first qualifier withdrew; reserves are added by
+    the tests (``frozen_row`` with ``ResultOutcome.RESERVE``)."""
+    stage = StageFactory(finalized=True, quota=2)
+    frozen_row(stage, 1, ResultOutcome.QUALIFIED, ContestantStatus.WITHDRAWN)
+    frozen_row(stage, 2, ResultOutcome.QUALIFIED, ContestantStatus.ADVANCED)
+    return stage
+
+
+@pytest.mark.parametrize("reserves", [1, 3])
+def test_promote_page_reads_only_the_next_reserve(hr, vacancy, reserves, django_assert_num_queries):
+    rows = [
+        frozen_row(vacancy, 3 + i, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED)
+        for i in range(reserves)
+    ]
+
+    # session, user, stage, vacancies, withdrawn qualifiers, next reserves, reserves left
+    with django_assert_num_queries(7):
+        response = hr.get(promote_url(vacancy))
+
+    assert [r.contestant_id for r in response.context["reserves"]] == [rows[0].contestant_id]
+    assert response.context["reserves_left"] == reserves
+    assert response.context["reserve_tie"] is False
+    assert [c[0] for c in response.context["form"].fields["contestant"].choices] == [
+        "",
+        str(rows[0].contestant_id),
+    ]
+    assert f"{results_url(vacancy)}?outcome=reserve" in response.text
+
+
+def test_promote_page_offers_every_reserve_tied_at_the_next_rank(hr, vacancy):
+    tied = [
+        frozen_row(vacancy, 3, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED) for _ in range(2)
+    ]
+    frozen_row(vacancy, 5, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED)
+
+    response = hr.get(promote_url(vacancy))
+    posted = hr.post(
+        promote_url(vacancy), {"contestant": tied[1].contestant_id, "reason": "Drawn by lot"}
+    )
+
+    assert [r.contestant_id for r in response.context["reserves"]] == [
+        r.contestant_id for r in tied
+    ]
+    assert response.context["reserve_tie"] is True
+    assert response.context["reserves_left"] == 3
+    assert posted.status_code == 302
+    assert Contestant.objects.get(pk=tied[1].contestant_id).status == ContestantStatus.ADVANCED
+    assert Contestant.objects.get(pk=tied[0].contestant_id).status == ContestantStatus.ELIMINATED
+
+
+def test_promote_page_lists_the_next_reserve_of_each_vacant_position(hr):
+    stage = StageFactory(finalized=True, quota=2, position_quotas={"clerk": 1, "agent": 1})
+    clerk, agent = PositionFactory(code="clerk"), PositionFactory(code="agent")
+
+    def row(rank, position, outcome, status, position_rank):
+        return frozen_row(
+            stage,
+            rank,
+            outcome,
+            status,
+            position_rank=position_rank,
+            contestant__staff_member__position=position,
+        )
+
+    row(1, clerk, ResultOutcome.QUALIFIED, ContestantStatus.WITHDRAWN, 1)
+    row(2, agent, ResultOutcome.QUALIFIED, ContestantStatus.ADVANCED, 1)
+    next_clerk = row(3, clerk, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED, 2)
+    row(4, agent, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED, 2)
+    row(5, clerk, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED, 3)
+
+    response = hr.get(promote_url(stage))
+
+    assert [r.contestant_id for r in response.context["reserves"]] == [next_clerk.contestant_id]
+    assert response.context["reserves_left"] == 2
+
+
+def test_promote_page_says_when_the_chosen_contestant_is_not_next(hr, vacancy):
+    frozen_row(vacancy, 3, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED)
+    later = frozen_row(vacancy, 4, ResultOutcome.RESERVE, ContestantStatus.ELIMINATED)
+
+    response = hr.get(f"{promote_url(vacancy)}?contestant={later.contestant_id}")
+
+    assert response.context["requested_not_next"] is True
+    assert "is not the next-ranked reserve" in response.text

@@ -5,7 +5,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.admin_views import MOVES, moves_from
-from campaigns.choices import STAGE_TRANSITIONS, AuditAction, ContestantStatus, StageStatus
+from campaigns.choices import (
+    STAGE_TRANSITIONS,
+    AuditAction,
+    ComponentKey,
+    ContestantStatus,
+    StageStatus,
+)
 from campaigns.models import Contestant, Stage
 from staff.models import AuditEvent
 from tests.factories.campaigns import CampaignFactory, ContestantFactory, StageFactory
@@ -162,6 +168,11 @@ def test_unknown_move_is_404(hr):
 
 
 def rules_post(stage: Stage, **overrides) -> dict:
+    """The stage form as posted: weights 50/50 web/SMS, tie-break SMS, no position quotas.
+
+    Weights are ``weights_<component>`` percentages, tie-breaks ``tie_break_order_1``..``_5``
+    and places ``position_quotas_<code>``; a sub-input left out posts as empty.
+    """
     data = {
         "name": stage.name,
         "kind": stage.kind,
@@ -170,9 +181,11 @@ def rules_post(stage: Stage, **overrides) -> dict:
         "closes_at_0": "",
         "closes_at_1": "",
         "quota": stage.quota,
-        "position_quotas": "{}",
-        "weights": '{"web_votes": "0.5", "sms_votes": "0.5"}',
-        "tie_break_order": '["sms_votes"]',
+        **{f"weights_{key}": "" for key in ComponentKey.values},
+        "weights_web_votes": "50",
+        "weights_sms_votes": "50",
+        **{f"tie_break_order_{i}": "" for i in range(1, 6)},
+        "tie_break_order_1": "sms_votes",
         "reserve_count": stage.reserve_count,
         "votes_per_day": 0,
         "votes_per_stage": 0,
@@ -227,21 +240,6 @@ def test_rules_change_while_open_with_reason_is_recorded(hr):
             {"status": "open", "before": {"quota": 2}, "after": {"quota": 3}},
         )
     ]
-
-
-def test_inconsistent_rules_are_form_errors(hr):
-    stage = StageFactory(quota=2)
-
-    response = hr.post(
-        change_url(stage), rules_post(stage, weights='{"web_votes": "0.5", "sms_votes": "0.2"}')
-    )
-
-    stage.refresh_from_db()
-    assert response.status_code == 200
-    assert response.context["adminform"].form.errors == {
-        "weights": ["Component weights must add up to exactly 1."]
-    }
-    assert stage.weights == {"web_votes": "0.5", "sms_votes": "0.5"}
 
 
 def test_rules_of_a_previewed_or_finalised_stage_are_read_only(hr):
@@ -313,3 +311,275 @@ def test_add_stage_to_a_campaign(hr):
     assert list(campaign.stages.values_list("order", "status", "quota")) == [
         (4, StageStatus.DRAFT, 2)
     ]
+
+
+# The rules form: percentages, places per position and tie-break drop-downs ----------------
+
+NO_WEIGHTS = {f"weights_{key}": "" for key in ComponentKey.values}
+
+
+@pytest.fixture
+def positions():
+    """Two active positions (in sort order) and an inactive one the form leaves out."""
+    PositionFactory(code="retired", name="旧岗位", is_active=False)
+    return (
+        PositionFactory(code="clerk", name="营业员", sort_order=1),
+        PositionFactory(code="agent", name="装维经理", sort_order=2),
+    )
+
+
+def subinputs(response, name: str) -> list[tuple[str, object]]:
+    """``(name, value)`` of each input of a rules field, in order, as rendered."""
+    (group,) = response.context["adminform"].form[name].subwidgets
+    return [(sub["name"], sub["value"]) for sub in group.data["subwidgets"]]
+
+
+def form_errors(response) -> dict:
+    return response.context["adminform"].form.errors
+
+
+def test_rules_form_has_an_input_per_component_and_position_with_stored_values(hr, positions):
+    stage = StageFactory(
+        quota=3,
+        weights={"satisfaction": "0.6", "sms_votes": "0.4"},
+        position_quotas={"clerk": 2, "agent": 1},
+        tie_break_order=["satisfaction", "sms_votes"],
+    )
+
+    response = hr.get(change_url(stage))
+    chinese = hr.get(change_url(stage), HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert subinputs(response, "weights") == [
+        ("weights_web_votes", None),
+        ("weights_sms_votes", "40"),
+        ("weights_audience_votes", None),
+        ("weights_judge_score", None),
+        ("weights_satisfaction", "60"),
+    ]
+    assert subinputs(response, "position_quotas") == [
+        ("position_quotas_clerk", "2"),
+        ("position_quotas_agent", "1"),
+    ]
+    assert subinputs(response, "tie_break_order") == [
+        ("tie_break_order_1", ["satisfaction"]),
+        ("tie_break_order_2", ["sms_votes"]),
+        ("tie_break_order_3", [""]),
+        ("tie_break_order_4", [""]),
+        ("tie_break_order_5", [""]),
+    ]
+    assert '<label for="id_weights_4">Customer satisfaction %</label>' in response.text
+    assert (
+        '<input type="number" name="weights_satisfaction" value="60" min="0" max="100"'
+        in response.text
+    )
+    assert '<option value="sms_votes" selected>SMS votes</option>' in response.text
+    assert '<label for="id_position_quotas_0">营业员</label>' in response.text
+    assert '<label for="id_tie_break_order_0">1st tie-break</label>' in response.text
+    assert '<label for="id_weights_4">客户满意度 %</label>' in chinese.text
+    assert "旧岗位" not in response.text
+    assert 'name="weights"' not in response.text
+
+
+def test_rules_form_keeps_a_quota_of_an_inactive_position(hr, positions):
+    stage = StageFactory(quota=3, position_quotas={"clerk": 2, "retired": 1})
+
+    response = hr.get(change_url(stage))
+
+    assert subinputs(response, "position_quotas") == [
+        ("position_quotas_retired", "1"),
+        ("position_quotas_clerk", "2"),
+        ("position_quotas_agent", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("percents", "weights"),
+    [
+        ({"satisfaction": "60", "sms_votes": "40"}, {"satisfaction": "0.6", "sms_votes": "0.4"}),
+        (
+            {"web_votes": "33.33", "sms_votes": "33.33", "judge_score": "33.34"},
+            {"web_votes": "0.3333", "sms_votes": "0.3333", "judge_score": "0.3334"},
+        ),
+        ({"audience_votes": "100", "web_votes": "0"}, {"audience_votes": "1"}),
+    ],
+)
+def test_percentages_are_stored_as_decimal_weights(hr, percents, weights):
+    stage = StageFactory()
+    post = {**NO_WEIGHTS, **{f"weights_{key}": p for key, p in percents.items()}}
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 302
+    assert stage.weights == weights
+    assert events(AuditAction.RULES_CHANGED) == [
+        (
+            "hr",
+            "",
+            {
+                "status": "draft",
+                "before": {"weights": {"web_votes": "0.5", "sms_votes": "0.5"}},
+                "after": {"weights": weights},
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("percents", "errors"),
+    [
+        (
+            {"satisfaction": "60", "sms_votes": "30"},
+            ["The percentages add up to 90; they must add up to exactly 100."],
+        ),
+        ({}, ["The percentages add up to 0; they must add up to exactly 100."]),
+        (
+            {"satisfaction": "66.67", "sms_votes": "33.34"},
+            ["The percentages add up to 100.01; they must add up to exactly 100."],
+        ),
+        (
+            {"satisfaction": "66.667", "sms_votes": "33.333"},
+            ["Ensure that there are no more than 2 decimal places."] * 2,
+        ),
+        (
+            {"satisfaction": "120", "sms_votes": "-20"},
+            [
+                "Ensure this value is greater than or equal to 0.",
+                "Ensure this value is less than or equal to 100.",
+            ],
+        ),
+    ],
+)
+def test_percentages_not_adding_up_to_100_are_refused(hr, percents, errors):
+    stage = StageFactory()
+    post = {**NO_WEIGHTS, **{f"weights_{key}": p for key, p in percents.items()}}
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 200
+    assert form_errors(response) == {"weights": errors}
+    assert stage.weights == {"web_votes": "0.5", "sms_votes": "0.5"}
+    assert events(AuditAction.RULES_CHANGED) == []
+
+
+@pytest.mark.parametrize(
+    ("places", "stored"),
+    [
+        ({"clerk": "", "agent": ""}, {}),
+        ({"clerk": "2", "agent": "1"}, {"clerk": 2, "agent": 1}),
+        ({"clerk": "3", "agent": "0"}, {"clerk": 3}),
+    ],
+)
+def test_position_quotas_are_stored_without_blanks(hr, positions, places, stored):
+    stage = StageFactory(quota=3, position_quotas={"clerk": 1, "agent": 2})
+    post = {f"position_quotas_{code}": n for code, n in places.items()}
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 302
+    assert stage.position_quotas == stored
+
+
+def test_position_quotas_not_adding_up_to_the_quota_are_refused(hr, positions):
+    stage = StageFactory(quota=3)
+    post = {"position_quotas_clerk": "2", "position_quotas_agent": "2"}
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 200
+    assert form_errors(response) == {
+        "position_quotas": ["Per-position quotas add up to 4 but the stage quota is 3."]
+    }
+    assert stage.position_quotas == {}
+    assert events(AuditAction.RULES_CHANGED) == []
+
+
+def test_tie_break_order_is_stored_in_order_without_blanks(hr):
+    stage = StageFactory()
+    post = {
+        "tie_break_order_1": "satisfaction",
+        "tie_break_order_2": "",
+        "tie_break_order_3": "web_votes",
+    }
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 302
+    assert stage.tie_break_order == ["satisfaction", "web_votes"]
+
+
+@pytest.mark.parametrize(
+    ("post", "error"),
+    [
+        (
+            {"tie_break_order_1": "web_votes", "tie_break_order_4": "web_votes"},
+            "A component appears twice in the tie-break order.",
+        ),
+        (
+            {"tie_break_order_1": "charm"},
+            "Select a valid choice. charm is not one of the available choices.",
+        ),
+    ],
+)
+def test_bad_tie_break_order_is_refused(hr, post, error):
+    stage = StageFactory()
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 200
+    assert form_errors(response) == {"tie_break_order": [error]}
+    assert stage.tie_break_order == ["sms_votes"]
+
+
+def test_weights_change_of_a_started_stage_still_needs_a_reason(hr):
+    stage = StageFactory(status=StageStatus.OPEN)
+    post = {"weights_web_votes": "70", "weights_sms_votes": "30"}
+
+    refused = hr.post(change_url(stage), rules_post(stage, **post))
+    accepted = hr.post(change_url(stage), rules_post(stage, **post, reason="Judges asked"))
+
+    stage.refresh_from_db()
+    assert form_errors(refused) == {
+        "reason": ["The stage has started: its rules change only with a reason, which is recorded."]
+    }
+    assert accepted.status_code == 302
+    assert stage.weights == {"web_votes": "0.7", "sms_votes": "0.3"}
+    assert [reason for _actor, reason, _data in events(AuditAction.RULES_CHANGED)] == [
+        "Judges asked"
+    ]
+
+
+def test_the_same_rules_written_differently_are_no_change(hr):
+    stage = StageFactory(status=StageStatus.OPEN)
+    post = {"weights_web_votes": "50.00", "weights_sms_votes": "50", "weights_judge_score": "0"}
+
+    response = hr.post(change_url(stage), rules_post(stage, **post))
+
+    stage.refresh_from_db()
+    assert response.status_code == 302
+    assert stage.weights == {"web_votes": "0.5", "sms_votes": "0.5"}
+    assert events(AuditAction.RULES_CHANGED) == []
+
+
+def test_rules_of_a_finalised_stage_show_in_words(hr, positions):
+    stage = StageFactory(
+        status=StageStatus.FINALIZED,
+        finalized_at=timezone.now(),
+        quota=3,
+        weights={"satisfaction": "0.6", "sms_votes": "0.4"},
+        position_quotas={"clerk": 2, "agent": 1},
+        tie_break_order=["satisfaction", "sms_votes"],
+    )
+
+    response = hr.get(change_url(stage))
+
+    form = response.context["adminform"].form
+    assert {"weights", "position_quotas", "tie_break_order"} & set(form.fields) == set()
+    assert "SMS votes 40 % · Customer satisfaction 60 %" in response.text
+    assert "营业员 2 · 装维经理 1" in response.text
+    assert "Customer satisfaction → SMS votes" in response.text
