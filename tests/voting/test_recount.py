@@ -1,0 +1,161 @@
+"""Recount: ledger against tallies, the digest chain, tampering, repair, the command."""
+
+import pytest
+from celery.schedules import crontab
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from staff.models import AuditEvent
+from staff.phones import parse_phone
+from voting import services
+from voting.choices import AuditAction, VoteChannel
+from voting.models import LeaderboardSnapshot, RecountCheck, Tally
+from voting.publication import publish_stage_leaderboard
+from voting.recount import last_recount_for_stage, recount_stage
+from voting.tallies import fold_tally_events
+
+pytestmark = pytest.mark.django_db
+
+_numbers = iter(range(10**6))
+
+
+def cast(stage, contestant, channel=VoteChannel.WEB, times=1) -> list[int]:
+    ids = []
+    for _ in range(times):
+        phone = parse_phone(f"196{next(_numbers):08d}")
+        ids.append(
+            services.cast_vote(
+                stage,
+                contestant=contestant,
+                voter_hash=phone.hash,
+                phone_masked=phone.masked,
+                channel=channel,
+            ).vote_id
+        )
+    return ids
+
+
+def test_recount_is_ok_with_folded_and_pending_votes_and_is_stored(voting):
+    ids = cast(voting.stage, voting.alice, times=3)
+    cast(voting.stage, voting.bob, VoteChannel.SMS)
+    fold_tally_events()
+    services.invalidate_votes(ids[:1], actor=None, reason="Same IP block")  # pending -1
+    cast(voting.stage, voting.bob)  # pending +1
+    publish_stage_leaderboard(voting.stage)
+
+    report = recount_stage(voting.stage)
+
+    assert (report.ok, report.valid_votes, report.differences) == (True, 4, ())
+    assert report.snapshot_current is True
+    check = last_recount_for_stage(voting.stage)
+    assert (check.pk, check.ok, check.valid_votes, check.differences) == (
+        report.check_id,
+        True,
+        4,
+        [],
+    )
+
+
+def test_a_tampered_counted_vote_is_detected_by_tallies_and_digest(voting):
+    [vote_id, *_rest] = cast(voting.stage, voting.alice, times=3)
+    cast(voting.stage, voting.bob, times=2)
+    fold_tally_events()
+    snapshot = publish_stage_leaderboard(voting.stage)
+    with connection.cursor() as cursor:  # behind the services' back
+        cursor.execute(
+            "UPDATE voting_vote SET contestant_id = %s WHERE id = %s",
+            [voting.bob.pk, vote_id],
+        )
+
+    report = recount_stage(voting.stage)
+
+    assert report.ok is False
+    tally_diffs = [d for d in report.differences if d["kind"] == "tally"]
+    assert tally_diffs == [
+        {"kind": "tally", "contestant_id": voting.alice.pk, "channel": "web",
+         "ledger": 2, "tally": 3, "pending": 0},
+        {"kind": "tally", "contestant_id": voting.bob.pk, "channel": "web",
+         "ledger": 3, "tally": 2, "pending": 0},
+    ]  # fmt: skip
+    [snapshot_diff] = [d for d in report.differences if d["kind"] == "snapshot"]
+    assert (snapshot_diff["snapshot_id"], snapshot_diff["stored"]) == (snapshot.pk, snapshot.digest)
+    assert snapshot_diff["ledger"] != snapshot.digest
+    assert last_recount_for_stage(voting.stage).ok is False
+
+
+def test_an_edited_snapshot_breaks_the_chain(voting):
+    cast(voting.stage, voting.alice)
+    first = publish_stage_leaderboard(voting.stage)
+    cast(voting.stage, voting.alice)
+    publish_stage_leaderboard(voting.stage)
+    LeaderboardSnapshot.objects.filter(pk=first.pk).update(counts={str(voting.bob.pk): {"web": 1}})
+
+    report = recount_stage(voting.stage)
+
+    assert report.ok is False
+    assert list(report.differences) == [
+        {"kind": "chain", "snapshot_id": first.pk, "problem": "digest"}
+    ]
+
+
+def test_a_snapshot_behind_an_open_stage_is_not_a_difference(voting):
+    cast(voting.stage, voting.alice)
+    publish_stage_leaderboard(voting.stage)
+    cast(voting.stage, voting.alice)
+
+    report = recount_stage(voting.stage)
+
+    assert (report.ok, report.snapshot_current) == (True, False)
+
+
+def test_repair_rewrites_tallies_and_audits_before_and_after(voting, admin_user):
+    cast(voting.stage, voting.alice, times=2)
+    fold_tally_events()
+    Tally.objects.filter(contestant=voting.alice).update(votes=7)
+    cast(voting.stage, voting.alice)  # pending while repairing
+
+    report = recount_stage(voting.stage, repair=True, actor=admin_user)
+    fold_tally_events()
+    after = recount_stage(voting.stage)
+
+    assert (report.ok, report.repaired) == (False, True)
+    assert Tally.objects.get(contestant=voting.alice).votes == 3
+    assert after.ok is True
+    event = AuditEvent.objects.get(action=AuditAction.TALLY_REPAIRED)
+    assert (event.actor, event.campaign_id, event.target_id) == (
+        admin_user,
+        voting.stage.campaign_id,
+        str(voting.stage.pk),
+    )
+    assert event.data == {
+        "changes": [{"contestant_id": voting.alice.pk, "channel": "web", "before": 7, "after": 2}]
+    }
+
+
+def test_recount_command_exits_non_zero_on_a_difference(voting, capsys):
+    cast(voting.stage, voting.alice)
+    call_command("recount", "--stage", str(voting.stage.pk))
+    Tally.objects.create(stage=voting.stage, contestant=voting.bob, channel="sms", votes=5)
+
+    with pytest.raises(CommandError) as failure:
+        call_command("recount", "--stage", str(voting.stage.pk))
+
+    out = capsys.readouterr().out
+    assert failure.value.returncode == 1
+    assert "1 valid votes, equal" in out
+    assert "DIFFERENT" in out
+    assert RecountCheck.objects.filter(stage=voting.stage).count() == 2
+
+
+def test_recount_command_refuses_an_unknown_stage(db):
+    with pytest.raises(CommandError, match="There is no stage 424242"):
+        call_command("recount", "--stage", "424242")
+
+
+def test_beat_recounts_nightly_at_three_shanghai_time(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["recount-stages"]
+
+    assert entry["task"] == "voting.recount_stages"
+    assert entry["schedule"] == crontab(hour=3, minute=0)
+    assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
+    assert settings.CELERY_BEAT_SCHEDULE["fold-tallies"]["schedule"] == 1.0
