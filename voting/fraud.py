@@ -15,8 +15,8 @@ Patterns (thresholds are settings, read at call time; defaults in brackets):
   [20] votes in ``VOTING_FRAUD_SUBNET_WINDOW_MINUTES`` [10] minutes. The ledger does not
   store a subnet hash yet (``ip_hash`` is a keyed hash of the whole address, so the
   subnet cannot be derived from it); the pattern switches itself on when the ``Vote``
-  model gains a ``SUBNET_FIELD`` column (``voting.fingerprints.hash_ip_subnet`` computes
-  its value) and is not offered until then.
+  model gains a ``SUBNET_FIELD`` column (a keyed hash of the /24, or /48 for IPv6, made
+  like ``voting.fingerprints.hash_ip``) and is not offered until then.
 * **sequence** — consecutive phone numbers: at least ``VOTING_FRAUD_SEQUENCE_VOTERS`` [4]
   different voters for one candidate inside one window of
   ``VOTING_FRAUD_SEQUENCE_WINDOW_MINUTES`` [30] minutes whose masked numbers agree on
