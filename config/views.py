@@ -5,6 +5,7 @@ import logging
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import View
 
 logger = logging.getLogger(__name__)
@@ -32,3 +33,8 @@ class HealthView(View):
             checks["cache"] = "down"
         status = 200 if checks["database"] == "ok" else 503
         return JsonResponse({"status": "ok" if status == 200 else "down", **checks}, status=status)
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """A path under ``/api/`` that no endpoint matches: the contract's JSON error, not HTML."""
+    return JsonResponse({"code": "not_found", "detail": _("Not found.")}, status=404)

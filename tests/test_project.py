@@ -83,3 +83,11 @@ def test_api_schema_and_docs_are_served_without_a_cdn(client):
     assert b"openapi" in schema.content
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_answers_in_the_api_error_shape(client):
+    response = client.get("/api/campaigns/0.5/", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found."}
