@@ -61,6 +61,16 @@ class SmsTemplate(models.TextChoices):
     VOTE_REFUSED = "vote_refused", _("Vote refused")
 
 
+class InboundStatus(models.TextChoices):
+    """What became of one inbound SMS (``InboundSms``). ``pending`` exists only inside the
+    ingest's transaction (claimed, not yet decided) and is never committed."""
+
+    PENDING = "pending", _("Being handled")
+    COUNTED = "counted", _("Vote counted")
+    REFUSED = "refused", _("Refused")
+    HELP = "help", _("Answered with help")
+
+
 class LimitKind(models.TextChoices):
     """Which vote limit refused a vote (``limit_reached``)."""
 

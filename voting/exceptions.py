@@ -97,3 +97,22 @@ class BadInputError(VotingError):
 
 class InvalidationError(VotingError):
     """An invalidation or restore was refused (no reason given)."""
+
+
+class BadSignatureError(VotingError):
+    """An inbound SMS webhook is not authenticated: a missing, wrong or stale signature
+    (or callback token). Nothing of the request is recorded."""
+
+    status_code = 403
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("bad_signature", message)
+
+
+class BodyTooLargeError(BadInputError):
+    """A request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, refused before it is read."""
+
+    status_code = 413
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("body_too_large", message)

@@ -18,6 +18,9 @@ Terms and invariants:
 * **OutboundSms** — the outbox. A request writes a row in its own transaction; Celery
   workers send it. ``to_e164`` is the one place a full phone number is stored, and only
   while the message is pending or being sent (a check constraint enforces it).
+* **InboundSms** — one inbound SMS per (provider, provider message id): the claim that
+  makes a re-delivered message count once (``voting.inbound.ingest``), and its outcome and
+  reply, given again to a re-delivery. The sender is stored only as hash and mask.
 * **TallyEvent**, **Tally**, **LeaderboardSnapshot**, **RecountCheck** — derived data: the
   tally outbox and its fold (``voting.tallies``), published boards and their digest chain
   (``voting.publication``) and recount results (``voting.recount``). Each can be rebuilt
@@ -33,6 +36,7 @@ from campaigns.models import Contestant, Stage
 from voting.choices import (
     OTP_MAX_ATTEMPTS,
     SMS_NUMBER_HELD_STATUSES,
+    InboundStatus,
     OtpPurpose,
     RateOutcome,
     SmsStatus,
@@ -416,3 +420,51 @@ class RecountCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage_id} @ {self.checked_at:%Y-%m-%d %H:%M:%S}: {self.ok}"
+
+
+class InboundSms(models.Model):
+    """One inbound SMS of a gateway, claimed once per (provider, message id).
+
+    The unique key is the deduplication (DESIGN.md §4.4): the batch ingest claims ids
+    with ``INSERT … ON CONFLICT DO NOTHING``, and a re-delivery finds the row and gets
+    ``reply`` again. ``text`` is the raw text without NUL bytes, cut to 500 characters
+    (``voting.inbound.keywords.RAW_TEXT_MAX_CHARS``). ``received_at`` is what the gateway
+    claims and decides nothing; ``created_at`` is the database clock.
+    """
+
+    provider = models.CharField(_("provider"), max_length=16)
+    message_id = models.CharField(_("provider message id"), max_length=100)
+    phone_hash = models.CharField(_("phone key"), max_length=64, blank=True)
+    phone_masked = models.CharField(_("phone"), max_length=16, blank=True)
+    to_number = models.CharField(_("sent to"), max_length=32, blank=True)
+    text = models.TextField(_("text"), blank=True)
+    received_at = models.DateTimeField(_("received by the gateway"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), db_default=Now())
+    status = models.CharField(_("status"), max_length=16, choices=InboundStatus.choices)
+    code = models.CharField(_("refusal code"), max_length=32, blank=True)
+    reply = models.TextField(_("reply"), blank=True)
+    vote = models.OneToOneField(
+        Vote,
+        verbose_name=_("vote"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="inbound_sms",
+    )
+
+    class Meta:
+        verbose_name = _("inbound SMS")
+        verbose_name_plural = _("inbound SMS")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "message_id"], name="inboundsms_unique_message"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=InboundStatus.values),
+                name="inboundsms_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.message_id} ({self.status})"

@@ -64,8 +64,10 @@ from voting.tallies import record_tally_events, wake_tally_folder
 __all__ = [
     "CastResult",
     "VoterSession",
+    "accepts_votes",
     "cast_vote",
     "cast_vote_with_otp",
+    "check_vote_limits",
     "invalidate_votes",
     "issue_voter_token",
     "purge_otp_records",
@@ -115,8 +117,11 @@ def new_receipt_code() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
 
 
-def _accepts_votes(stage: Stage, now: datetime) -> bool:
-    """The window rule of the module docstring: ``open`` and ``opens_at <= now < closes_at``."""
+def accepts_votes(stage: Stage, now: datetime) -> bool:
+    """The window rule of the module docstring: ``open`` and ``opens_at <= now < closes_at``.
+
+    Shared with the SMS batch ingest (``voting.inbound.ingest``): one rule for both paths.
+    """
     return stage.accepts_entries_at(now) and (stage.opens_at is None or stage.opens_at <= now)
 
 
@@ -134,7 +139,12 @@ def _resolve_contestant(
     return found
 
 
-def _check_limits(stage: Stage, *, today: int, in_stage: int, for_candidate: int) -> None:
+def check_vote_limits(stage: Stage, *, today: int, in_stage: int, for_candidate: int) -> None:
+    """Raise ``LimitReachedError`` if one more vote would pass a limit of ``stage``, given the
+    voter's usage (per stage, today, for the candidate); checked in that order, 0 = no limit.
+
+    Shared with the SMS batch ingest (``voting.inbound.ingest``): one rule for both paths.
+    """
     if stage.votes_per_stage and in_stage >= stage.votes_per_stage:
         raise LimitReachedError(
             _("You have used all %(n)s of your votes in this stage.")
@@ -269,14 +279,14 @@ def cast_vote(
         stage_obj = Stage.objects.filter(pk=stage_id).first()
         if stage_obj is None:
             raise UnknownStageError(_("There is no such voting stage."))
-        if not _accepts_votes(stage_obj, now):
+        if not accepts_votes(stage_obj, now):
             raise StageClosedError(_("Voting in this stage is not open."))
         candidate = _resolve_contestant(stage_obj, contestant=contestant, employee_no=employee_no)
         if StaffMember.objects.filter(phone_hash=voter_hash).exists():
             raise StaffCannotVoteError(_("Staff members cannot vote."))
         day = local_day(now)
         usage = vote_usage(stage_obj, voter_hash, day=day, contestant_id=candidate.pk)
-        _check_limits(
+        check_vote_limits(
             stage_obj, today=usage.today, in_stage=usage.stage, for_candidate=usage.candidate
         )
         vote = _insert_vote(

@@ -295,6 +295,13 @@ PHONE_HASH_KEY = env("PHONE_HASH_KEY", default=_DEV_PHONE_HASH_KEY if DEBUG else
 if not PHONE_HASH_KEY:
     raise ImproperlyConfigured("PHONE_HASH_KEY must be set when DEBUG is off.")
 SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
+# Inbound SMS webhooks (voting.inbound.gateways). An empty secret or token refuses every
+# request of that gateway. The generic webhook's X-Timestamp may be this far from our clock.
+SMS_INBOUND_MAX_SKEW = 300
+SMS_TWILIO_AUTH_TOKEN = env("SMS_TWILIO_AUTH_TOKEN", default="")
+# Aliyun's upstream push is unsigned: this token is the last part of its callback URL,
+# /api/sms/inbound/aliyun/<token>/ (long and random, e.g. secrets.token_urlsafe(32)).
+SMS_ALIYUN_CALLBACK_TOKEN = env("SMS_ALIYUN_CALLBACK_TOKEN", default="")
 # The number customers text "TP <employee number>" to; shown on vote pages and posters.
 SMS_VOTE_NUMBER = env("SMS_VOTE_NUMBER", default="10690000")
 # Bounds of one staff import (file bytes and data rows).

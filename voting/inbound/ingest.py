@@ -1,0 +1,549 @@
+"""Set-based ingest of a batch of inbound SMS: the SMS vote path (DESIGN.md §3, §8).
+
+A gateway posts up to 1,000 messages per request. ``ingest_sms_batch`` decides them all
+in one transaction with a fixed number of queries, whatever the batch size, and applies
+exactly the rules of the web path (``voting.services.cast_vote``): the stage window by the
+database clock (``accepts_votes``), the candidate's status ``in``, the staff exclusion
+(any staff record with the sender's phone hash), and the limits per stage, per
+Asia/Shanghai day and per candidate (``check_vote_limits``; invalidated votes count).
+
+Steps, in one transaction (each line one statement):
+
+1. read the database clock once (``now`` decides every message of the batch);
+2. **claim** the message ids: ``INSERT … ON CONFLICT (provider, message_id) DO NOTHING
+   RETURNING message_id`` (``InboundSms``), ids in sorted order. An id another delivery
+   already holds is a ``duplicate``: its stored reply is read back (one more statement,
+   only when there are duplicates). If the other delivery is still in flight, the INSERT
+   waits for it to commit (the unique index), so a duplicate always sees the final reply,
+   and two concurrent deliveries of one id count it once;
+3. candidates by employee number (one join of contestant, stage and staff member);
+4. staff members by the senders' phone hashes;
+5. voter rows: ``INSERT … ON CONFLICT DO NOTHING`` for every voter still in the running,
+   then ``SELECT … FOR UPDATE … ORDER BY voter_hash`` — the same per-voter row lock
+   ``cast_vote`` takes (``voting.otp.lock_voter``), so the web and SMS paths together
+   still hold every limit exactly;
+6. usage: one ``GROUP BY`` of the ledger over those voters and stages (per stage, today,
+   per candidate), read *after* the locks;
+7. the voters' language (their newest one-time code's language: what they chose on the
+   web page), else ``LANGUAGE_CODE``;
+8. then, in Python, every message in request order, counting the batch's own earlier
+   votes into the usage; and the writes: the votes (``channel = sms``,
+   ``provider_message_id = "<provider>:<id>"``), their +1 tally events
+   (``record_tally_events``), the receipts (``OutboundSms``, templates ``vote_receipt`` /
+   ``vote_refused``) and the outcomes of the claimed ``InboundSms`` rows (one upsert).
+
+On commit: the tally fold and the SMS sender are woken (bounded, errors swallowed).
+
+Lock order (no deadlocks between batches, or with the web path): message-id claims in
+sorted id order, then voter rows in ``voter_hash`` order. ``cast_vote`` takes one voter
+row and nothing before it. Every lock is held until the commit.
+
+Stage choice: an SMS names only an employee number. The vote goes to the one stage that
+accepts votes now and has that staff member as a contestant ``in``. If there are several
+(two campaigns open at once), the message is refused ``ambiguous_stage``; if there are
+none but the staff member is ``in`` a stage that is not accepting votes (scheduled,
+closed, outside its window), ``stage_closed``; otherwise ``unknown_candidate``.
+
+Replies: counted and refused votes get a receipt SMS queued in the outbox (sent by
+Celery, never in the request) and the same text in the result. ``help`` texts and
+refusals of unreadable messages (``bad_phone``, ``bad_text``, ``bad_message``) are
+answered only in the result, never by SMS: an approved template exists only for
+receipts, and junk must not cost outbound messages.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from campaigns.choices import ContestantStatus, StageStatus
+from campaigns.models import Contestant, Stage
+from staff.exceptions import InvalidPhoneError
+from staff.models import StaffMember
+from staff.phones import Phone, parse_phone
+from voting.choices import InboundStatus, SmsTemplate, VoteChannel
+from voting.clock import db_now, local_day
+from voting.exceptions import LimitReachedError
+from voting.inbound.keywords import SmsKind, clean_raw_text, parse_sms
+from voting.models import InboundSms, OutboundSms, Vote, Voter
+from voting.selectors import VoteUsage, remaining_from_usage
+from voting.services import RECEIPT_INSERT_TRIES, accepts_votes, check_vote_limits, new_receipt_code
+from voting.sms.services import queue_sms_batch, wake_sms_sender
+from voting.sms.templates import render_sms
+from voting.tallies import record_tally_events, wake_tally_folder
+
+MAX_BATCH = 1000
+MESSAGE_ID_MAX_CHARS = 100
+DUPLICATE = "duplicate"
+# Refusals of something that was meant as a vote: these get a receipt SMS.
+VOTE_REFUSALS = frozenset(
+    {"unknown_candidate", "stage_closed", "staff_cannot_vote", "limit_reached", "ambiguous_stage"}
+)
+# Stages a staff member may be "in" without the stage accepting votes: stage_closed.
+_VOTING_LIFECYCLE = frozenset(
+    {
+        StageStatus.SCHEDULED,
+        StageStatus.OPEN,
+        StageStatus.CLOSED,
+        StageStatus.PREVIEWED,
+        StageStatus.FINALIZED,
+    }
+)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message as a gateway adapter hands it over.
+
+    ``id`` is ``None`` when the message has no usable id (then it is refused
+    ``bad_message`` and not recorded: without an id it cannot be deduplicated).
+    ``sender`` is the raw ``from`` (normalised here); ``text`` the raw text (``bad_text``
+    when it is not a string or not encodable, e.g. a lone surrogate).
+    """
+
+    id: str | None
+    sender: object
+    text: object
+    to: str = ""
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    """The outcome of one message: ``status`` is counted, refused, duplicate or help."""
+
+    id: str | None
+    status: str
+    reply: str
+    code: str = ""
+    vote_id: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.code:
+            data["code"] = self.code
+        data["reply"] = self.reply
+        return data
+
+
+@dataclass
+class _Item:
+    """Working state of one claimable message."""
+
+    index: int
+    message: InboundMessage
+    phone: Phone | None = None
+    employee_no: str | None = None
+    status: str = ""
+    code: str = ""
+    reason: str = ""
+    contestant: Contestant | None = None
+    vote: Vote | None = None
+    language: str = ""
+    reply: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _readable(text: object) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _prepare(item: _Item) -> None:
+    """The checks that need no database: the sender, the text, the grammar."""
+    message = item.message
+    try:
+        item.phone = parse_phone(message.sender if isinstance(message.sender, str) else "")
+    except InvalidPhoneError as exc:
+        item.status, item.code, item.reason = InboundStatus.REFUSED, "bad_phone", str(exc.message)
+        return
+    if not _readable(message.text):
+        item.status, item.code = InboundStatus.REFUSED, "bad_text"
+        item.reason = _("This message could not be read.")
+        return
+    parsed = parse_sms(message.text)
+    if parsed.kind == SmsKind.HELP:
+        item.status = InboundStatus.HELP
+    elif parsed.kind == SmsKind.REFUSED:
+        item.status, item.code = InboundStatus.REFUSED, parsed.code
+    else:
+        item.employee_no = parsed.employee_no
+
+
+def _claim(items: list[_Item], *, provider: str, now: dt.datetime) -> set[str]:
+    """Claim the messages' ids (step 2); return the ids this transaction now owns."""
+    if not items:
+        return set()
+    table = connection.ops.quote_name(InboundSms._meta.db_table)
+    columns = (
+        "provider, message_id, phone_hash, phone_masked, to_number, text, received_at, "
+        "created_at, status, code, reply"
+    )
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    params: list[object] = []
+    # Sorted ids: concurrent batches sharing ids take the index entries in one order.
+    for item in sorted(items, key=lambda item: item.message.id or ""):
+        message = item.message
+        params += [
+            provider,
+            message.id,
+            item.phone.hash if item.phone else "",
+            item.phone.masked if item.phone else "",
+            clean_raw_text(message.to)[:32],
+            clean_raw_text(message.text),
+            connection.ops.adapt_datetimefield_value(message.received_at),
+            stamp,
+            InboundStatus.PENDING,
+            "",
+            "",
+        ]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 -- names from the model
+        "ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _originals(provider: str, ids: set[str]) -> dict[str, str]:
+    """Replies of messages claimed earlier by another delivery."""
+    if not ids:
+        return {}
+    return dict(
+        InboundSms.objects.filter(provider=provider, message_id__in=ids).values_list(
+            "message_id", "reply"
+        )
+    )
+
+
+def _resolve_candidates(items: list[_Item], *, now: dt.datetime) -> None:
+    """Step 3: the one contestant each vote is for, or the refusal (module docstring)."""
+    numbers = {item.employee_no for item in items if item.employee_no and not item.status}
+    if not numbers:
+        return
+    rows = (
+        Contestant.objects.filter(staff_member__employee_no__in=numbers)
+        .select_related("stage", "staff_member")
+        .only(
+            "status",
+            "stage__status",
+            "stage__opens_at",
+            "stage__closes_at",
+            "stage__votes_per_day",
+            "stage__votes_per_stage",
+            "stage__votes_per_candidate",
+            "staff_member__employee_no",
+            "staff_member__name",
+        )
+    )
+    accepting: dict[str, list[Contestant]] = defaultdict(list)
+    waiting: set[str] = set()
+    for row in rows:
+        number = row.staff_member.employee_no
+        if row.status != ContestantStatus.IN:
+            continue
+        if accepts_votes(row.stage, now):
+            accepting[number].append(row)
+        elif row.stage.status in _VOTING_LIFECYCLE:
+            waiting.add(number)
+    for item in items:
+        if item.status or item.employee_no is None:
+            continue
+        found = accepting.get(item.employee_no, [])
+        if len(found) == 1:
+            item.contestant = found[0]
+        elif len(found) > 1:
+            item.status, item.code = InboundStatus.REFUSED, "ambiguous_stage"
+        elif item.employee_no in waiting:
+            item.status, item.code = InboundStatus.REFUSED, "stage_closed"
+        else:
+            item.status, item.code = InboundStatus.REFUSED, "unknown_candidate"
+
+
+def _exclude_staff(items: list[_Item]) -> None:
+    """Step 4: a staff member's phone cannot vote (active or not, as on the web)."""
+    hashes = {item.phone.hash for item in items if item.contestant and item.phone}
+    if not hashes:
+        return
+    staff = set(
+        StaffMember.objects.filter(phone_hash__in=hashes).values_list("phone_hash", flat=True)
+    )
+    for item in items:
+        if item.contestant and item.phone and item.phone.hash in staff:
+            item.contestant = None
+            item.status, item.code = InboundStatus.REFUSED, "staff_cannot_vote"
+
+
+def _lock_voters(voter_hashes: list[str]) -> None:
+    """Step 5: create missing voter rows, then lock them all in ``voter_hash`` order."""
+    if not voter_hashes:
+        return
+    Voter.objects.bulk_create(
+        [Voter(voter_hash=voter_hash) for voter_hash in voter_hashes],
+        ignore_conflicts=True,
+        batch_size=MAX_BATCH,
+    )
+    list(
+        Voter.objects.select_for_update()
+        .filter(voter_hash__in=voter_hashes)
+        .order_by("voter_hash")
+        .values_list("pk", flat=True)
+    )
+
+
+def _usage(
+    voter_hashes: list[str], stage_ids: set[int], *, day: dt.date
+) -> tuple[dict[tuple[str, int], list[int]], dict[tuple[str, int, int], int]]:
+    """Step 6: ledger rows per (voter, stage) as ``[in stage, today]`` and per
+    (voter, stage, contestant), valid or not (an invalidation refunds nothing)."""
+    per_stage: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    per_candidate: dict[tuple[str, int, int], int] = defaultdict(int)
+    if not voter_hashes:
+        return per_stage, per_candidate
+    rows = (
+        Vote.objects.filter(voter_hash__in=voter_hashes, stage_id__in=stage_ids)
+        .values_list("voter_hash", "stage_id", "contestant_id")
+        .annotate(total=Count("pk"), today=Count("pk", filter=Q(local_day=day)))
+        .order_by()
+    )
+    for voter_hash, stage_id, contestant_id, total, today in rows:
+        counts = per_stage[(voter_hash, stage_id)]
+        counts[0] += total
+        counts[1] += today
+        per_candidate[(voter_hash, stage_id, contestant_id)] += total
+    return per_stage, per_candidate
+
+
+def _languages(phone_hashes: set[str]) -> dict[str, str]:
+    """Step 7: each voter's language, from their newest one-time code (chosen on the web)."""
+    if not phone_hashes:
+        return {}
+    rows = (
+        OutboundSms.objects.filter(phone_hash__in=phone_hashes, template=SmsTemplate.OTP)
+        .order_by("phone_hash", "created_at", "pk")
+        .values_list("phone_hash", "language")
+    )
+    return dict(rows)  # the newest row of each phone comes last and wins
+
+
+def _decide(
+    items: list[_Item],
+    per_stage: dict[tuple[str, int], list[int]],
+    per_candidate: dict[tuple[str, int, int], int],
+    *,
+    now: dt.datetime,
+    day: dt.date,
+    provider: str,
+) -> None:
+    """Step 8: the limits, message by message in request order, then the vote rows."""
+    for item in items:
+        if item.contestant is None or item.status:
+            continue
+        stage: Stage = item.contestant.stage
+        voter_hash = item.phone.hash
+        stage_counts = per_stage[(voter_hash, stage.pk)]
+        candidate_key = (voter_hash, stage.pk, item.contestant.pk)
+        try:
+            with translation.override(item.language):
+                check_vote_limits(
+                    stage,
+                    today=stage_counts[1],
+                    in_stage=stage_counts[0],
+                    for_candidate=per_candidate[candidate_key],
+                )
+        except LimitReachedError as exc:
+            item.status, item.code, item.reason = InboundStatus.REFUSED, exc.code, str(exc.message)
+            continue
+        stage_counts[0] += 1
+        stage_counts[1] += 1
+        per_candidate[candidate_key] += 1
+        item.status = InboundStatus.COUNTED
+        remaining = remaining_from_usage(
+            stage,
+            VoteUsage(stage=stage_counts[0], today=stage_counts[1], candidate=0),
+        )
+        item.params = {"remaining_today": remaining.today}
+        item.vote = Vote(
+            stage_id=stage.pk,
+            contestant_id=item.contestant.pk,
+            voter_hash=voter_hash,
+            phone_masked=item.phone.masked,
+            channel=VoteChannel.SMS,
+            cast_at=now,
+            local_day=day,
+            provider_message_id=f"{provider}:{item.message.id}",
+        )
+
+
+def _insert_votes(votes: list[Vote]) -> None:
+    """Insert the batch's votes with fresh receipt codes; a receipt collision (unique,
+    2^-50 per pair) rolls back to the savepoint and retries with new codes."""
+    for attempt in range(RECEIPT_INSERT_TRIES):
+        for vote in votes:
+            vote.receipt_code = new_receipt_code()
+        try:
+            with transaction.atomic():
+                Vote.objects.bulk_create(votes, batch_size=MAX_BATCH)
+        except IntegrityError:
+            if attempt == RECEIPT_INSERT_TRIES - 1:
+                raise
+            for vote in votes:
+                vote.pk = None
+            continue
+        return
+
+
+_REASONS = {
+    "unknown_candidate": lambda: _("There is no candidate with this number."),
+    "stage_closed": lambda: _("Voting in this stage is not open."),
+    "staff_cannot_vote": lambda: _("Staff members cannot vote."),
+    "ambiguous_stage": lambda: _(
+        "This number is a candidate in more than one open vote. Please vote on the web page."
+    ),
+}
+
+
+def help_text() -> str:
+    """The reply to a text that is not a vote (in the active language)."""
+    return _("[Service Star] To vote, text TP and the employee number, e.g. TP 1234.")
+
+
+def _write_replies(items: list[_Item], *, now: dt.datetime) -> None:
+    """Render every reply in the voter's language and queue the receipts (one INSERT)."""
+    receipts: list[tuple[Phone, str, dict[str, Any], str | None]] = []
+    for item in items:
+        language = item.language
+        with translation.override(language):
+            if item.status == InboundStatus.COUNTED:
+                member = item.contestant.staff_member
+                params = {
+                    "name": member.name,
+                    "employee_no": member.employee_no,
+                    "receipt": item.vote.receipt_code,
+                    **item.params,
+                }
+                item.reply = render_sms(SmsTemplate.VOTE_RECEIPT, params, language)
+                receipts.append((item.phone, SmsTemplate.VOTE_RECEIPT, params, language))
+            elif item.status == InboundStatus.HELP:
+                item.reply = help_text()
+            else:
+                reason = item.reason or _REASONS[item.code]()
+                params = {"reason": reason}
+                item.reply = render_sms(SmsTemplate.VOTE_REFUSED, params, language)
+                if item.code in VOTE_REFUSALS and item.phone is not None:
+                    receipts.append((item.phone, SmsTemplate.VOTE_REFUSED, params, language))
+    queue_sms_batch(receipts, now=now)
+
+
+def _record_outcomes(items: list[_Item], *, provider: str) -> None:
+    """Write the claimed rows' outcomes: one ``INSERT … ON CONFLICT DO UPDATE`` (every
+    row exists, claimed by this transaction), not one UPDATE per row."""
+    rows = [
+        InboundSms(
+            provider=provider,
+            message_id=item.message.id,
+            status=item.status,
+            code=item.code,
+            reply=item.reply,
+            vote=item.vote,
+        )
+        for item in items
+    ]
+    InboundSms.objects.bulk_create(
+        rows,
+        batch_size=MAX_BATCH,
+        update_conflicts=True,
+        unique_fields=["provider", "message_id"],
+        update_fields=["status", "code", "reply", "vote"],
+    )
+
+
+def ingest_sms_batch(messages: list[InboundMessage], *, provider: str) -> list[SmsResult]:
+    """Decide and record a batch of inbound SMS; return one result per message, in order.
+
+    Writes, in one transaction (module docstring for the steps and the lock order): one
+    ``InboundSms`` per new message id, the counted ``Vote`` rows (``channel = sms``) with
+    their +1 ``TallyEvent`` rows, and one pending ``OutboundSms`` receipt per counted or
+    refused vote. Locks the claimed id entries and the voters' rows until commit. Queues
+    on commit: wake-ups of the tally fold and of the SMS sender. A message id seen before
+    (in an earlier delivery or earlier in this batch) is ``duplicate`` with the original
+    reply and writes nothing. Raises nothing for bad messages (they are results);
+    ``ValueError`` if the batch exceeds ``MAX_BATCH`` (adapters check first).
+    """
+    if len(messages) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} messages per batch")
+    results: list[SmsResult | None] = [None] * len(messages)
+    first_of: dict[str, int] = {}
+    items: list[_Item] = []
+    repeats: list[tuple[int, int]] = []  # (index, index of the first with its id)
+    for index, message in enumerate(messages):
+        if message.id is None:
+            results[index] = SmsResult(
+                id=None, status=InboundStatus.REFUSED, code="bad_message", reply=""
+            )
+        elif message.id in first_of:
+            repeats.append((index, first_of[message.id]))
+        else:
+            first_of[message.id] = index
+            item = _Item(index=index, message=message)
+            _prepare(item)
+            items.append(item)
+    fallback = settings.LANGUAGE_CODE
+    with transaction.atomic():
+        now = db_now()
+        day = local_day(now)
+        claimed = _claim(items, provider=provider, now=now)
+        earlier = _originals(provider, {item.message.id for item in items} - claimed)
+        mine = [item for item in items if item.message.id in claimed]
+        _resolve_candidates(mine, now=now)
+        _exclude_staff(mine)
+        voters = sorted({item.phone.hash for item in mine if item.contestant is not None})
+        _lock_voters(voters)
+        stage_ids = {item.contestant.stage_id for item in mine if item.contestant is not None}
+        per_stage, per_candidate = _usage(voters, stage_ids, day=day)
+        languages = _languages({item.phone.hash for item in mine if item.phone is not None})
+        for item in mine:
+            item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
+        _decide(mine, per_stage, per_candidate, now=now, day=day, provider=provider)
+        votes = [item.vote for item in mine if item.vote is not None]
+        if votes:
+            _insert_votes(votes)
+            record_tally_events(
+                [(v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS) for v in votes], delta=1
+            )
+            transaction.on_commit(wake_tally_folder)
+        _write_replies(mine, now=now)
+        if mine:
+            _record_outcomes(mine, provider=provider)
+            transaction.on_commit(wake_sms_sender)
+    for item in items:
+        if item.message.id in claimed:
+            results[item.index] = SmsResult(
+                id=item.message.id,
+                status=item.status,
+                code=item.code,
+                reply=item.reply,
+                vote_id=item.vote.pk if item.vote else None,
+            )
+        else:
+            results[item.index] = SmsResult(
+                id=item.message.id, status=DUPLICATE, reply=earlier.get(item.message.id, "")
+            )
+    for index, first in repeats:
+        results[index] = SmsResult(
+            id=messages[index].id, status=DUPLICATE, reply=results[first].reply
+        )
+    return [result for result in results if result is not None]
