@@ -28,8 +28,8 @@ Steps, in one transaction (each line one statement):
    web page), else ``LANGUAGE_CODE``;
 8. then, in Python, every message in request order, counting the batch's own earlier
    votes into the usage; and the writes: the votes (``channel = sms``,
-   ``provider_message_id = "<provider>:<id>"``), their +1 tally events
-   (``record_tally_events``), the receipts (``OutboundSms``, templates ``vote_receipt`` /
+   ``provider_message_id = "<provider>:<id>"``), their +1 tally events (the rows
+   ``voting.tallies.record_tally_events`` writes), the receipts (``OutboundSms``, templates ``vote_receipt`` /
    ``vote_refused``) and the outcomes of the claimed ``InboundSms`` rows (one upsert).
 
 On commit: the tally fold and the SMS sender are woken (bounded, errors swallowed).
@@ -52,6 +52,7 @@ receipts, and junk must not cost outbound messages.
 """
 
 import datetime as dt
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,16 +68,16 @@ from campaigns.models import Contestant, Stage
 from staff.exceptions import InvalidPhoneError
 from staff.models import StaffMember
 from staff.phones import Phone, parse_phone
-from voting.choices import InboundStatus, SmsTemplate, VoteChannel
+from voting.choices import InboundStatus, SmsStatus, SmsTemplate, VoteChannel, VoteStatus
 from voting.clock import db_now, local_day
 from voting.exceptions import LimitReachedError
 from voting.inbound.keywords import SmsKind, clean_raw_text, parse_sms
-from voting.models import InboundSms, OutboundSms, Vote, Voter
+from voting.models import InboundSms, OutboundSms, TallyEvent, Vote, Voter
 from voting.selectors import VoteUsage, remaining_from_usage
 from voting.services import RECEIPT_INSERT_TRIES, accepts_votes, check_vote_limits, new_receipt_code
-from voting.sms.services import queue_sms_batch, wake_sms_sender
+from voting.sms.services import wake_sms_sender
 from voting.sms.templates import render_sms
-from voting.tallies import record_tally_events, wake_tally_folder
+from voting.tallies import wake_tally_folder
 
 MAX_BATCH = 1000
 MESSAGE_ID_MAX_CHARS = 100
@@ -150,6 +151,28 @@ class _Item:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def _insert_rows(
+    model: type, fields: list[str], rows: list[list[object]], *, tail: str = ""
+) -> list[tuple]:
+    """One multi-row ``INSERT`` of ``rows`` (values in ``fields`` order, already adapted)
+    plus ``tail`` (``ON CONFLICT …``, ``RETURNING …``); returns the rows fetched, if any.
+
+    Plain SQL rather than ``bulk_create``: at 1,000 rows Django's per-value compilation
+    cost more than the database's work (see docs/benchmarks.md, "SMS batch ingest").
+    """
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    # S608: names come from the model, ``tail`` from this module; every value is a parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))} {tail}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for row in rows for value in row])
+        return cursor.fetchall() if "RETURNING" in tail else []
+
+
 def _readable(text: object) -> bool:
     if not isinstance(text, str):
         return False
@@ -183,39 +206,34 @@ def _prepare(item: _Item) -> None:
 
 def _claim(items: list[_Item], *, provider: str, now: dt.datetime) -> set[str]:
     """Claim the messages' ids (step 2); return the ids this transaction now owns."""
-    if not items:
-        return set()
-    table = connection.ops.quote_name(InboundSms._meta.db_table)
-    columns = (
-        "provider, message_id, phone_hash, phone_masked, to_number, text, received_at, "
-        "created_at, status, code, reply"
-    )
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    params: list[object] = []
+    adapt = connection.ops.adapt_datetimefield_value
+    stamp = adapt(now)
     # Sorted ids: concurrent batches sharing ids take the index entries in one order.
-    for item in sorted(items, key=lambda item: item.message.id or ""):
-        message = item.message
-        params += [
+    rows = [
+        [
             provider,
-            message.id,
+            item.message.id,
             item.phone.hash if item.phone else "",
             item.phone.masked if item.phone else "",
-            clean_raw_text(message.to)[:32],
-            clean_raw_text(message.text),
-            connection.ops.adapt_datetimefield_value(message.received_at),
+            clean_raw_text(item.message.to)[:32],
+            clean_raw_text(item.message.text),
+            adapt(item.message.received_at),
             stamp,
             InboundStatus.PENDING,
             "",
             "",
         ]
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
-    sql = (
-        f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 -- names from the model
-        "ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id"
+        for item in sorted(items, key=lambda item: item.message.id or "")
+    ]
+    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
+    fields += ["received_at", "created_at", "status", "code", "reply"]
+    returned = _insert_rows(
+        InboundSms,
+        fields,
+        rows,
+        tail="ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id",
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+    return {row[0] for row in returned}
 
 
 def _originals(provider: str, ids: set[str]) -> dict[str, str]:
@@ -287,14 +305,16 @@ def _exclude_staff(items: list[_Item]) -> None:
             item.status, item.code = InboundStatus.REFUSED, "staff_cannot_vote"
 
 
-def _lock_voters(voter_hashes: list[str]) -> None:
+def _lock_voters(voter_hashes: list[str], *, now: dt.datetime) -> None:
     """Step 5: create missing voter rows, then lock them all in ``voter_hash`` order."""
     if not voter_hashes:
         return
-    Voter.objects.bulk_create(
-        [Voter(voter_hash=voter_hash) for voter_hash in voter_hashes],
-        ignore_conflicts=True,
-        batch_size=MAX_BATCH,
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    _insert_rows(
+        Voter,
+        ["voter_hash", "created_at"],
+        [[voter_hash, stamp] for voter_hash in voter_hashes],
+        tail="ON CONFLICT (voter_hash) DO NOTHING",
     )
     list(
         Voter.objects.select_for_update()
@@ -388,22 +408,88 @@ def _decide(
         )
 
 
+_VOTE_FIELDS = [
+    "stage",
+    "contestant",
+    "voter_hash",
+    "phone_masked",
+    "channel",
+    "ip_hash",
+    "user_agent_hash",
+    "cast_at",
+    "local_day",
+    "status",
+    "invalidated_reason",
+    "receipt_code",
+    "provider_message_id",
+]
+
+
 def _insert_votes(votes: list[Vote]) -> None:
-    """Insert the batch's votes with fresh receipt codes; a receipt collision (unique,
-    2^-50 per pair) rolls back to the savepoint and retries with new codes."""
+    """Insert the batch's votes with fresh receipt codes and set their ids; a receipt
+    collision (unique, 2^-50 per pair) rolls back to the savepoint and retries."""
+    adapt_time = connection.ops.adapt_datetimefield_value
+    adapt_day = connection.ops.adapt_datefield_value
     for attempt in range(RECEIPT_INSERT_TRIES):
         for vote in votes:
             vote.receipt_code = new_receipt_code()
+        rows = [
+            [
+                vote.stage_id,
+                vote.contestant_id,
+                vote.voter_hash,
+                vote.phone_masked,
+                vote.channel,
+                "",
+                "",
+                adapt_time(vote.cast_at),
+                adapt_day(vote.local_day),
+                VoteStatus.VALID,
+                "",
+                vote.receipt_code,
+                vote.provider_message_id,
+            ]
+            for vote in votes
+        ]
         try:
             with transaction.atomic():
-                Vote.objects.bulk_create(votes, batch_size=MAX_BATCH)
+                ids = _insert_rows(Vote, _VOTE_FIELDS, rows, tail="RETURNING id")
         except IntegrityError:
             if attempt == RECEIPT_INSERT_TRIES - 1:
                 raise
-            for vote in votes:
-                vote.pk = None
             continue
+        for vote, (pk,) in zip(votes, ids, strict=True):
+            vote.pk = pk
         return
+
+
+def _queue_receipts(
+    receipts: list[tuple[Phone, str, dict[str, Any], str]], *, now: dt.datetime
+) -> None:
+    """The receipts as pending ``OutboundSms`` rows, one INSERT (``queue_sms`` in bulk)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        [
+            *(phone.e164, phone.hash, phone.masked, template, json.dumps(params), language),
+            *("", SmsStatus.PENDING, 0, stamp, "", "", stamp),
+        ]
+        for phone, template, params, language in receipts
+    ]
+    fields = ["to_e164", "phone_hash", "phone_masked", "template", "params", "language", "body"]
+    fields += ["status", "attempts", "next_attempt_at", "last_error", "provider_message_id"]
+    fields += ["created_at"]
+    _insert_rows(OutboundSms, fields, rows)
+
+
+def _record_tally_events(votes: list[Vote], *, now: dt.datetime) -> None:
+    """The votes' +1 tally events (``voting.tallies.record_tally_events`` as one plain
+    INSERT: the same rows, without bulk_create's per-value compilation)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    _insert_rows(
+        TallyEvent,
+        ["vote", "stage", "contestant", "channel", "delta", "created_at"],
+        [[v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS, 1, stamp] for v in votes],
+    )
 
 
 _REASONS = {
@@ -423,7 +509,7 @@ def help_text() -> str:
 
 def _write_replies(items: list[_Item], *, now: dt.datetime) -> None:
     """Render every reply in the voter's language and queue the receipts (one INSERT)."""
-    receipts: list[tuple[Phone, str, dict[str, Any], str | None]] = []
+    receipts: list[tuple[Phone, str, dict[str, Any], str]] = []
     for item in items:
         language = item.language
         with translation.override(language):
@@ -445,29 +531,30 @@ def _write_replies(items: list[_Item], *, now: dt.datetime) -> None:
                 item.reply = render_sms(SmsTemplate.VOTE_REFUSED, params, language)
                 if item.code in VOTE_REFUSALS and item.phone is not None:
                     receipts.append((item.phone, SmsTemplate.VOTE_REFUSED, params, language))
-    queue_sms_batch(receipts, now=now)
+    _queue_receipts(receipts, now=now)
 
 
-def _record_outcomes(items: list[_Item], *, provider: str) -> None:
+def _record_outcomes(items: list[_Item], *, provider: str, now: dt.datetime) -> None:
     """Write the claimed rows' outcomes: one ``INSERT … ON CONFLICT DO UPDATE`` (every
     row exists, claimed by this transaction), not one UPDATE per row."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
     rows = [
-        InboundSms(
-            provider=provider,
-            message_id=item.message.id,
-            status=item.status,
-            code=item.code,
-            reply=item.reply,
-            vote=item.vote,
-        )
+        [
+            *(provider, item.message.id, "", "", "", "", stamp),
+            *(item.status, item.code, item.reply, item.vote.pk if item.vote else None),
+        ]
         for item in items
     ]
-    InboundSms.objects.bulk_create(
+    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
+    fields += ["created_at", "status", "code", "reply", "vote"]
+    _insert_rows(
+        InboundSms,
+        fields,
         rows,
-        batch_size=MAX_BATCH,
-        update_conflicts=True,
-        unique_fields=["provider", "message_id"],
-        update_fields=["status", "code", "reply", "vote"],
+        tail=(
+            "ON CONFLICT (provider, message_id) DO UPDATE SET status = excluded.status, "
+            "code = excluded.code, reply = excluded.reply, vote_id = excluded.vote_id"
+        ),
     )
 
 
@@ -511,7 +598,7 @@ def ingest_sms_batch(messages: list[InboundMessage], *, provider: str) -> list[S
         _resolve_candidates(mine, now=now)
         _exclude_staff(mine)
         voters = sorted({item.phone.hash for item in mine if item.contestant is not None})
-        _lock_voters(voters)
+        _lock_voters(voters, now=now)
         stage_ids = {item.contestant.stage_id for item in mine if item.contestant is not None}
         per_stage, per_candidate = _usage(voters, stage_ids, day=day)
         languages = _languages({item.phone.hash for item in mine if item.phone is not None})
@@ -521,13 +608,11 @@ def ingest_sms_batch(messages: list[InboundMessage], *, provider: str) -> list[S
         votes = [item.vote for item in mine if item.vote is not None]
         if votes:
             _insert_votes(votes)
-            record_tally_events(
-                [(v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS) for v in votes], delta=1
-            )
+            _record_tally_events(votes, now=now)
             transaction.on_commit(wake_tally_folder)
         _write_replies(mine, now=now)
         if mine:
-            _record_outcomes(mine, provider=provider)
+            _record_outcomes(mine, provider=provider, now=now)
             transaction.on_commit(wake_sms_sender)
     for item in items:
         if item.message.id in claimed:

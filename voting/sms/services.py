@@ -56,28 +56,6 @@ def queue_sms(
     )
 
 
-def queue_sms_batch(
-    messages: list[tuple[Phone, str, dict[str, Any], str | None]], *, now: datetime
-) -> list[OutboundSms]:
-    """Write one pending ``OutboundSms`` per ``(phone, template, params, language)`` in the
-    caller's transaction, with one multi-row INSERT; send nothing. ``queue_sms`` for many
-    messages at once (the SMS batch ingest's receipts); the caller wakes the sender."""
-    rows = [
-        OutboundSms(
-            to_e164=phone.e164,
-            phone_hash=phone.hash,
-            phone_masked=phone.masked,
-            template=template,
-            params=params,
-            language=language or settings.LANGUAGE_CODE,
-            created_at=now,
-            next_attempt_at=now,
-        )
-        for phone, template, params, language in messages
-    ]
-    return OutboundSms.objects.bulk_create(rows, batch_size=1000)
-
-
 def wake_sms_sender() -> None:
     """Ask a worker to drain the outbox now: an ``on_commit`` callback, never raises.
 
