@@ -83,13 +83,17 @@ def ensure_database(url: str) -> None:
 def cleanup() -> None:
     """Delete everything a run made (receipts, inbound rows, derived rows, votes, stage)."""
     from django.db import connection
+    from django.db.models import Q
 
     from campaigns.models import Campaign, Contestant, Stage
     from staff.models import StaffMember
     from voting.models import InboundSms, OutboundSms, Tally, TallyEvent, Vote
 
     stages = Stage.objects.filter(campaign__name=BENCH_CAMPAIGN)
-    InboundSms.objects.filter(message_id__startswith="bench-").delete()
+    # Also rows of a manual ``sms_simulate`` run against the bench stage.
+    InboundSms.objects.filter(
+        Q(message_id__startswith="bench-") | Q(vote__stage__in=stages)
+    ).delete()
     OutboundSms.objects.filter(phone_masked__startswith="138****").delete()
     TallyEvent.objects.filter(stage__in=stages).delete()
     Tally.objects.filter(stage__in=stages).delete()
