@@ -102,7 +102,12 @@ class OutboundSmsFactory(factory.django.DjangoModelFactory):
     phone_masked = factory.LazyAttribute(lambda o: o.phone_obj.masked)
     template = SmsTemplate.VOTE_RECEIPT
     params = factory.LazyFunction(
-        lambda: {"name": "张三", "employee_no": "1234", "receipt": "ABCDEFGHJK"}
+        lambda: {
+            "name": "张三",
+            "employee_no": "1234",
+            "receipt": "ABCDEFGHJK",
+            "remaining_today": 2,
+        }
     )
     language = "zh-hans"
     # Explicit times from the database clock (``voting.clock``): on SQLite time-machine moves

@@ -12,6 +12,7 @@ from django.contrib.staticfiles import finders
 from django.db import connection
 from django.db.models import F
 from django.test import Client
+from django.utils import translation
 
 from campaigns.choices import CampaignStatus, StageStatus
 from campaigns.models import Campaign, Stage
@@ -19,8 +20,9 @@ from staff.phones import parse_phone
 from tests.factories.staff import StaffMemberFactory, UserFactory
 from tests.factories.voting import VoteFactory
 from tests.voting.conftest import VotingSetup, set_limits
-from voting.choices import OTP_TTL_SECONDS, VoteChannel, VoteStatus
+from voting.choices import OTP_TTL_SECONDS, SmsTemplate, VoteChannel, VoteStatus
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
+from voting.sms.templates import render_sms, votes_left_text
 from voting.views import VOTER_SESSION_KEY
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +207,33 @@ def test_whole_flow_counts_the_vote_and_shows_remaining_votes_and_receipt(client
     )
     assert client.session[VOTER_SESSION_KEY]
     assert PHONE not in text(result)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize(("day", "remaining"), [(3, 2), (0, None)])
+def test_result_page_and_sms_receipt_say_the_same_votes_left(
+    client, setup, language, day, remaining
+):
+    set_limits(setup.stage, day=day)
+    ask_for_code(client, setup.stage)
+
+    result = enter_code(client, setup.stage, latest_code(), HTTP_ACCEPT_LANGUAGE=language)
+
+    vote = Vote.objects.get()
+    receipt = render_sms(
+        SmsTemplate.VOTE_RECEIPT,
+        {
+            "name": "-",
+            "employee_no": "1234",
+            "receipt": vote.receipt_code,
+            "remaining_today": remaining,
+        },
+        language,
+    )
+    with translation.override(language):
+        sentence = votes_left_text(remaining)
+    assert sentence in text(result)
+    assert sentence in receipt
 
 
 def test_unlimited_stage_says_there_is_no_daily_limit(client, setup):

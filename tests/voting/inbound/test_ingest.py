@@ -52,6 +52,7 @@ def test_a_vote_is_counted_on_the_sms_channel_with_a_receipt(voting, frozen_now)
                     "name": voting.alice.staff_member.name,
                     "employee_no": "1234",
                     "receipt": vote.receipt_code,
+                    "remaining_today": None,
                 },
                 "zh-hans",
             ),
