@@ -1,6 +1,6 @@
 """The HR admin's fraud review: the vote ledger (read-only, filterable, suspicious patterns
-flagged), bulk invalidate and restore with a reason, and the read-only outbox, one-time
-codes and voters.
+flagged), bulk invalidate and restore with a reason, and the read-only outbox, inbound SMS,
+one-time codes and voters.
 
 Nothing here writes a vote directly: invalidation and restoration go through the
 intermediate page of ``voting.admin_views`` (preview by candidate, reason) to
@@ -8,11 +8,12 @@ intermediate page of ``voting.admin_views`` (preview by candidate, reason) to
 numbers appear only masked; one-time code hashes and outbox destinations never appear.
 """
 
+import re
 from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -20,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Contestant, Stage
 from voting import admin_views, fraud
 from voting.bulk import INVALIDATE, RESTORE
-from voting.models import OtpChallenge, OutboundSms, Vote, Voter
+from voting.models import InboundSms, OtpChallenge, OutboundSms, Vote, Voter
+from voting.selectors import normalize_receipt_code
 
 CSS = "admin_extra/voting.css"
 
@@ -319,3 +321,77 @@ class VoterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("votes"), ordering="votes_cast")
     def vote_count(self, obj: Voter) -> int:
         return obj.votes_cast or 0
+
+
+# A mainland mobile number inside free text (a voter may text someone's number): shown
+# masked like every other number in the admin. Digits may be split by spaces or dashes.
+_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
+INBOUND_TEXT_SHOWN = 40
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """``text`` with every mainland mobile number in it masked (``138****5678``)."""
+    return _NUMBER_IN_TEXT.sub(lambda m: f"{m[1]}****{m[3]}", text)
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Inbound SMS as the gateways delivered them: sender masked, outcome, linked vote.
+
+    Read-only (a log, like the ledger). The sender is stored only as a key and a mask;
+    numbers a voter typed into the text are masked on display too.
+    """
+
+    list_display = (
+        "received_at",
+        "provider",
+        "phone_masked",
+        "short_text",
+        "status",
+        "code",
+        "vote_receipt",
+    )
+    list_filter = ("provider", "status", "code")
+    list_select_related = ("vote",)
+    search_fields = ("=message_id", "phone_masked")
+    search_help_text = _("A provider message id, a masked number (138****5678) or a receipt code.")
+    date_hierarchy = "created_at"
+    fields = (
+        "provider",
+        "message_id",
+        "phone_masked",
+        "to_number",
+        "shown_text",
+        "received_at",
+        "created_at",
+        "status",
+        "code",
+        "reply",
+        "vote_receipt",
+    )
+    readonly_fields = fields
+    list_per_page = 100
+    show_full_result_count = False
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        receipt = normalize_receipt_code(search_term)
+        if receipt is not None:
+            # A receipt code typed loosely (lower case, O for 0) finds its message as well.
+            found = queryset.filter(Q(pk__in=found.values("pk")) | Q(vote__receipt_code=receipt))
+        return found, may_have_duplicates
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: InboundSms) -> str:
+        text = mask_numbers_in_text(obj.text)
+        return text if len(text) <= INBOUND_TEXT_SHOWN else f"{text[:INBOUND_TEXT_SHOWN]}…"
+
+    @admin.display(description=_("text"))
+    def shown_text(self, obj: InboundSms) -> str:
+        return mask_numbers_in_text(obj.text)
+
+    @admin.display(description=_("receipt code"), ordering="vote__receipt_code")
+    def vote_receipt(self, obj: InboundSms) -> str:
+        return obj.vote.receipt_code if obj.vote_id else "—"
