@@ -8,6 +8,8 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import View
 
+from voting.boards import open_board_ages
+
 logger = logging.getLogger(__name__)
 
 
@@ -15,7 +17,9 @@ class HealthView(View):
     """``GET /healthz``: 200 while the database answers; the cache is reported, not required.
 
     Redis holds only what can be rebuilt (DESIGN.md §5), so a cache outage degrades the
-    service without making it unhealthy.
+    service without making it unhealthy. ``leaderboards`` reports how old the board of
+    each open stage is (``voting.boards``): a stale one (beat or workers stopped,
+    TESTPLAN F8) makes the status "degraded", still with 200.
     """
 
     def get(self, request: HttpRequest) -> JsonResponse:
@@ -31,8 +35,28 @@ class HealthView(View):
         except Exception:  # noqa: BLE001 -- any cache client error means "degraded"
             logger.warning("health check: cache unreachable")
             checks["cache"] = "down"
+        boards: dict[str, object] = {"status": "ok", "stages": {}}
+        if checks["database"] == "ok":
+            ages = open_board_ages()
+            boards["stages"] = {
+                str(age.stage_id): {
+                    "age_seconds": round(age.freshness.age.total_seconds(), 1)
+                    if age.freshness.age is not None
+                    else None,
+                    "stale": age.freshness.is_stale,
+                }
+                for age in ages
+            }
+            if any(age.freshness.is_stale for age in ages):
+                boards["status"] = "stale"
         status = 200 if checks["database"] == "ok" else 503
-        return JsonResponse({"status": "ok" if status == 200 else "down", **checks}, status=status)
+        if status != 200:
+            text = "down"
+        elif checks["cache"] != "ok" or boards["status"] != "ok":
+            text = "degraded"
+        else:
+            text = "ok"
+        return JsonResponse({"status": text, **checks, "leaderboards": boards}, status=status)
 
 
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:

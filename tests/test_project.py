@@ -71,7 +71,12 @@ def test_health_endpoint_reports_database_and_cache(client):
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "cache": "ok",
+        "leaderboards": {"status": "ok", "stages": {}},
+    }
 
 
 @pytest.mark.django_db

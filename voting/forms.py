@@ -121,3 +121,23 @@ class ReceiptLookupForm(forms.Form):
                 _("A receipt code has 10 letters and digits, e.g. 7K3M9Q2XHD."), code="invalid"
             )
         return canonical
+
+
+class BoardFilterForm(forms.Form):
+    """The public leaderboard's filters (GET): a branch and/or a position among those on
+    the board, and, on the big screen, how many rows to show."""
+
+    branch = forms.ChoiceField(label=_("Branch"), required=False)
+    position = forms.ChoiceField(label=_("Position"), required=False)
+    top = forms.IntegerField(label=_("Rows"), required=False, min_value=1, max_value=24)
+
+    def __init__(
+        self,
+        data: object = None,
+        *,
+        branches: list[tuple[str, str]],
+        positions: list[tuple[str, str]],
+    ) -> None:
+        super().__init__(data)
+        self.fields["branch"].choices = [("", _("All branches")), *branches]
+        self.fields["position"].choices = [("", _("All positions")), *positions]

@@ -152,6 +152,9 @@ def _cache_payload(stage: Stage, snapshot: LeaderboardSnapshot) -> dict[str, Any
         "cut": snapshot.digest,
         "valid_votes": snapshot.valid_votes,
         "is_final": snapshot.is_final,
+        # The tick that last confirmed this board as current (the snapshot's own time is
+        # when the state last changed): what the pages' "stale" marker measures.
+        "checked_at": timezone.now().isoformat(),
         "rules": _stage_rules(stage),
         "entries": snapshot.entries,
     }
@@ -247,6 +250,8 @@ class LeaderboardData:
     branch_name, position, position_name`` and, only when ``counts_visible``, ``votes,
     web, sms, audience``. ``cut`` is the snapshot's digest; ``source`` says where the
     board came from (``cache``, ``database`` or ``none`` before the first publication).
+    ``checked_at`` is the time of the publication tick that last confirmed the board as
+    current (from the cache only; ``None`` when read from the database).
     """
 
     stage_id: int
@@ -256,6 +261,7 @@ class LeaderboardData:
     is_final: bool
     source: str
     entries: tuple[dict[str, Any], ...] = field(default=())
+    checked_at: dt.datetime | None = None
 
     @property
     def etag(self) -> str:
@@ -331,6 +337,7 @@ def leaderboard_for_stage(
             for name in VOTE_FIELDS:
                 entry.pop(name, None)
     published_at = payload["published_at"]
+    checked_at = payload.get("checked_at")
     return LeaderboardData(
         stage_id=stage_id,
         published_at=dt.datetime.fromisoformat(published_at) if published_at else None,
@@ -339,4 +346,5 @@ def leaderboard_for_stage(
         is_final=payload["is_final"],
         source=source,
         entries=tuple(entries),
+        checked_at=dt.datetime.fromisoformat(checked_at) if checked_at else None,
     )

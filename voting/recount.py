@@ -116,7 +116,11 @@ def verify_chain(stage_id: int) -> list[dict[str, Any]]:
 
 
 def _repair(
-    stage: Stage, state: dict[tuple[int, str], tuple[int, int, int]], *, actor: Actor
+    stage: Stage,
+    state: dict[tuple[int, str], tuple[int, int, int]],
+    *,
+    actor: Actor,
+    reason: str = "",
 ) -> None:
     """Set each tally of ``state`` to ledger - pending; audit the changed keys."""
     changes = [
@@ -142,22 +146,28 @@ def _repair(
         stage,
         actor=actor,
         action=AuditAction.TALLY_REPAIRED,
-        reason="recount",
+        reason=reason or "recount",
         data={"changes": changes},
         campaign_id=stage.campaign_id,
     )
 
 
 def recount_stage(
-    stage: Stage, *, repair: bool = False, actor: Actor = None, progress: Progress | None = None
+    stage: Stage,
+    *,
+    repair: bool = False,
+    actor: Actor = None,
+    reason: str = "",
+    progress: Progress | None = None,
 ) -> RecountReport:
     """Recount ``stage`` (module docstring), store a ``RecountCheck`` and return the report.
 
     Read-only on the counting path unless ``repair``: then, in one transaction, tallies
     are rewritten to match the ledger and ``voting.tally.repaired`` is audited (with
-    ``actor``); the report still lists what was found before the repair. ``progress`` is
-    called with the name of each finished step (``count``, ``chain``, ``store``). Takes
-    no locks without ``repair`` (see the module docstring for the lock it takes with).
+    ``actor`` and ``reason``, "recount" when none is given); the report still lists what
+    was found before the repair. ``progress`` is called with the name of each finished
+    step (``count``, ``chain``, ``store``). Takes no locks without ``repair`` (see the
+    module docstring for the lock it takes with).
     """
     started = time.monotonic()
     with transaction.atomic():
@@ -166,7 +176,7 @@ def recount_stage(
                 cursor.execute(f"LOCK TABLE {_q(Tally)} IN SHARE ROW EXCLUSIVE MODE")
         state = count_state(stage.pk)
         if repair:
-            _repair(stage, state, actor=actor)
+            _repair(stage, state, actor=actor, reason=reason)
     if progress:
         progress("count")
     differences: list[dict[str, Any]] = [

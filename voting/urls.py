@@ -1,10 +1,11 @@
 """Public vote pages (namespace ``voting``), included at the site root by ``config.urls``:
 the vote flow under ``vote/``, the audience flow under ``vote/live/``, receipts under
-``vote/receipts/``, and the short links ``v/<stage>/<employee_no>/`` of posters."""
+``vote/receipts/``, the short links ``v/<stage>/<employee_no>/`` of posters, and the
+public leaderboards under ``stages/<stage>/leaderboard/`` (``voting.leaderboard_views``)."""
 
 from django.urls import path
 
-from voting import views
+from voting import leaderboard_views, views
 from voting.choices import VoteChannel
 
 app_name = "voting"
@@ -36,4 +37,24 @@ urlpatterns = [
     path(f"vote/{CANDIDATE}/resend/", views.ResendCodeView.as_view(), WEB, name="vote-resend"),
     path(f"vote/{CANDIDATE}/cast/", views.CastVoteView.as_view(), WEB, name="vote-cast"),
     path(f"vote/{CANDIDATE}/poster/", views.PosterView.as_view(), name="vote-poster"),
+    path(
+        "stages/<int:stage_id>/leaderboard/",
+        leaderboard_views.LeaderboardView.as_view(),
+        name="leaderboard",
+    ),
+    path(
+        "stages/<int:stage_id>/leaderboard/live/",
+        leaderboard_views.LeaderboardLiveView.as_view(),
+        name="leaderboard-live",
+    ),
+    path(
+        "stages/<int:stage_id>/leaderboard/screen/",
+        leaderboard_views.LeaderboardScreenView.as_view(),
+        name="leaderboard-screen",
+    ),
+    path(
+        "stages/<int:stage_id>/leaderboard/screen/live/",
+        leaderboard_views.LeaderboardLiveView.as_view(screen=True),
+        name="leaderboard-screen-live",
+    ),
 ]
