@@ -1,6 +1,7 @@
 """The HR admin's fraud review: the vote ledger (read-only, filterable, suspicious patterns
 flagged), bulk invalidate and restore with a reason, and the read-only outbox, inbound SMS,
-one-time codes and voters.
+one-time codes and voters; the read-only published boards and recount results, with the
+stage dashboard (``voting.admin_dashboard``).
 
 Nothing here writes a vote directly: invalidation and restoration go through the
 intermediate page of ``voting.admin_views`` (preview by candidate, reason) to
@@ -19,9 +20,17 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Contestant, Stage
-from voting import admin_views, fraud
+from voting import admin_dashboard, admin_views, fraud
 from voting.bulk import INVALIDATE, RESTORE
-from voting.models import InboundSms, OtpChallenge, OutboundSms, Vote, Voter
+from voting.models import (
+    InboundSms,
+    LeaderboardSnapshot,
+    OtpChallenge,
+    OutboundSms,
+    RecountCheck,
+    Vote,
+    Voter,
+)
 from voting.selectors import normalize_receipt_code
 
 CSS = "admin_extra/voting.css"
@@ -395,3 +404,65 @@ class InboundSmsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("receipt code"), ordering="vote__receipt_code")
     def vote_receipt(self, obj: InboundSms) -> str:
         return obj.vote.receipt_code if obj.vote_id else "—"
+
+
+@admin.register(LeaderboardSnapshot)
+class LeaderboardSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Published boards (the digest chain), read-only; home of the stage dashboard's URLs."""
+
+    change_list_template = "admin/voting/leaderboardsnapshot/change_list.html"
+    list_display = ("published_at", "stage", "valid_votes", "digest_prefix", "is_final")
+    list_filter = (StageFilter, "is_final")
+    list_select_related = ("stage__campaign",)
+    search_fields = ("=digest",)
+    search_help_text = _("The full digest.")
+    date_hierarchy = "published_at"
+    fields = (
+        "stage",
+        "published_at",
+        "is_final",
+        "valid_votes",
+        "digest",
+        "previous",
+        "counts",
+        "entries",
+    )
+    readonly_fields = fields
+    list_per_page = 100
+    show_full_result_count = False
+
+    @admin.display(description=_("digest"), ordering="digest")
+    def digest_prefix(self, obj: LeaderboardSnapshot) -> str:
+        return obj.digest[:12]
+
+    def get_urls(self) -> list:
+        extra = [
+            path(
+                "dashboard/",
+                self.admin_site.admin_view(
+                    partial(admin_dashboard.dashboard_view, model_admin=self)
+                ),
+                name="voting_stage_dashboard",
+            ),
+            path(
+                "dashboard/<int:stage_id>/recount/",
+                self.admin_site.admin_view(partial(admin_dashboard.recount_view, model_admin=self)),
+                name="voting_stage_recount",
+            ),
+        ]
+        return extra + super().get_urls()
+
+
+@admin.register(RecountCheck)
+class RecountCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Results of recounts (``manage.py recount``, the nightly run, the dashboard)."""
+
+    change_list_template = "admin/voting/recountcheck/change_list.html"
+    list_display = ("checked_at", "stage", "ok", "repaired", "valid_votes", "duration")
+    list_filter = (StageFilter, "ok", "repaired")
+    list_select_related = ("stage__campaign",)
+    date_hierarchy = "checked_at"
+    fields = ("stage", "checked_at", "ok", "repaired", "valid_votes", "duration", "differences")
+    readonly_fields = fields
+    list_per_page = 100
+    show_full_result_count = False

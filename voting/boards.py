@@ -52,6 +52,10 @@ class Freshness:
     is_stale: bool
 
     @property
+    def age_seconds(self) -> int | None:
+        return int(self.age.total_seconds()) if self.age is not None else None
+
+    @property
     def stale_minutes(self) -> int:
         """Whole minutes of a stale board's age (0 when fresh): the pages' ETag includes it
         so that "last updated X ago" is re-rendered once a minute and no more often."""
