@@ -30,6 +30,22 @@ def hash_ip(ip: str | None) -> str:
     return _keyed("ip", ip)
 
 
+def hash_ip_subnet(ip: str | None) -> str:
+    """Keyed hash of the /24 (IPv4) or /48 (IPv6) network of an IP address, for the fraud
+    review's subnet pattern; empty for none or for text that is not an address (there is
+    no network to group by). An IPv4-mapped IPv6 address counts as its IPv4 address."""
+    if not ip:
+        return ""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return _keyed("subnet", str(ipaddress.ip_network((address, prefix), strict=False)))
+
+
 def hash_user_agent(user_agent: str | None) -> str:
     """Keyed hash of a User-Agent header (first 512 characters); empty for none."""
     return _keyed("ua", user_agent[:512]) if user_agent else ""

@@ -11,12 +11,13 @@ Patterns (thresholds are settings, read at call time; defaults in brackets):
 * **ip** — many votes for one candidate from one IP: at least ``VOTING_FRAUD_IP_VOTES``
   [5] votes with the same ``ip_hash`` for the same contestant inside one window of
   ``VOTING_FRAUD_IP_WINDOW_MINUTES`` [10] minutes.
-* **subnet** — the same for one /24 (IPv4) subnet, at least ``VOTING_FRAUD_SUBNET_VOTES``
-  [20] votes in ``VOTING_FRAUD_SUBNET_WINDOW_MINUTES`` [10] minutes. The ledger does not
-  store a subnet hash yet (``ip_hash`` is a keyed hash of the whole address, so the
-  subnet cannot be derived from it); the pattern switches itself on when the ``Vote``
-  model gains a ``SUBNET_FIELD`` column (a keyed hash of the /24, or /48 for IPv6, made
-  like ``voting.fingerprints.hash_ip``) and is not offered until then.
+* **subnet** — the same for one /24 (IPv4) or /48 (IPv6) network, at least
+  ``VOTING_FRAUD_SUBNET_VOTES`` [20] votes in ``VOTING_FRAUD_SUBNET_WINDOW_MINUTES`` [10]
+  minutes, grouped by ``Vote.ip_subnet_hash`` (``SUBNET_FIELD``, a keyed hash of the
+  network made by ``voting.fingerprints.hash_ip_subnet``; ``ip_hash`` hashes the whole
+  address, so the network cannot be derived from it). Votes without one (SMS, or cast
+  before the column existed) are left out. The pattern is offered only while the model
+  has the column (``subnet_available``).
 * **sequence** — consecutive phone numbers: at least ``VOTING_FRAUD_SEQUENCE_VOTERS`` [4]
   different voters for one candidate inside one window of
   ``VOTING_FRAUD_SEQUENCE_WINDOW_MINUTES`` [30] minutes whose masked numbers agree on
@@ -33,7 +34,8 @@ straddles a window boundary is split, which is the price of not comparing every 
 with every other. Patterns count votes whatever their status, so invalidating part of a
 cluster never makes the rest of it look clean (the background job relies on this).
 
-A **cluster key** names one cluster: ``ip:<contestant>:<ip hash>:<window>`` or
+A **cluster key** names one cluster: ``ip:<contestant>:<ip hash>:<window>``,
+``subnet:<contestant>:<subnet hash>:<window>`` or
 ``sequence:<contestant>:<masked block>:<window>``; the changelist filter ``suspicious``
 accepts a pattern name or one cluster key.
 """

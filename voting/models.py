@@ -79,6 +79,14 @@ class Vote(models.Model):
     phone_masked = models.CharField(_("phone"), max_length=16)
     channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)
     ip_hash = models.CharField(_("IP key"), max_length=64, blank=True)
+    # Keyed hash of the /24 (or /48) network (voting.fingerprints.hash_ip_subnet), for the
+    # fraud review's subnet pattern; "" for SMS votes. No index of its own: the fraud
+    # queries group one stage's votes (vote_stage_status) or narrow by contestant first,
+    # and every index is paid for on the hot insert path. db_default keeps raw INSERTs
+    # that predate the column (benchmarks, seeds) valid.
+    ip_subnet_hash = models.CharField(
+        _("subnet key"), max_length=64, blank=True, default="", db_default=""
+    )
     user_agent_hash = models.CharField(_("browser key"), max_length=64, blank=True)
     cast_at = models.DateTimeField(_("cast at"), db_default=Now())
     local_day = models.DateField(_("day (Asia/Shanghai)"))

@@ -46,7 +46,7 @@ from voting.exceptions import (
     UnknownCandidateError,
     UnknownStageError,
 )
-from voting.fingerprints import hash_ip, hash_user_agent
+from voting.fingerprints import hash_ip, hash_ip_subnet, hash_user_agent
 from voting.models import OtpChallenge, RateEvent, Vote
 from voting.otp import (
     VoterSession,
@@ -296,6 +296,7 @@ def cast_vote(
             phone_masked=phone_masked,
             channel=channel,
             ip_hash=hash_ip(ip),
+            ip_subnet_hash=hash_ip_subnet(ip),
             user_agent_hash=hash_user_agent(user_agent),
             cast_at=now,
             local_day=day,

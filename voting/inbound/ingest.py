@@ -415,6 +415,7 @@ _VOTE_FIELDS = [
     "phone_masked",
     "channel",
     "ip_hash",
+    "ip_subnet_hash",
     "user_agent_hash",
     "cast_at",
     "local_day",
@@ -440,6 +441,8 @@ def _insert_votes(votes: list[Vote]) -> None:
                 vote.voter_hash,
                 vote.phone_masked,
                 vote.channel,
+                # No IP on the SMS channel: no IP, subnet or browser key.
+                "",
                 "",
                 "",
                 adapt_time(vote.cast_at),
