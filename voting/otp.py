@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -69,14 +69,26 @@ class VoterSession:
 def lock_voter(voter_hash: str) -> None:
     """Create the voter's row if needed and lock it until the end of the transaction.
 
-    ``INSERT … ON CONFLICT DO NOTHING`` then ``SELECT … FOR UPDATE``: two concurrent first
-    contacts cannot both create the row, and everything one voter does in parallel
-    (votes, code requests) queues on this one row — a per-voter lock, never a hot row
-    shared by many voters. On SQLite, ``IMMEDIATE`` transactions serialise all writers.
-    Must run inside ``transaction.atomic``.
+    One statement: ``INSERT … ON CONFLICT (voter_hash) DO UPDATE``. A new voter's row is
+    inserted (and, being uncommitted, blocks a concurrent insert of the same key until
+    this transaction ends); an existing row is updated to itself, which takes the row
+    lock an ``UPDATE`` takes — it conflicts with itself and with ``SELECT … FOR UPDATE``
+    (the SMS ingest's lock), so everything one voter does in parallel (votes, code
+    requests) queues on this one row: a per-voter lock, never a hot row shared by many
+    voters. A waiter that finds the row changed re-checks the latest version and locks
+    that. The no-op update leaves a dead row version per vote (vacuumed like any
+    update); it saves the separate ``SELECT … FOR UPDATE`` round trip. The caller must
+    read what the lock protects in a *later* statement (see ``voting.services.cast_vote``).
+    On SQLite, ``IMMEDIATE`` transactions serialise all writers. Must run inside
+    ``transaction.atomic``.
     """
-    Voter.objects.bulk_create([Voter(voter_hash=voter_hash)], ignore_conflicts=True)
-    Voter.objects.select_for_update().filter(voter_hash=voter_hash).values_list("pk").get()
+    table = connection.ops.quote_name(Voter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (voter_hash) VALUES (%s) "  # noqa: S608 -- table name from the model
+            "ON CONFLICT (voter_hash) DO UPDATE SET voter_hash = excluded.voter_hash",
+            [voter_hash],
+        )
 
 
 def _hash_code(phone_hash: str, code: str) -> str:

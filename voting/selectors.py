@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db.models import Count, Q, QuerySet
 
@@ -24,6 +25,19 @@ class VoteUsage:
     stage: int
     today: int
     candidate: int
+
+
+class StageLimits(NamedTuple):
+    """A stage's vote limits as plain values (0 = unlimited): what the web vote path reads
+    instead of a whole ``Stage``; anything with these three attributes will do."""
+
+    votes_per_day: int
+    votes_per_stage: int
+    votes_per_candidate: int
+
+    @classmethod
+    def of(cls, stage: Stage) -> "StageLimits":
+        return cls(stage.votes_per_day, stage.votes_per_stage, stage.votes_per_candidate)
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ def _left(limit: int, used: int) -> int | None:
 
 
 def remaining_from_usage(
-    stage: Stage, usage: VoteUsage, *, with_candidate: bool = False
+    stage: Stage | StageLimits, usage: VoteUsage, *, with_candidate: bool = False
 ) -> RemainingVotes:
     """The allowances left after ``usage`` under ``stage``'s limits (0 means unlimited)."""
     day_left = _left(stage.votes_per_day, usage.today)

@@ -18,12 +18,13 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
-from campaigns.choices import ContestantStatus
+from campaigns.choices import ContestantStatus, StageStatus
 from campaigns.models import Contestant, Stage
 from staff.models import StaffMember
 from staff.phones import parse_phone
@@ -47,7 +48,7 @@ from voting.exceptions import (
     UnknownStageError,
 )
 from voting.fingerprints import hash_ip, hash_ip_subnet, hash_user_agent
-from voting.models import OtpChallenge, RateEvent, Vote
+from voting.models import OtpChallenge, RateEvent, TallyEvent, Vote, Voter
 from voting.otp import (
     VoterSession,
     code_matches_used,
@@ -58,7 +59,7 @@ from voting.otp import (
     try_code,
     verify_otp,
 )
-from voting.selectors import remaining_from_usage, vote_usage
+from voting.selectors import StageLimits, VoteUsage, remaining_from_usage, vote_usage
 from voting.tallies import record_tally_events, wake_tally_folder
 
 __all__ = [
@@ -122,24 +123,24 @@ def accepts_votes(stage: Stage, now: datetime) -> bool:
 
     Shared with the SMS batch ingest (``voting.inbound.ingest``): one rule for both paths.
     """
-    return stage.accepts_entries_at(now) and (stage.opens_at is None or stage.opens_at <= now)
+    return window_open(stage.status, stage.opens_at, stage.closes_at, now)
 
 
-def _resolve_contestant(
-    stage: Stage, *, contestant: Contestant | int | None, employee_no: str | None
-) -> Contestant:
-    candidates = Contestant.objects.filter(stage=stage, status=ContestantStatus.IN)
-    if contestant is not None:
-        candidates = candidates.filter(pk=getattr(contestant, "pk", contestant))
-    else:
-        candidates = candidates.filter(staff_member__employee_no=employee_no)
-    found = candidates.select_related("staff_member").first()
-    if found is None:
-        raise UnknownCandidateError(_("There is no candidate with this number in this stage."))
-    return found
+def window_open(
+    status: str, opens_at: datetime | None, closes_at: datetime | None, now: datetime
+) -> bool:
+    """``accepts_votes`` on plain values (the web vote path reads no ``Stage`` instance).
+    The closing half is ``Stage.accepts_entries_at`` (a test holds the two together)."""
+    return (
+        status == StageStatus.OPEN
+        and (closes_at is None or now < closes_at)
+        and (opens_at is None or opens_at <= now)
+    )
 
 
-def check_vote_limits(stage: Stage, *, today: int, in_stage: int, for_candidate: int) -> None:
+def check_vote_limits(
+    stage: Stage | StageLimits, *, today: int, in_stage: int, for_candidate: int
+) -> None:
     """Raise ``LimitReachedError`` if one more vote would pass a limit of ``stage``, given the
     voter's usage (per stage, today, for the candidate); checked in that order, 0 = no limit.
 
@@ -242,7 +243,8 @@ def cast_vote(
     The candidate is given as ``contestant`` (instance or id) or ``contestant_employee_no``.
     In one transaction: locks the voter row (``lock_voter``), so one voter's concurrent
     votes run one after another and the last vote of a limit is taken once; reads the
-    database clock once; then checks, in this order, a repeated ``idempotency_key`` (per
+    database clock once (with everything else it decides on: one ``SELECT`` on
+    PostgreSQL, ``_read_facts_sql``); then checks, in this order, a repeated ``idempotency_key`` (per
     voter) or ``provider_message_id`` (per channel) — which returns the original result
     and writes nothing —, the stage window (module docstring), the candidate (status
     ``in`` in this stage), the staff exclusion (any staff record with this phone hash,
@@ -259,62 +261,277 @@ def cast_vote(
     error-swallowing broker call; the request never waits on the broker.
     """
     employee_no = None
+    contestant_id = None
     if contestant is None:
         employee_no = clean_employee_no(contestant_employee_no)
+    else:
+        contestant_id = int(getattr(contestant, "pk", contestant))
     stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
     with transaction.atomic():
+        # The lock is its own statement, before the read: in READ COMMITTED every
+        # statement sees what was committed before *it* started, so a read in a later
+        # statement sees the votes of a transaction this one waited for. (Locking and
+        # reading in one statement would read from a snapshot taken before the wait.)
         lock_voter(voter_hash)
-        now = db_now()
-        if idempotency_key is not None or provider_message_id is not None:
-            original = _find_original(
-                voter_hash,
-                channel=channel,
-                idempotency_key=idempotency_key,
-                provider_message_id=provider_message_id,
-            )
-            if original is not None:
-                return _replay(
-                    original, stage_id=stage_id, contestant=contestant, employee_no=employee_no
-                )
-        stage_obj = Stage.objects.filter(pk=stage_id).first()
-        if stage_obj is None:
-            raise UnknownStageError(_("There is no such voting stage."))
-        if not accepts_votes(stage_obj, now):
-            raise StageClosedError(_("Voting in this stage is not open."))
-        candidate = _resolve_contestant(stage_obj, contestant=contestant, employee_no=employee_no)
-        if StaffMember.objects.filter(phone_hash=voter_hash).exists():
-            raise StaffCannotVoteError(_("Staff members cannot vote."))
-        day = local_day(now)
-        usage = vote_usage(stage_obj, voter_hash, day=day, contestant_id=candidate.pk)
-        check_vote_limits(
-            stage_obj, today=usage.today, in_stage=usage.stage, for_candidate=usage.candidate
-        )
-        vote = _insert_vote(
-            stage=stage_obj,
-            contestant=candidate,
+        read = _read_facts_sql if connection.vendor == "postgresql" else _read_facts_orm
+        facts = read(
+            stage_id,
             voter_hash=voter_hash,
-            phone_masked=phone_masked,
+            contestant_id=contestant_id,
+            employee_no=employee_no,
             channel=channel,
-            ip_hash=hash_ip(ip),
-            ip_subnet_hash=hash_ip_subnet(ip),
-            user_agent_hash=hash_user_agent(user_agent),
-            cast_at=now,
-            local_day=day,
             idempotency_key=idempotency_key,
             provider_message_id=provider_message_id,
         )
-        # Tally outbox: the +1 commits with the vote or not at all (voting.tallies).
-        record_tally_events([(vote.pk, stage_obj.pk, candidate.pk, channel)], delta=1)
+        if facts.original_id is not None:
+            original = Vote.objects.select_related("stage", "contestant__staff_member").get(
+                pk=facts.original_id
+            )
+            return _replay(
+                original, stage_id=stage_id, contestant=contestant, employee_no=employee_no
+            )
+        limits = facts.limits
+        if limits is None:
+            raise UnknownStageError(_("There is no such voting stage."))
+        if not window_open(facts.status, facts.opens_at, facts.closes_at, facts.now):
+            raise StageClosedError(_("Voting in this stage is not open."))
+        if facts.contestant_id is None:
+            raise UnknownCandidateError(_("There is no candidate with this number in this stage."))
+        if facts.is_staff:
+            raise StaffCannotVoteError(_("Staff members cannot vote."))
+        usage = facts.usage
+        check_vote_limits(
+            limits, today=usage.today, in_stage=usage.stage, for_candidate=usage.candidate
+        )
+        fields = {
+            "stage_id": stage_id,
+            "contestant_id": facts.contestant_id,
+            "voter_hash": voter_hash,
+            "phone_masked": phone_masked,
+            "channel": channel,
+            "ip_hash": hash_ip(ip),
+            "ip_subnet_hash": hash_ip_subnet(ip),
+            "user_agent_hash": hash_user_agent(user_agent),
+            "cast_at": facts.now,
+            "local_day": facts.day,
+            "idempotency_key": idempotency_key,
+            "provider_message_id": provider_message_id,
+        }
+        if connection.vendor == "postgresql":
+            vote_id, receipt_code = _insert_vote_sql(fields)
+        else:
+            vote = _insert_vote(**fields)
+            # Tally outbox: the +1 commits with the vote or not at all (voting.tallies).
+            record_tally_events([(vote.pk, stage_id, facts.contestant_id, channel)], delta=1)
+            vote_id, receipt_code = vote.pk, vote.receipt_code
         transaction.on_commit(wake_tally_folder)
-    after = type(usage)(stage=usage.stage + 1, today=usage.today + 1, candidate=usage.candidate + 1)
-    remaining = remaining_from_usage(stage_obj, after)
+    after = VoteUsage(stage=usage.stage + 1, today=usage.today + 1, candidate=usage.candidate + 1)
+    remaining = remaining_from_usage(limits, after)
     return CastResult(
-        vote_id=vote.pk,
-        receipt_code=vote.receipt_code,
+        vote_id=vote_id,
+        receipt_code=receipt_code,
         remaining_today=remaining.today,
         remaining_stage=remaining.stage,
-        cast_at=now,
+        cast_at=facts.now,
     )
+
+
+@dataclass(frozen=True)
+class _VoteFacts:
+    """What ``cast_vote`` decides on, read under the voter lock. ``limits`` is ``None``
+    for an unknown stage, ``contestant_id`` for a candidate not ``in`` this stage;
+    ``original_id`` is the vote of a repeated idempotency key or provider message id."""
+
+    now: datetime
+    day: date
+    limits: StageLimits | None
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    contestant_id: int | None
+    is_staff: bool
+    usage: VoteUsage
+    original_id: int | None
+
+
+def _read_facts_orm(
+    stage_id: int,
+    *,
+    voter_hash: str,
+    contestant_id: int | None,
+    employee_no: str | None,
+    channel: str,
+    idempotency_key: str | None,
+    provider_message_id: str | None,
+) -> _VoteFacts:
+    """``_VoteFacts`` with the ORM, a query each (SQLite; the reference for the SQL)."""
+    now = db_now()
+    day = local_day(now)
+    original = None
+    if idempotency_key is not None or provider_message_id is not None:
+        original = _find_original(
+            voter_hash,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            provider_message_id=provider_message_id,
+        )
+    empty = VoteUsage(stage=0, today=0, candidate=0)
+    stage = Stage.objects.filter(pk=stage_id).first() if original is None else None
+    found = None
+    if stage is not None:
+        found = _find_contestant(stage_id, contestant_id=contestant_id, employee_no=employee_no)
+    return _VoteFacts(
+        now=now,
+        day=day,
+        limits=StageLimits.of(stage) if stage is not None else None,
+        status=stage.status if stage is not None else "",
+        opens_at=stage.opens_at if stage is not None else None,
+        closes_at=stage.closes_at if stage is not None else None,
+        contestant_id=found,
+        is_staff=found is not None and StaffMember.objects.filter(phone_hash=voter_hash).exists(),
+        usage=vote_usage(stage_id, voter_hash, day=day, contestant_id=found)
+        if found is not None
+        else empty,
+        original_id=original.pk if original is not None else None,
+    )
+
+
+def _find_contestant(
+    stage_id: int, *, contestant_id: int | None, employee_no: str | None
+) -> int | None:
+    candidates = Contestant.objects.filter(stage_id=stage_id, status=ContestantStatus.IN)
+    if contestant_id is not None:
+        candidates = candidates.filter(pk=contestant_id)
+    else:
+        candidates = candidates.filter(staff_member__employee_no=employee_no)
+    return candidates.order_by("pk").values_list("pk", flat=True).first()
+
+
+def _read_facts_sql(
+    stage_id: int,
+    *,
+    voter_hash: str,
+    contestant_id: int | None,
+    employee_no: str | None,
+    channel: str,
+    idempotency_key: str | None,
+    provider_message_id: str | None,
+) -> _VoteFacts:
+    """``_VoteFacts`` in one ``SELECT`` (PostgreSQL): ``now()``, the stage, the candidate,
+    the staff exclusion, the usage counts and a repeated request, by subqueries.
+
+    Must run after ``lock_voter``, in a later statement (see ``cast_vote``). The day is
+    ``now()`` in ``TIME_ZONE``, as ``voting.clock.local_day`` computes it.
+    """
+    by = "c.id = %(contestant)s" if contestant_id is not None else "m.employee_no = %(no)s"
+    sql = _FACTS_SQL.format(candidate=by, **_TABLES)
+    params = {
+        "stage": stage_id,
+        "voter": voter_hash,
+        "contestant": contestant_id,
+        "no": employee_no,
+        "in": ContestantStatus.IN,
+        "tz": settings.TIME_ZONE,
+        "key": idempotency_key,
+        "channel": channel,
+        "message": provider_message_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    (now, day, found_stage, status, opens_at, closes_at, per_day, per_stage, per_candidate) = row[
+        :9
+    ]
+    (found, is_staff, in_stage, today, for_candidate, original_id) = row[9:]
+    return _VoteFacts(
+        now=now,
+        day=day,
+        limits=StageLimits(per_day, per_stage, per_candidate) if found_stage else None,
+        status=status or "",
+        opens_at=opens_at,
+        closes_at=closes_at,
+        contestant_id=found,
+        is_staff=is_staff,
+        usage=VoteUsage(stage=in_stage, today=today, candidate=for_candidate),
+        original_id=original_id,
+    )
+
+
+_TABLES = {
+    "stage": Stage._meta.db_table,
+    "contestant": Contestant._meta.db_table,
+    "staff": StaffMember._meta.db_table,
+    "vote": Vote._meta.db_table,
+    "tally": TallyEvent._meta.db_table,
+    "voter": Voter._meta.db_table,
+}
+# Invalidated votes count (as in ``vote_usage``); the usage uses the (voter, stage, …)
+# indexes. A missing stage or candidate leaves NULLs that ``cast_vote`` turns into the
+# same errors, in the same order, as the ORM path.
+_FACTS_SQL = """
+SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
+       s.id, s.status, s.opens_at, s.closes_at,
+       s.votes_per_day, s.votes_per_stage, s.votes_per_candidate,
+       c.id,
+       EXISTS (SELECT 1 FROM {staff} WHERE phone_hash = %(voter)s),
+       u.in_stage, u.today, u.for_candidate,
+       COALESCE(
+           (SELECT id FROM {vote} WHERE voter_hash = %(voter)s AND idempotency_key = %(key)s),
+           (SELECT id FROM {vote} WHERE channel = %(channel)s
+                AND provider_message_id = %(message)s)
+       )
+FROM (SELECT now() AS now) AS n
+LEFT JOIN {stage} AS s ON s.id = %(stage)s
+LEFT JOIN LATERAL (
+    SELECT c.id FROM {contestant} AS c JOIN {staff} AS m ON m.id = c.staff_member_id
+    WHERE c.stage_id = s.id AND c.status = %(in)s AND {candidate}
+    LIMIT 1
+) AS c ON true
+CROSS JOIN LATERAL (
+    SELECT count(*) AS in_stage,
+           count(*) FILTER (WHERE v.local_day = (n.now AT TIME ZONE %(tz)s)::date) AS today,
+           count(*) FILTER (WHERE v.contestant_id = c.id) AS for_candidate
+    FROM {vote} AS v WHERE v.stage_id = %(stage)s AND v.voter_hash = %(voter)s
+) AS u
+"""
+
+# The vote and its +1 tally event (voting.tallies) in one statement: the data-modifying
+# CTE runs exactly once, so the event commits with the vote or not at all. A receipt
+# collision (unique, 2^-50 per pair) inserts nothing and returns no row: draw another
+# code and retry, without the savepoint the ORM path needs. Any other unique violation
+# (a reused key) still raises.
+_INSERT_VOTE_SQL = """
+WITH v AS (
+    INSERT INTO {vote} (stage_id, contestant_id, voter_hash, phone_masked, channel, ip_hash,
+        ip_subnet_hash, user_agent_hash, cast_at, local_day, status, invalidated_reason,
+        receipt_code, idempotency_key, provider_message_id)
+    VALUES (%(stage_id)s, %(contestant_id)s, %(voter_hash)s, %(phone_masked)s, %(channel)s,
+        %(ip_hash)s, %(ip_subnet_hash)s, %(user_agent_hash)s, %(cast_at)s, %(local_day)s,
+        %(status)s, '', %(receipt_code)s, %(idempotency_key)s, %(provider_message_id)s)
+    ON CONFLICT (receipt_code) DO NOTHING
+    RETURNING id, stage_id, contestant_id, channel, cast_at
+), e AS (
+    INSERT INTO {tally} (vote_id, stage_id, contestant_id, channel, delta, created_at)
+    SELECT id, stage_id, contestant_id, channel, 1, cast_at FROM v
+)
+SELECT id FROM v
+"""
+
+
+def _insert_vote_sql(fields: dict[str, object]) -> tuple[int, str]:
+    """Insert a vote and its tally event (``_INSERT_VOTE_SQL``); ``(id, receipt code)``."""
+    sql = _INSERT_VOTE_SQL.format(**_TABLES)
+    with connection.cursor() as cursor:
+        for _attempt in range(RECEIPT_INSERT_TRIES):
+            receipt_code = new_receipt_code()
+            cursor.execute(
+                sql, {**fields, "status": VoteStatus.VALID, "receipt_code": receipt_code}
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                return row[0], receipt_code
+            logger.warning("receipt code collision, drawing another")
+    raise IntegrityError("no free receipt code")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ How each was seen to fail with its guard removed (DESIGN.md §4.10):
 * last vote of a daily limit (known voter) — with ``select_for_update()`` removed from
   ``voting.otp.lock_voter``, 7 of the 10 threads counted the same usage and inserted
   (9 votes against a limit of 3). The first-contact variant still passed: the concurrent
-  inserts of a new voter row wait on the unique index, which is why both are tested;
+  inserts of a new voter row wait on the unique index, which is why both are tested.
+  Since ``lock_voter`` became one ``INSERT … ON CONFLICT DO UPDATE``, turning that into
+  ``DO NOTHING`` (no row lock) fails this test and the web-and-SMS race in
+  ``tests/voting/inbound/test_races.py`` (6 failures in one run);
 * the same right code from 20 threads (``verify_otp`` and ``cast_vote_with_otp``) — with
   ``used_at__isnull=True`` removed from the conditional UPDATE in ``voting.otp.try_code``,
   5 threads verified (and 5 votes were cast), stopped only by the 5-try cap.
