@@ -76,7 +76,7 @@ def test_embedded_default_needs_no_environment():
 
     assert result.stdout.split("\n")[:4] == [
         "django.db.backends.sqlite3",
-        "filesystem://",
+        "atomicfs://",
         "django.core.cache.backends.locmem.LocMemCache",
         "Asia/Shanghai zh-hans True",
     ]

@@ -236,7 +236,7 @@ else:
     _CONTROL_DIR = _BROKER_ROOT / "control"
     for _folder in (_BROKER_DIR, _PROCESSED_DIR, _CONTROL_DIR):
         _folder.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "atomicfs://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR),
         "data_folder_out": str(_BROKER_DIR),

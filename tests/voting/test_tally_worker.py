@@ -121,7 +121,7 @@ def workers(tmp_path: Path, settings) -> Iterator[Workers]:
         folders = {name: tmp_path / "broker" / name for name in ("broker", "processed", "control")}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
-        settings.CELERY_BROKER_URL = "filesystem://"
+        settings.CELERY_BROKER_URL = "atomicfs://"
         settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
             "data_folder_in": str(folders["broker"]),
             "data_folder_out": str(folders["broker"]),
