@@ -212,19 +212,17 @@ RECEIPT_PARAMS = {"name": "张三", "employee_no": "1234", "receipt": "ABCDEFGHJ
             "[Service Star] Your vote for 张三 (No. 1234) was counted. There is no daily limit: "
             "you may vote again. Receipt ABCDEFGHJK.",
         ),
-        # Until the receipt's new msgid is translated, the frame falls back to English and
-        # the votes-left sentence (the web page's msgids) is already Chinese.
+        # One SMS segment in Chinese: at most 70 characters with a two-character name.
         (
             "zh-hans",
             2,
-            "[Service Star] Your vote for 张三 (No. 1234) was counted. 今天还剩 2 票。 "
-            "Receipt ABCDEFGHJK.",
+            "【服务明星】您为 张三（工号 1234）投的票已计入。今天还剩 2 票。回执号 ABCDEFGHJK。",
         ),
         (
             "zh-hans",
             None,
-            "[Service Star] Your vote for 张三 (No. 1234) was counted. "
-            "每日票数不限：您可以继续投票。 Receipt ABCDEFGHJK.",
+            "【服务明星】您为 张三（工号 1234）投的票已计入。每日票数不限：您可以继续投票。"
+            "回执号 ABCDEFGHJK。",
         ),
     ],
 )
