@@ -114,8 +114,13 @@ def clean_employee_no(value: object) -> str:
 
 
 def new_receipt_code() -> str:
-    """A random receipt code: 10 Crockford base32 characters (50 bits)."""
-    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
+    """A random receipt code: 10 Crockford base32 characters (50 bits).
+
+    One 50-bit draw cut into 5-bit characters: the same uniform codes as ten draws of one
+    character each, at a tenth of the cost (the SMS ingest draws 1,000 per batch).
+    """
+    bits = secrets.randbits(5 * RECEIPT_LENGTH)
+    return "".join(RECEIPT_ALPHABET[(bits >> (5 * i)) & 31] for i in range(RECEIPT_LENGTH))
 
 
 def accepts_votes(stage: Stage, now: datetime) -> bool:

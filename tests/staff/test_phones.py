@@ -1,6 +1,11 @@
+import unicodedata
+
 import pytest
 from django.test import override_settings
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
+from staff import phones
 from staff.exceptions import InvalidPhoneError
 from staff.phones import hash_phone, mask_phone, normalize_phone, parse_phone
 
@@ -72,3 +77,64 @@ def test_parse_phone_error_message_never_contains_the_number():
         parse_phone("+1 650 253 0000")
 
     assert "650" not in str(excinfo.value)
+
+
+# The fast path agrees with phonenumbers ------------------------------------------------------
+
+
+def _slow(raw: str) -> str:
+    """What phonenumbers alone says (the path before the fast one): E.164 or the error."""
+    text = unicodedata.normalize("NFKC", raw).strip()
+    try:
+        return phones._normalize_with_phonenumbers(text)
+    except InvalidPhoneError as exc:
+        return f"error: {exc.message}"
+
+
+def _either(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except InvalidPhoneError as exc:
+        return f"error: {exc.message}"
+
+
+_separator = st.sampled_from(["", "", "", " ", "-"])
+_prefix = st.sampled_from(["", "+86", "86", "0086", "+86 ", "0086-", "86-", "+", "0", "+85"])
+
+
+@st.composite
+def written_numbers(draw):
+    """A number as people write it: a prefix, then 11 digits starting with 1 (every
+    second digit, so the refused ranges too) with spaces or dashes between them."""
+    digits = "1" + "".join(draw(st.sampled_from("0123456789")) for _ in range(10))
+    return draw(_prefix) + "".join(digit + draw(_separator) for digit in digits).rstrip(" -")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(written_numbers())
+def test_fast_path_and_phonenumbers_agree_on_written_numbers(raw):
+    assert _either(raw) == _slow(raw)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet="0123456789+- ", min_size=1, max_size=18))
+def test_fast_path_and_phonenumbers_agree_on_any_digit_text(raw):
+    assume(raw.strip())  # empty text is refused before either path
+
+    assert _either(raw) == _slow(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "fast"),
+    [
+        ("13800138000", "+8613800138000"),
+        ("+86 138-0013-8000", "+8613800138000"),
+        ("17400123456", "+8617400123456"),  # 1740[0-5]: a satellite block phonenumbers knows
+        ("17460123456", None),
+        ("15412345678", None),  # no such mobile range: phonenumbers refuses it
+        ("(+86) 138 0013 8000", None),  # parentheses: left to phonenumbers
+    ],
+)
+def test_fast_path_takes_only_numbers_phonenumbers_accepts(raw, fast):
+    assert phones._fast_mobile(raw) == fast
+    assert _either(raw) == _slow(raw)

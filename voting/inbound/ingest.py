@@ -133,6 +133,22 @@ class SmsResult:
         return data
 
 
+@dataclass(slots=True)
+class _NewVote:
+    """A vote row this batch inserts (a plain record: a ``Vote`` instance per message cost
+    more than the insert itself); ``pk`` is set by ``_insert_votes``."""
+
+    stage_id: int
+    contestant_id: int
+    voter_hash: str
+    phone_masked: str
+    cast_at: dt.datetime
+    local_day: dt.date
+    provider_message_id: str
+    receipt_code: str = ""
+    pk: int | None = None
+
+
 @dataclass
 class _Item:
     """Working state of one claimable message."""
@@ -145,7 +161,7 @@ class _Item:
     code: str = ""
     reason: str = ""
     contestant: Contestant | None = None
-    vote: Vote | None = None
+    vote: _NewVote | None = None
     language: str = ""
     reply: str = ""
     params: dict[str, Any] = field(default_factory=dict)
@@ -376,16 +392,22 @@ def _decide(
         voter_hash = item.phone.hash
         stage_counts = per_stage[(voter_hash, stage.pk)]
         candidate_key = (voter_hash, stage.pk, item.contestant.pk)
+        usage = {
+            "today": stage_counts[1],
+            "in_stage": stage_counts[0],
+            "for_candidate": per_candidate[candidate_key],
+        }
         try:
+            check_vote_limits(stage, **usage)
+        except LimitReachedError:
+            # Only a refusal needs the voter's language: check again under it for the
+            # message (activating a language per message costs more than the check).
             with translation.override(item.language):
-                check_vote_limits(
-                    stage,
-                    today=stage_counts[1],
-                    in_stage=stage_counts[0],
-                    for_candidate=per_candidate[candidate_key],
-                )
-        except LimitReachedError as exc:
-            item.status, item.code, item.reason = InboundStatus.REFUSED, exc.code, str(exc.message)
+                try:
+                    check_vote_limits(stage, **usage)
+                except LimitReachedError as exc:
+                    item.status, item.code = InboundStatus.REFUSED, exc.code
+                    item.reason = str(exc.message)
             continue
         stage_counts[0] += 1
         stage_counts[1] += 1
@@ -396,12 +418,11 @@ def _decide(
             VoteUsage(stage=stage_counts[0], today=stage_counts[1], candidate=0),
         )
         item.params = {"remaining_today": remaining.today}
-        item.vote = Vote(
+        item.vote = _NewVote(
             stage_id=stage.pk,
             contestant_id=item.contestant.pk,
             voter_hash=voter_hash,
             phone_masked=item.phone.masked,
-            channel=VoteChannel.SMS,
             cast_at=now,
             local_day=day,
             provider_message_id=f"{provider}:{item.message.id}",
@@ -426,7 +447,7 @@ _VOTE_FIELDS = [
 ]
 
 
-def _insert_votes(votes: list[Vote]) -> None:
+def _insert_votes(votes: list[_NewVote]) -> None:
     """Insert the batch's votes with fresh receipt codes and set their ids; a receipt
     collision (unique, 2^-50 per pair) rolls back to the savepoint and retries."""
     adapt_time = connection.ops.adapt_datetimefield_value
@@ -440,7 +461,7 @@ def _insert_votes(votes: list[Vote]) -> None:
                 vote.contestant_id,
                 vote.voter_hash,
                 vote.phone_masked,
-                vote.channel,
+                VoteChannel.SMS,
                 # No IP on the SMS channel: no IP, subnet or browser key.
                 "",
                 "",
@@ -484,7 +505,7 @@ def _queue_receipts(
     _insert_rows(OutboundSms, fields, rows)
 
 
-def _record_tally_events(votes: list[Vote], *, now: dt.datetime) -> None:
+def _record_tally_events(votes: list[_NewVote], *, now: dt.datetime) -> None:
     """The votes' +1 tally events (``voting.tallies.record_tally_events`` as one plain
     INSERT: the same rows, without bulk_create's per-value compilation)."""
     stamp = connection.ops.adapt_datetimefield_value(now)
@@ -510,30 +531,54 @@ def help_text() -> str:
     return _("[Service Star] To vote, text TP and the employee number, e.g. TP 1234.")
 
 
+# Where a receipt's code goes in a reply rendered once and reused: NUL never occurs in a
+# name or an employee number (PostgreSQL text cannot hold it), so the mark is unambiguous.
+_RECEIPT_MARK = "\x00receipt\x00"
+
+
 def _write_replies(items: list[_Item], *, now: dt.datetime) -> None:
-    """Render every reply in the voter's language and queue the receipts (one INSERT)."""
+    """Render every reply in the voter's language and queue the receipts (one INSERT).
+
+    Each text is rendered once per batch and kept: a receipt per (candidate, votes left,
+    language) with a mark where its receipt code goes, a refusal per (reason, language),
+    the help text per language. Activating a language and formatting a template for
+    every message was the largest Python cost of a batch.
+    """
     receipts: list[tuple[Phone, str, dict[str, Any], str]] = []
+    texts: dict[tuple, tuple[str, str]] = {}
     for item in items:
         language = item.language
-        with translation.override(language):
-            if item.status == InboundStatus.COUNTED:
-                member = item.contestant.staff_member
-                params = {
-                    "name": member.name,
-                    "employee_no": member.employee_no,
-                    "receipt": item.vote.receipt_code,
-                    **item.params,
-                }
-                item.reply = render_sms(SmsTemplate.VOTE_RECEIPT, params, language)
-                receipts.append((item.phone, SmsTemplate.VOTE_RECEIPT, params, language))
-            elif item.status == InboundStatus.HELP:
-                item.reply = help_text()
-            else:
-                reason = item.reason or _REASONS[item.code]()
+        if item.status == InboundStatus.COUNTED:
+            member = item.contestant.staff_member
+            params = {
+                "name": member.name,
+                "employee_no": member.employee_no,
+                "receipt": item.vote.receipt_code,
+                **item.params,
+            }
+            key = (SmsTemplate.VOTE_RECEIPT, item.contestant.pk, repr(item.params), language)
+            if key not in texts:
+                frame = {**params, "receipt": _RECEIPT_MARK}
+                texts[key] = (render_sms(SmsTemplate.VOTE_RECEIPT, frame, language), "")
+            item.reply = texts[key][0].replace(_RECEIPT_MARK, item.vote.receipt_code)
+            receipts.append((item.phone, SmsTemplate.VOTE_RECEIPT, params, language))
+        elif item.status == InboundStatus.HELP:
+            key = (InboundStatus.HELP, language)
+            if key not in texts:
+                with translation.override(language):
+                    texts[key] = (help_text(), "")
+            item.reply = texts[key][0]
+        else:
+            key = (SmsTemplate.VOTE_REFUSED, item.code, item.reason, language)
+            if key not in texts:
+                with translation.override(language):
+                    reason = item.reason or _REASONS[item.code]()
+                text = render_sms(SmsTemplate.VOTE_REFUSED, {"reason": reason}, language)
+                texts[key] = (text, reason)
+            item.reply, reason = texts[key]
+            if item.code in VOTE_REFUSALS and item.phone is not None:
                 params = {"reason": reason}
-                item.reply = render_sms(SmsTemplate.VOTE_REFUSED, params, language)
-                if item.code in VOTE_REFUSALS and item.phone is not None:
-                    receipts.append((item.phone, SmsTemplate.VOTE_REFUSED, params, language))
+                receipts.append((item.phone, SmsTemplate.VOTE_REFUSED, params, language))
     _queue_receipts(receipts, now=now)
 
 
