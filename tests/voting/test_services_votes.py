@@ -14,7 +14,7 @@ from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory, UserFactory
 from tests.factories.voting import VoteFactory
 from tests.voting.conftest import set_limits
-from voting import services
+from voting import casting, services
 from voting.choices import AuditAction, LimitKind, VoteChannel, VoteStatus
 from voting.clock import local_day
 from voting.exceptions import (
@@ -26,7 +26,7 @@ from voting.exceptions import (
     UnknownCandidateError,
     UnknownStageError,
 )
-from voting.models import Vote, Voter
+from voting.models import TallyEvent, Vote, Voter
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +71,22 @@ def test_cast_vote_statement_count(voting, django_assert_num_queries):
         cast(voting, "5678")
 
     assert Vote.objects.count() == 2
+
+
+def test_a_receipt_collision_draws_another_code_and_writes_one_event(voting, monkeypatch):
+    taken = cast(voting).receipt_code
+    codes = iter([taken, "ZZZZZZZZZZ"])
+    # The random draw is the boundary here: the first draw repeats a stored code.
+    for module in (casting, services):
+        monkeypatch.setattr(module, "new_receipt_code", lambda: next(codes))
+
+    result = cast(voting, "5678")
+
+    assert result.receipt_code == "ZZZZZZZZZZ"
+    assert Vote.objects.get(pk=result.vote_id).receipt_code == "ZZZZZZZZZZ"
+    assert sorted(TallyEvent.objects.values_list("vote_id", flat=True)) == sorted(
+        Vote.objects.values_list("pk", flat=True)
+    )
 
 
 def test_receipt_codes_use_the_unambiguous_alphabet(voting):
