@@ -16,10 +16,12 @@ In one run on one machine:
    case for a fixed time with a stdlib thread pool of keep-alive ``http.client`` connections:
    * ceiling: ``GET /bench/cached/<n>/`` — a bare Django view, one cache GET, the blob out;
    * ``GET /api/stages/<id>/leaderboard/`` — 200, and with ``If-None-Match`` (304);
-   * ``GET /stages/<id>/leaderboard/`` — the public page (stage query, cache, pictures query,
-     template);
-   * ``GET /stages/<id>/leaderboard/live/`` with ``If-None-Match`` — what one poll of a
-     live page costs while nothing changes (304);
+   * ``GET /stages/<id>/leaderboard/`` — the public page;
+   * ``GET /stages/<id>/leaderboard/live/`` — one poll of a live page after the board
+     changed (200, the fragment), and while nothing changes (``If-None-Match``, 304);
+
+   (all of them, with the cache warm, are one cache round trip and no database query:
+   ``voting.leaderboard_views`` and ``voting.api.leaderboard``);
 3. prints one markdown table (req/s, p50, p99, ratio to the ceiling of the same board size)
    and ``uptime`` before and after (the machine may be shared), then deletes its rows and keys.
 """
@@ -67,11 +69,11 @@ def cleanup() -> None:
     from campaigns.models import Campaign, Contestant, Stage
     from staff.models import StaffMember
     from voting.models import LeaderboardSnapshot, Tally
-    from voting.publication import CACHE_KEY
+    from voting.publication import board_cache_keys
 
     stages = Stage.objects.filter(campaign__name=CAMPAIGN)
     for stage_id in stages.values_list("pk", flat=True):
-        cache.delete(CACHE_KEY.format(stage_id=stage_id))
+        cache.delete_many(board_cache_keys(stage_id))
     for size in SIZES:
         cache.delete(f"bench:ceiling:{size}")
     Tally.objects.filter(stage__in=stages).delete()
@@ -289,6 +291,7 @@ def main() -> None:
                 ("GET API", api, {}, 200),
                 ("GET API, If-None-Match (304)", api, {"If-None-Match": etag_of(api)}, 304),
                 ("GET public page", page, {}, 200),
+                ("GET page poll (200)", live, {}, 200),
                 ("GET page poll, If-None-Match (304)", live, {"If-None-Match": etag_of(live)}, 304),
             ]
             ceiling_rate = None

@@ -66,7 +66,13 @@ def board_freshness(
     board: LeaderboardData, *, is_open: bool, now: dt.datetime | None = None
 ) -> Freshness:
     """The freshness of ``board`` at ``now`` (default: the app clock). No query."""
-    as_of = board.checked_at or board.published_at
+    return freshness_at(board.checked_at or board.published_at, is_open=is_open, now=now)
+
+
+def freshness_at(
+    as_of: dt.datetime | None, *, is_open: bool, now: dt.datetime | None = None
+) -> Freshness:
+    """The freshness at ``now`` of a board known current ``as_of`` (module docstring)."""
     if as_of is None:
         return Freshness(as_of=None, age=None, is_stale=False)
     age = max((now or timezone.now()) - as_of, dt.timedelta(0))
@@ -147,15 +153,17 @@ class PublicBoard:
         return "final_hours"
 
 
-def board_etag(data: LeaderboardData, freshness: Freshness, *variant: str) -> str:
-    """A strong validator of a rendered board: the board's own ETag (cut, visibility,
-    size), its staleness (to the minute) and the rendering ``variant`` (view, filters,
-    language). Quoted, ready for the ``ETag`` header."""
-    basis = "|".join((data.etag, str(freshness.is_stale), str(freshness.stale_minutes), *variant))
-    return '"' + hashlib.sha256(basis.encode()).hexdigest()[:32] + '"'
+def board_etag(core: str, freshness: Freshness, basis: str, variant: tuple[str, ...]) -> str:
+    """A strong validator of a rendered board: the board's own ETag (``core``, that is
+    ``LeaderboardData.etag``: cut, visibility, size), its staleness (to the minute), the
+    render ``basis`` (the stage's facts and the pictures, ``voting.publication.render_basis``)
+    and the rendering ``variant`` (view, filters, language). Quoted, ready for the ``ETag`` header; whatever
+    changes the rendered HTML changes it, so HTML can be cached under it."""
+    parts = (core, str(freshness.is_stale), str(freshness.stale_minutes), basis, *variant)
+    return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 
 
-def _rows(entries: list[dict[str, Any]], pictures: dict[int, str]) -> tuple[BoardRow, ...]:
+def _rows(entries: list[dict[str, Any]], pictures: dict[str, str]) -> tuple[BoardRow, ...]:
     top = max((e.get("votes", 0) for e in entries), default=0)
     return tuple(
         BoardRow(
@@ -168,7 +176,7 @@ def _rows(entries: list[dict[str, Any]], pictures: dict[int, str]) -> tuple[Boar
             position_name=e.get("position_name", ""),
             votes=e.get("votes"),
             bar=round(100 * e["votes"] / top, 1) if "votes" in e and top else None,
-            picture=pictures.get(e["contestant_id"]),
+            picture=pictures.get(str(e["contestant_id"])),
         )
         for e in entries
     )
@@ -180,17 +188,21 @@ def public_board(
     *,
     freshness: Freshness | None = None,
     limit: int | None = None,
+    pictures: dict[str, str] | None = None,
 ) -> PublicBoard:
     """A board already read (``leaderboard_for_stage``, filtered or not) as a public page
-    shows it: the first ``limit`` rows, with pictures (one query when there are rows;
-    never the vote ledger)."""
+    shows it: the first ``limit`` rows, with ``pictures`` (``{"<contestant id>": URL}``;
+    when not given, one query when there are rows; never the vote ledger)."""
     entries = list(board.entries[:limit] if limit else board.entries)
+    if pictures is None:
+        found = pictures_for_contestants([e["contestant_id"] for e in entries])
+        pictures = {str(pk): url for pk, url in found.items()}
     is_open = stage.status == StageStatus.OPEN
     return PublicBoard(
         stage=stage,
         data=board,
         freshness=freshness or board_freshness(board, is_open=is_open),
-        rows=_rows(entries, pictures_for_contestants([e["contestant_id"] for e in entries])),
+        rows=_rows(entries, pictures),
         is_open=is_open,
         total_votes=sum(e["votes"] for e in board.entries) if board.counts_visible else None,
     )

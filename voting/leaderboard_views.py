@@ -4,29 +4,46 @@ and the live fragment both of them poll.
 The pages are complete without JavaScript: the board is rendered on the server and the
 filters are a GET form. With it, ``static/voting/js/leaderboard.js`` asks the fragment view
 (``…/live/``, the same query string) every few seconds with ``If-None-Match`` and swaps the
-board in on a 200 only; an unchanged board is a 304 that costs one stage query and one
-cache read. Everything comes from the published snapshot (``voting.publication``: the
-cache, or the latest snapshot in PostgreSQL when Redis is down), never from the vote
-ledger. The ETag follows ``voting.api.leaderboard``'s (the cut, the visibility, the
-filters) plus what only the rendered page shows: staleness, the view and the language.
+board in on a 200 only. Everything comes from the published snapshot
+(``voting.publication``: the cache, or the latest snapshot in PostgreSQL when Redis is
+down), never from the vote ledger. The ETag follows ``voting.api.leaderboard``'s (the cut,
+the visibility, the filters) plus what only the rendered page shows: staleness, the
+stage's facts and the pictures (the render basis), the view and the language.
+
+**The hot path** (no query string, the common case under a read storm): one cache round
+trip and no database query. The cached head (``voting.publication``) holds the stage's
+facts, so the ETag is computed from it and the clock alone (the hidden final hours start at
+``hidden_from``, compared on every request); a poll with the current ETag gets 304 there
+and then. Otherwise the HTML rendered for that ETag, view and language comes from the
+cache (rendered from the cached board on a miss, still without a query, and stored). The
+full pages are cached with markers for the CSRF token of the language switcher and the
+host, filled in per request. The head is trusted while the publication ticks confirm it
+(its ``checked_at`` is at most ``stale_after()`` old); otherwise — beat stopped, a stage
+finalised and no longer published, Redis down or empty — and for filtered boards, the view
+reads the stage from the database (the slower path, with the same output and ETags).
 """
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from django.utils.timesince import timesince
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 
-from campaigns.models import Stage
+from campaigns.choices import StageStatus
+from campaigns.models import Campaign, Stage
 from campaigns.public import public_stage_status, public_stage_status_label
 from campaigns.selectors import public_stage
 from voting.boards import (
@@ -36,15 +53,34 @@ from voting.boards import (
     board_etag,
     board_freshness,
     filter_choices,
+    freshness_at,
     public_board,
+    stale_after,
 )
 from voting.forms import BoardFilterForm
-from voting.publication import LeaderboardData, leaderboard_for_stage
+from voting.publication import (
+    CACHE_KEY,
+    HEAD_KEY,
+    HTML_KEY,
+    LeaderboardData,
+    board_etag_core,
+    board_from_payload,
+    leaderboard_for_stage,
+    render_basis,
+    stage_facts,
+    stage_pictures,
+    visible_at,
+)
+
+logger = logging.getLogger(__name__)
 
 # The largest id a database column holds: a longer number in a URL is a 404.
 MAX_ID = 2**63 - 1
 # Milliseconds between two polls of a live board (the board is published every 2 s).
 POLL_MS = 3000
+# Stand-ins rendered into cached full pages, replaced per request (hot path).
+CSRF_MARKER = "csrf-token-of-this-request"
+HOST_MARKER = "host-of-this-request"
 
 
 def age_text(age: dt.timedelta | None) -> str:
@@ -57,9 +93,26 @@ def age_text(age: dt.timedelta | None) -> str:
     return timesince(now - age, now, depth=1)
 
 
+def stage_from_facts(stage_id: int, facts: dict[str, Any]) -> Stage:
+    """An unsaved ``Stage`` (with its ``Campaign``) carrying the cached facts: what the
+    templates read of a stage, without a query. Never saved."""
+    stage = Stage(
+        pk=stage_id,
+        name=facts["name"],
+        status=facts["status"],
+        visibility=facts["visibility"],
+        hide_final_hours=facts["hide_final_hours"],
+        closes_at=facts["closes_at"],
+        campaign_id=facts["campaign_id"],
+    )
+    stage.campaign = Campaign(pk=facts["campaign_id"], name=facts["campaign_name"])
+    return stage
+
+
 @dataclass(frozen=True)
 class BoardRequest:
-    """A board request parsed: the stage, the whole board, the filtered one and the form."""
+    """A board request parsed: the stage, the whole board, the filtered one and the form,
+    the pictures (``{"<contestant id>": URL}``) and the render basis."""
 
     stage: Stage
     form: BoardFilterForm
@@ -67,20 +120,157 @@ class BoardRequest:
     freshness: Freshness
     limit: int | None
     variant: tuple[str, ...]
+    pictures: dict[str, str]
+    basis: str
 
     @property
     def etag(self) -> str:
-        return board_etag(self.board, self.freshness, *self.variant)
+        return board_etag(self.board.etag, self.freshness, self.basis, self.variant)
+
+
+class _RenderRequest:
+    """What the page templates read of ``request`` when a page is rendered for the cache:
+    the path (no query string on the hot path) and a marker for the host."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def get_full_path(self) -> str:
+        return self.path
+
+    def get_host(self) -> str:
+        return HOST_MARKER
 
 
 class LeaderboardMixin(View):
     """Reads the stage and the board for a GET, as the page, the screen or the fragment."""
 
     screen = False
+    live = False
 
-    def parse(self, request: HttpRequest, stage_id: int) -> BoardRequest:
+    @property
+    def template_name(self) -> str:
+        if self.live:
+            return (
+                "voting/_leaderboard_screen_live.html"
+                if self.screen
+                else "voting/_leaderboard_live.html"
+            )
+        return "voting/leaderboard_screen.html" if self.screen else "voting/leaderboard_detail.html"
+
+    def variant(self, branch: str, position: str, limit: int | None) -> tuple[str, ...]:
+        view = "screen" if self.screen else "page"
+        return (view, branch, position, str(limit), get_language() or "")
+
+    def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
         if stage_id > MAX_ID:
             raise Http404
+        if not request.META.get("QUERY_STRING"):
+            response = self.from_cache(request, stage_id)
+            if response is not None:
+                return response
+        parsed = self.parse(request, stage_id)
+        if self.live and parsed.etag in request.headers.get("If-None-Match", ""):
+            return _with_etag(HttpResponseNotModified(), parsed.etag)
+        if self.live:
+            html = render_to_string(self.template_name, self.context(request, parsed))
+            return _with_etag(HttpResponse(html), parsed.etag)
+        return render(request, self.template_name, self.context(request, parsed))
+
+    # -- the hot path: the cache alone -----------------------------------------------
+
+    def from_cache(self, request: HttpRequest, stage_id: int) -> HttpResponse | None:
+        """The answer from the cache alone (module docstring), or ``None`` to take the
+        slower path (head missing or not confirmed by a recent tick, cache down)."""
+        now = timezone.now()
+        language = get_language() or ""
+        view = ("screen" if self.screen else "page") + ("-live" if self.live else "")
+        head_key = HEAD_KEY.format(stage_id=stage_id)
+        html_key = HTML_KEY.format(stage_id=stage_id, view=view, language=language)
+        conditional = self.live and "HTTP_IF_NONE_MATCH" in request.META
+        try:
+            # A poll that may well be a 304 needs the head only.
+            found = cache.get_many([head_key] if conditional else [head_key, html_key])
+        except Exception as exc:  # noqa: BLE001 -- Redis down: the database path
+            logger.warning("leaderboard cache read failed for stage %s: %s", stage_id, exc)
+            return None
+        head = found.get(head_key)
+        if head is None or max(now - head["checked_at"], dt.timedelta(0)) > stale_after():
+            return None
+        facts = head["facts"]
+        if not facts["public"]:
+            raise Http404
+        visible = visible_at(
+            ranks_only=head["ranks_only"], hidden_from=head["hidden_from"], now=now
+        )
+        freshness = freshness_at(
+            head["checked_at"], is_open=facts["status"] == StageStatus.OPEN, now=now
+        )
+        limit = SCREEN_TOP_DEFAULT if self.screen else None
+        etag = board_etag(
+            board_etag_core(head["cut"], visible, head["n_entries"]),
+            freshness,
+            head["basis"],
+            self.variant("", "", limit),
+        )
+        if self.live and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
+            return _with_etag(HttpResponseNotModified(), etag)
+        cached = found.get(html_key) if not conditional else _safe_get(html_key)
+        if cached is not None and cached[0] == etag:
+            html = cached[1]
+        else:
+            html = self.render_for_cache(request, stage_id, head, visible, freshness, limit)
+            if html is None:
+                return None
+            _safe_set(html_key, (etag, html))
+        if self.live:
+            return _with_etag(HttpResponse(html), etag)
+        html = html.replace(CSRF_MARKER, get_token(request))
+        if self.screen:
+            html = html.replace(HOST_MARKER, escape(request.get_host()))
+        return HttpResponse(html)
+
+    def render_for_cache(
+        self,
+        request: HttpRequest,
+        stage_id: int,
+        head: dict[str, Any],
+        visible: bool,
+        freshness: Freshness,
+        limit: int | None,
+    ) -> str | None:
+        """The view's HTML for the cached head, from the cached board (no query), with the
+        markers in place of the CSRF token and the host; ``None`` if the board is gone."""
+        payload = _safe_get(CACHE_KEY.format(stage_id=stage_id))
+        if payload is None or payload["cut"] != head["cut"]:
+            return None
+        board = board_from_payload(payload, visible=visible, source="cache")
+        stage = stage_from_facts(stage_id, head["facts"])
+        branches, positions = filter_choices(board)
+        form = BoardFilterForm(
+            request.GET,
+            branches=[(c.code, c.name) for c in branches],
+            positions=[(c.code, c.name) for c in positions],
+        )
+        form.is_valid()
+        parsed = BoardRequest(
+            stage=stage,
+            form=form,
+            board=board,
+            freshness=freshness,
+            limit=limit,
+            variant=self.variant("", "", limit),
+            pictures=payload["pictures"],
+            basis=head["basis"],
+        )
+        context = self.context(request, parsed)
+        if not self.live:
+            context.update(request=_RenderRequest(request.get_full_path()), csrf_token=CSRF_MARKER)
+        return render_to_string(self.template_name, context)
+
+    # -- the slower path: the stage from the database --------------------------------
+
+    def parse(self, request: HttpRequest, stage_id: int) -> BoardRequest:
         try:
             stage = public_stage(stage_id)
         except Stage.DoesNotExist:
@@ -102,24 +292,25 @@ class LeaderboardMixin(View):
             else whole
         )
         limit = (values.get("top") or SCREEN_TOP_DEFAULT) if self.screen else None
+        pictures = whole.pictures if whole.pictures is not None else stage_pictures(stage.pk)
         return BoardRequest(
             stage=stage,
             form=form,
             board=board,
             freshness=board_freshness(board, is_open=public_stage_status(stage) == "open"),
             limit=limit,
-            variant=(
-                "screen" if self.screen else "page",
-                branch or "",
-                position or "",
-                str(limit),
-                get_language() or "",
-            ),
+            variant=self.variant(branch or "", position or "", limit),
+            pictures=pictures,
+            basis=render_basis(stage_facts(stage), pictures),
         )
 
     def context(self, request: HttpRequest, parsed: BoardRequest) -> dict[str, Any]:
         board: PublicBoard = public_board(
-            parsed.stage, parsed.board, freshness=parsed.freshness, limit=parsed.limit
+            parsed.stage,
+            parsed.board,
+            freshness=parsed.freshness,
+            limit=parsed.limit,
+            pictures=parsed.pictures,
         )
         name = "voting:leaderboard-screen-live" if self.screen else "voting:leaderboard-live"
         query = request.GET.urlencode()
@@ -140,6 +331,21 @@ class LeaderboardMixin(View):
         }
 
 
+def _safe_get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except Exception as exc:  # noqa: BLE001 -- the cache is an optimisation here
+        logger.warning("leaderboard cache read failed (%s): %s", key, exc)
+        return None
+
+
+def _safe_set(key: str, value: Any) -> None:
+    try:
+        cache.set(key, value, timeout=settings.VOTING_LEADERBOARD_CACHE_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 -- the cache is an optimisation here
+        logger.warning("leaderboard cache write failed (%s): %s", key, exc)
+
+
 def _with_etag(response: HttpResponse, etag: str) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = "no-cache"
@@ -149,33 +355,16 @@ def _with_etag(response: HttpResponse, etag: str) -> HttpResponse:
 class LeaderboardView(LeaderboardMixin):
     """``stages/<id>/leaderboard/``: the board for phones, with branch and position filters."""
 
-    template_name = "voting/leaderboard_detail.html"
-
-    def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
-        parsed = self.parse(request, stage_id)
-        return render(request, self.template_name, self.context(request, parsed))
-
 
 class LeaderboardScreenView(LeaderboardView):
     """``stages/<id>/leaderboard/screen/``: the venue's projector (1920 x 1080), the top
     ``?top=`` rows (10 by default) large, with the SMS instruction."""
 
     screen = True
-    template_name = "voting/leaderboard_screen.html"
 
 
 class LeaderboardLiveView(LeaderboardMixin):
     """The live part of the page (or, ``screen``, of the big screen) as an HTML fragment,
     with an ETag; ``If-None-Match`` with the current one gets 304 before any rendering."""
 
-    def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
-        parsed = self.parse(request, stage_id)
-        if parsed.etag in request.headers.get("If-None-Match", ""):
-            return _with_etag(HttpResponseNotModified(), parsed.etag)
-        template = (
-            "voting/_leaderboard_screen_live.html"
-            if self.screen
-            else "voting/_leaderboard_live.html"
-        )
-        html = render_to_string(template, self.context(request, parsed), request=request)
-        return _with_etag(HttpResponse(html), parsed.etag)
+    live = True

@@ -25,16 +25,29 @@ Terms and invariants:
   of its contestant, channel or status behind the services' back) no longer reproduces the
   digest, and it also breaks ``ledger == tally + pending``, which the recount checks at
   any time.
-* **Cache** — the rendered board (entries with every count, and the stage's visibility
-  rule) is written to the Django cache (Redis in production) under
-  ``voting:leaderboard:v1:<stage id>`` on every publication tick, even when the state did
-  not change, so a Redis that lost its data or came back from an outage is refilled
-  within one tick. A cache that is down is logged and skipped: the snapshot in PostgreSQL
-  is the record.
+* **Cache** — written to the Django cache (Redis in production) on every publication
+  tick, even when the state did not change, so a Redis that lost its data or came back
+  from an outage is refilled within one tick (one ``set_many``, three keys per stage):
+
+  - ``voting:leaderboard:v1:<stage id>`` (``CACHE_KEY``) — the **payload**: the board
+    (entries with every count), the stage's visibility rule, its **facts** (name, campaign,
+    status, rule, whether the campaign is public) and the contestants' picture URLs;
+  - ``…:v2:<stage id>:head`` (``HEAD_KEY``) — the **head**: the payload without entries
+    and pictures, plus what a read decides per request (``hidden_from``, the size of the
+    board, the render ``basis``): all a public page needs to compute its ETag;
+  - ``…:v2:<stage id>:api`` (``API_KEY``) — the API's JSON **body, already serialised**,
+    with its ETag, for each visibility the rule can produce (counts shown and/or hidden)
+    and the moment the one switches to the other.
+
+  Pages add, lazily, their rendered HTML per view and language (``HTML_KEY``, with the
+  ETag it was rendered for). A cache that is down is logged and skipped: the snapshot in
+  PostgreSQL is the record.
 
 The public read (``leaderboard_for_stage``) uses the cache, falls back to the latest
 snapshot in the database, and never reads the vote ledger. Visibility is applied at read
-time, so a change of rule or the start of the hidden final hours takes effect at once.
+time: the start of the hidden final hours (``hidden_from``) is compared with the clock on
+every request, so it takes effect at that very moment; a change of rule reaches cached
+readers with the next tick (it is read from the stage when the reader passes one).
 """
 
 import datetime as dt
@@ -46,10 +59,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns.choices import ContestantStatus, StageStatus, Visibility
+from campaigns.choices import CampaignStatus, ContestantStatus, StageStatus, Visibility
 from campaigns.models import Contestant, Stage
 from campaigns.selectors import open_stages
 from staff.models import OrgUnit
@@ -61,6 +75,13 @@ logger = logging.getLogger(__name__)
 
 DIGEST_DOMAIN = "service-star/leaderboard/v1"
 CACHE_KEY = "voting:leaderboard:v1:{stage_id}"
+HEAD_KEY = "voting:leaderboard:v2:{stage_id}:head"
+API_KEY = "voting:leaderboard:v2:{stage_id}:api"
+# A page's rendered HTML, one entry per view and language: ``(etag, html)``.
+HTML_KEY = "voting:leaderboard:v2:{stage_id}:html:{view}:{language}"
+HTML_VIEWS = ("page", "screen", "page-live", "screen-live")
+# The fields of an entry the API shows (``votes`` only when counts are visible).
+PUBLIC_ENTRY_FIELDS = ("rank", "employee_no", "name", "unit", "votes")
 CHANNELS: tuple[str, ...] = tuple(VoteChannel.values)
 # Stages whose board is still published; a closed stage gets its final board, and a
 # finalised one is frozen.
@@ -144,7 +165,63 @@ def _stage_rules(stage: Stage) -> dict[str, Any]:
     }
 
 
-def _cache_payload(stage: Stage, snapshot: LeaderboardSnapshot) -> dict[str, Any]:
+def stage_facts(stage: Stage) -> dict[str, Any]:
+    """What the public pages show of a stage besides its board (``stage.campaign`` loaded):
+    names, status, visibility rule, and whether its campaign is public (not a draft)."""
+    return {
+        "name": stage.name,
+        "campaign_id": stage.campaign_id,
+        "campaign_name": stage.campaign.name,
+        "public": stage.campaign.status != CampaignStatus.DRAFT,
+        "status": stage.status,
+        "visibility": stage.visibility,
+        "hide_final_hours": stage.hide_final_hours,
+        "closes_at": stage.closes_at,
+    }
+
+
+def stage_pictures(stage_id: int) -> dict[str, str]:
+    """``{"<contestant id>": picture URL}`` (thumbnail, else photo) of the stage's
+    contestants that have one (one query)."""
+    rows = Contestant.objects.filter(stage_id=stage_id).values_list(
+        "pk", "staff_member__thumbnail", "staff_member__photo"
+    )
+    return {
+        str(pk): default_storage.url(thumb or photo) for pk, thumb, photo in rows if thumb or photo
+    }
+
+
+def render_basis(facts: dict[str, Any], pictures: dict[str, str]) -> str:
+    """A digest of what a rendered page shows besides the board itself (the stage's facts
+    and the pictures): part of the pages' ETags, so that cached HTML follows them."""
+    text = json.dumps([facts, pictures], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def hidden_from(rules: dict[str, Any]) -> dt.datetime | None:
+    """When a ``hidden_final_hours`` rule starts hiding counts (``None``: never by time).
+
+    The rule hides counts only while voting is open (as in ``campaigns.public``)."""
+    if (
+        rules["visibility"] != Visibility.HIDDEN_FINAL_HOURS
+        or not rules["closes_at"]
+        or rules["status"] != StageStatus.OPEN
+    ):
+        return None
+    closes_at = rules["closes_at"]
+    if isinstance(closes_at, str):
+        closes_at = dt.datetime.fromisoformat(closes_at)
+    return closes_at - dt.timedelta(hours=rules["hide_final_hours"])
+
+
+def visible_at(*, ranks_only: bool, hidden_from: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether counts show at ``now``: never under ``ranks_only``, else until ``hidden_from``."""
+    return not ranks_only and (hidden_from is None or now < hidden_from)
+
+
+def _cache_payload(
+    stage: Stage, snapshot: LeaderboardSnapshot, facts: dict[str, Any], pictures: dict[str, str]
+) -> dict[str, Any]:
     return {
         "stage": stage.pk,
         "snapshot": snapshot.pk,
@@ -156,19 +233,73 @@ def _cache_payload(stage: Stage, snapshot: LeaderboardSnapshot) -> dict[str, Any
         # when the state last changed): what the pages' "stale" marker measures.
         "checked_at": timezone.now().isoformat(),
         "rules": _stage_rules(stage),
+        "facts": facts,
+        "pictures": pictures,
+        "basis": render_basis(facts, pictures),
         "entries": snapshot.entries,
     }
 
 
+def _head(payload: dict[str, Any]) -> dict[str, Any]:
+    rules = payload["rules"]
+    return {
+        "stage": payload["stage"],
+        "cut": payload["cut"],
+        "published_at": dt.datetime.fromisoformat(payload["published_at"]),
+        "checked_at": dt.datetime.fromisoformat(payload["checked_at"]),
+        "is_final": payload["is_final"],
+        "facts": payload["facts"],
+        "basis": payload["basis"],
+        "n_entries": len(payload["entries"]),
+        "ranks_only": rules["visibility"] == Visibility.RANKS_ONLY,
+        "hidden_from": hidden_from(rules),
+    }
+
+
+def _api_blob(payload: dict[str, Any], head: dict[str, Any]) -> dict[str, Any]:
+    """The API's answers for every visibility the rule can produce: ``{visible: (etag, body)}``."""
+    states = (
+        [False] if head["ranks_only"] else [True] if head["hidden_from"] is None else [True, False]
+    )
+    bodies = {}
+    for visible in states:
+        board = board_from_payload(payload, visible=visible, source="cache")
+        bodies[visible] = (api_etag(board), api_body(board))
+    return {"ranks_only": head["ranks_only"], "hidden_from": head["hidden_from"], "bodies": bodies}
+
+
 def _cache_board(stage: Stage, snapshot: LeaderboardSnapshot) -> None:
+    # The stage as committed now (the caller's instance may hold an old campaign), and the
+    # pictures: two small queries per tick, so that no read needs any.
+    current = Stage.objects.select_related("campaign").get(pk=stage.pk)
+    facts = stage_facts(current)
+    payload = _cache_payload(current, snapshot, facts, stage_pictures(stage.pk))
+    head = _head(payload)
     try:
-        cache.set(
-            CACHE_KEY.format(stage_id=stage.pk),
-            _cache_payload(stage, snapshot),
+        cache.set_many(
+            {
+                CACHE_KEY.format(stage_id=stage.pk): payload,
+                HEAD_KEY.format(stage_id=stage.pk): head,
+                API_KEY.format(stage_id=stage.pk): _api_blob(payload, head),
+            },
             timeout=settings.VOTING_LEADERBOARD_CACHE_TIMEOUT,
         )
     except Exception as exc:  # noqa: BLE001 -- the cache is not the record (module docstring)
         logger.warning("leaderboard cache write failed for stage %s: %s", stage.pk, exc)
+
+
+def board_cache_keys(stage_id: int) -> list[str]:
+    """Every cache key a stage's board may use (payload, head, API body, rendered pages)."""
+    return [
+        CACHE_KEY.format(stage_id=stage_id),
+        HEAD_KEY.format(stage_id=stage_id),
+        API_KEY.format(stage_id=stage_id),
+        *(
+            HTML_KEY.format(stage_id=stage_id, view=view, language=code)
+            for view in HTML_VIEWS
+            for code, _name in settings.LANGUAGES
+        ),
+    ]
 
 
 def latest_snapshot(stage: Stage | int) -> LeaderboardSnapshot | None:
@@ -251,7 +382,9 @@ class LeaderboardData:
     web, sms, audience``. ``cut`` is the snapshot's digest; ``source`` says where the
     board came from (``cache``, ``database`` or ``none`` before the first publication).
     ``checked_at`` is the time of the publication tick that last confirmed the board as
-    current (from the cache only; ``None`` when read from the database).
+    current (from the cache only; ``None`` when read from the database). ``pictures``
+    (``{"<contestant id>": URL}``) and ``basis`` (``render_basis``) come with a cached
+    board; ``None`` when read from the database.
     """
 
     stage_id: int
@@ -262,12 +395,18 @@ class LeaderboardData:
     source: str
     entries: tuple[dict[str, Any], ...] = field(default=())
     checked_at: dt.datetime | None = None
+    pictures: dict[str, str] | None = None
+    basis: str | None = None
 
     @property
     def etag(self) -> str:
         """A validator for conditional requests: changes with the cut and the visibility."""
-        basis = f"{self.cut}|{self.counts_visible}|{len(self.entries)}"
-        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+        return board_etag_core(self.cut, self.counts_visible, len(self.entries))
+
+
+def board_etag_core(cut: str | None, visible: bool, size: int) -> str:
+    """``LeaderboardData.etag`` from its parts (what a cached head knows without entries)."""
+    return hashlib.sha256(f"{cut}|{visible}|{size}".encode()).hexdigest()[:32]
 
 
 def counts_visible(rules: dict[str, Any], now: dt.datetime) -> bool:
@@ -277,27 +416,75 @@ def counts_visible(rules: dict[str, Any], now: dt.datetime) -> bool:
     open and ``now`` is within ``hide_final_hours`` of ``closes_at`` (as in
     ``campaigns.public``: the rule hides counts only while voting is still open).
     """
-    if rules["visibility"] == Visibility.RANKS_ONLY:
-        return False
-    if rules["visibility"] == Visibility.HIDDEN_FINAL_HOURS and rules["closes_at"]:
-        closes_at = dt.datetime.fromisoformat(rules["closes_at"])
-        hidden_from = closes_at - dt.timedelta(hours=rules["hide_final_hours"])
-        return not (rules["status"] == StageStatus.OPEN and now >= hidden_from)
-    return True
+    return visible_at(
+        ranks_only=rules["visibility"] == Visibility.RANKS_ONLY,
+        hidden_from=hidden_from(rules),
+        now=now,
+    )
 
 
-def _from_cache(stage_id: int) -> dict[str, Any] | None:
+def _cache_get(key: str, stage_id: int) -> Any:
     try:
-        return cache.get(CACHE_KEY.format(stage_id=stage_id))
+        return cache.get(key)
     except Exception as exc:  # noqa: BLE001 -- Redis down: serve the database snapshot
         logger.warning("leaderboard cache read failed for stage %s: %s", stage_id, exc)
         return None
+
+
+def _from_cache(stage_id: int) -> dict[str, Any] | None:
+    return _cache_get(CACHE_KEY.format(stage_id=stage_id), stage_id)
+
+
+def cached_head(stage_id: int) -> dict[str, Any] | None:
+    """The stage's cached head (see the module docstring), or ``None`` (miss, cache down)."""
+    return _cache_get(HEAD_KEY.format(stage_id=stage_id), stage_id)
+
+
+def cached_api_answer(stage_id: int, now: dt.datetime) -> tuple[str, bytes] | None:
+    """``(etag, JSON body)`` of the unfiltered API answer at ``now``, from the cache alone
+    (one GET, no query), or ``None`` on a miss or a cache error."""
+    blob = _cache_get(API_KEY.format(stage_id=stage_id), stage_id)
+    if blob is None:
+        return None
+    visible = visible_at(ranks_only=blob["ranks_only"], hidden_from=blob["hidden_from"], now=now)
+    return blob["bodies"].get(visible)
 
 
 def _matches(entry: dict[str, Any], branch: str | None, position: str | None) -> bool:
     if branch and f"/{branch}/" not in f"/{entry.get('unit_path', '')}":
         return False
     return not position or entry.get("position") == position
+
+
+def board_from_payload(
+    payload: dict[str, Any],
+    *,
+    visible: bool,
+    source: str,
+    branch: str | None = None,
+    position: str | None = None,
+) -> LeaderboardData:
+    entries = [dict(entry) for entry in payload["entries"]]
+    if branch or position:
+        entries = rank_entries([e for e in entries if _matches(e, branch, position)])
+    if not visible:
+        for entry in entries:
+            for name in VOTE_FIELDS:
+                entry.pop(name, None)
+    published_at = payload["published_at"]
+    checked_at = payload.get("checked_at")
+    return LeaderboardData(
+        stage_id=payload["stage"],
+        published_at=dt.datetime.fromisoformat(published_at) if published_at else None,
+        cut=payload["cut"],
+        counts_visible=visible,
+        is_final=payload["is_final"],
+        source=source,
+        entries=tuple(entries),
+        checked_at=dt.datetime.fromisoformat(checked_at) if checked_at else None,
+        pictures=payload.get("pictures"),
+        basis=payload.get("basis"),
+    )
 
 
 def leaderboard_for_stage(
@@ -321,6 +508,7 @@ def leaderboard_for_stage(
         snapshot = latest_snapshot(stage_id)
         source = "database" if snapshot else "none"
         payload = {
+            "stage": stage_id,
             "published_at": snapshot.published_at.isoformat() if snapshot else None,
             "cut": snapshot.digest if snapshot else None,
             "is_final": snapshot.is_final if snapshot else False,
@@ -328,23 +516,47 @@ def leaderboard_for_stage(
             "entries": snapshot.entries if snapshot else [],
         }
     rules = _stage_rules(stage) if isinstance(stage, Stage) else payload["rules"]
-    visible = counts_visible(rules, timezone.now())
-    entries = [dict(entry) for entry in payload["entries"]]
-    if branch or position:
-        entries = rank_entries([e for e in entries if _matches(e, branch, position)])
-    if not visible:
-        for entry in entries:
-            for name in VOTE_FIELDS:
-                entry.pop(name, None)
-    published_at = payload["published_at"]
-    checked_at = payload.get("checked_at")
-    return LeaderboardData(
-        stage_id=stage_id,
-        published_at=dt.datetime.fromisoformat(published_at) if published_at else None,
-        cut=payload["cut"],
-        counts_visible=visible,
-        is_final=payload["is_final"],
+    return board_from_payload(
+        payload,
+        visible=counts_visible(rules, timezone.now()),
         source=source,
-        entries=tuple(entries),
-        checked_at=dt.datetime.fromisoformat(checked_at) if checked_at else None,
+        branch=branch,
+        position=position,
     )
+
+
+# -- the API's answer ------------------------------------------------------------------
+
+
+def api_etag(board: LeaderboardData, branch: str | None = None, position: str | None = None) -> str:
+    """The API's ETag (quoted) of ``board`` as filtered by ``branch`` and ``position``."""
+    filters = hashlib.sha256(f"{branch}|{position}".encode()).hexdigest()[:8]
+    return f'"{board.etag}-{filters}"'
+
+
+def api_document(board: LeaderboardData) -> dict[str, Any]:
+    """The API's JSON document of ``board`` (``voting.api.leaderboard``'s contract), made of
+    JSON types only: ``published_at`` in local time, ISO 8601, as DRF writes it."""
+    published_at = None
+    if board.published_at is not None:
+        published_at = timezone.localtime(board.published_at).isoformat()
+        if published_at.endswith("+00:00"):
+            published_at = published_at[:-6] + "Z"
+    return {
+        "stage": board.stage_id,
+        "published_at": published_at,
+        "cut": board.cut,
+        "entries": [
+            {name: entry[name] for name in PUBLIC_ENTRY_FIELDS if name in entry}
+            for entry in board.entries
+        ],
+    }
+
+
+def api_body(board: LeaderboardData) -> bytes:
+    """``api_document`` serialised byte for byte as DRF's ``JSONRenderer`` does (compact,
+    UTF-8, U+2028/U+2029 escaped), so the cached body equals a rendered one."""
+    text = json.dumps(
+        api_document(board), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+    )
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()

@@ -5,11 +5,20 @@ cache, or the database snapshot when the cache is down, never the vote ledger. F
 stage's visibility rule hides are left out, not nulled. Conditional requests: the ETag
 changes with the cut, the visibility and the filters; ``If-None-Match`` with the current
 ETag gets ``304 Not Modified`` (live pages poll every couple of seconds).
+
+The common request (no query string, JSON wanted) is answered from the cache alone: one
+GET of the body the publication tick serialised, with its ETag, for the visibility in
+force at this moment (``voting.publication.cached_api_answer``), before DRF even parses the
+request; no database query, 304 included. Anything else (filters, ``?format=``, a browser
+asking for HTML, a cache miss or Redis down) takes DRF's path, which writes the same bytes
+(``voting.publication.api_document``) and the same ETag.
 """
 
-import hashlib
 import re
+from typing import Any
 
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -22,10 +31,11 @@ from rest_framework.views import APIView
 from campaigns.models import Stage
 from voting.api.serializers import ErrorOutputSerializer
 from voting.exceptions import BadInputError, UnknownStageError
-from voting.publication import leaderboard_for_stage
+from voting.publication import api_document, api_etag, cached_api_answer, leaderboard_for_stage
 
 _FILTER = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
-PUBLIC_ENTRY_FIELDS = ("rank", "employee_no", "name", "unit", "votes")
+# What DRF's answer carries besides the ETag (JSON renderer negotiated, GET-only view).
+_DRF_HEADERS = {"Vary": "Accept", "Allow": "GET, HEAD, OPTIONS"}
 
 
 class LeaderboardEntrySerializer(serializers.Serializer):
@@ -59,9 +69,34 @@ def _filter_param(request: Request, name: str) -> str | None:
     return value
 
 
+def _not_modified(if_none_match: str, etag: str) -> bool:
+    return etag in if_none_match or if_none_match.strip() == "*"
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """Whether DRF's negotiation would pick the JSON renderer (no HTML asked for)."""
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "html" not in accept
+
+
 class StageLeaderboardView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if (
+            request.method == "GET"
+            and not request.META.get("QUERY_STRING")
+            and _wants_json(request)
+        ):
+            answer = cached_api_answer(kwargs["stage_id"], timezone.now())
+            if answer is not None:
+                etag, body = answer
+                headers = {"ETag": etag, "Cache-Control": "no-cache", **_DRF_HEADERS}
+                if _not_modified(request.META.get("HTTP_IF_NONE_MATCH", ""), etag):
+                    return HttpResponse(status=304, headers=headers)
+                return HttpResponse(body, content_type="application/json", headers=headers)
+        return super().dispatch(request, *args, **kwargs)
 
     @extend_schema(
         summary="A stage's published leaderboard",
@@ -91,20 +126,8 @@ class StageLeaderboardView(APIView):
             board = leaderboard_for_stage(stage_id, branch=branch, position=position)
         except Stage.DoesNotExist:
             raise UnknownStageError(_("There is no such voting stage.")) from None
-        filters = hashlib.sha256(f"{branch}|{position}".encode()).hexdigest()[:8]
-        etag = f'"{board.etag}-{filters}"'
+        etag = api_etag(board, branch, position)
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
-        if etag in request.headers.get("If-None-Match", "") or (
-            request.headers.get("If-None-Match", "").strip() == "*"
-        ):
+        if _not_modified(request.headers.get("If-None-Match", ""), etag):
             return Response(status=304, headers=headers)
-        body = {
-            "stage": board.stage_id,
-            "published_at": board.published_at,
-            "cut": board.cut,
-            "entries": [
-                {name: entry[name] for name in PUBLIC_ENTRY_FIELDS if name in entry}
-                for entry in board.entries
-            ],
-        }
-        return Response(LeaderboardOutputSerializer(body).data, headers=headers)
+        return Response(api_document(board), headers=headers)
