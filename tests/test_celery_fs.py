@@ -8,6 +8,7 @@ from config.celery_fs import PARTIAL_SUFFIX
 
 
 def _connection(folder: Path) -> Connection:
+    (folder / "control").mkdir(exist_ok=True)
     return Connection(
         "atomicfs://",
         transport_options={
@@ -26,7 +27,7 @@ def test_a_published_message_is_one_whole_file(tmp_path):
         queue.put({"task": "fold", "n": 1})
 
         files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
-        message = queue.get(timeout=1)
+        message = queue.get(timeout=10)
 
         assert message.payload == {"task": "fold", "n": 1}
         message.ack()
@@ -41,7 +42,7 @@ def test_a_file_still_being_written_is_not_read(tmp_path):
     with _connection(tmp_path) as conn:
         queue = conn.SimpleQueue("work")
         queue.put({"n": 2})
-        received = queue.get(timeout=1).payload
+        received = queue.get(timeout=10).payload
         leftover = [p.name for p in tmp_path.iterdir() if p.is_file()]
         queue.close()
 
