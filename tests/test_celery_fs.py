@@ -22,8 +22,9 @@ def _connection(folder: Path) -> Connection:
 
 
 def test_a_published_message_is_one_whole_file(tmp_path):
+    # kombu keeps queue bindings in per-process state: each test uses its own queue name.
     with _connection(tmp_path) as conn:
-        queue = conn.SimpleQueue("work")
+        queue = conn.SimpleQueue("whole")
         queue.put({"task": "fold", "n": 1})
 
         files = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
@@ -33,7 +34,7 @@ def test_a_published_message_is_one_whole_file(tmp_path):
         message.ack()
         queue.close()
     assert len(files) == 1
-    assert files[0].endswith(".work.msg")
+    assert files[0].endswith(".whole.msg")
 
 
 def test_a_file_still_being_written_is_not_read(tmp_path):
