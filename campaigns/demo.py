@@ -24,10 +24,11 @@ from staff.services import Actor
 
 DEMO_CAMPAIGN_NAME = "2026年度满意100服务明星评选"
 
-# Stage windows relative to seeding time: stage 1 has run for a day and has a month to go;
-# the live contest is one evening a week later, the final public vote two weeks after it.
+# Stage windows relative to seeding time: stage 1 has run for three weeks (the demo votes,
+# ``voting.demo``, fill its last 20 days) and has a month to go; the live contest is one
+# evening a week later, the final public vote two weeks after it.
 STAGE_WINDOWS: dict[int, tuple[datetime.timedelta, datetime.timedelta]] = {
-    1: (datetime.timedelta(days=-1), datetime.timedelta(days=30)),
+    1: (datetime.timedelta(days=-21), datetime.timedelta(days=30)),
     2: (datetime.timedelta(days=37, hours=19), datetime.timedelta(days=37, hours=22)),
     3: (datetime.timedelta(days=45), datetime.timedelta(days=59)),
 }
@@ -50,7 +51,7 @@ def seed_demo_campaign(*, actor: Actor = None) -> Campaign:
     campaign = create_campaign_from_template(
         name=DEMO_CAMPAIGN_NAME,
         actor=actor,
-        starts_on=timezone.localdate(now) - datetime.timedelta(days=1),
+        starts_on=timezone.localdate(now + STAGE_WINDOWS[1][0]),
     )
     stages = list(campaign.stages.order_by("order"))
     for stage in stages:

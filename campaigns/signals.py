@@ -1,10 +1,20 @@
 """Signals the campaigns app sends. Receivers live in the apps that care (voting tallies,
-leaderboard publication), so ``campaigns`` never imports them.
+leaderboard publication, demo votes), so ``campaigns`` never imports them.
 
 ``stage_status_changed`` is sent *after commit* of a stage transition, with keyword
 arguments ``stage_id``, ``campaign_id``, ``from_status`` and ``to_status``.
+
+``demo_campaign_seeded`` is sent by ``manage.py seed_demo`` once the demo campaign exists,
+with ``sender`` the ``Campaign`` class and keyword arguments ``campaign`` (the demo
+campaign), ``votes`` (how many demo votes its first stage should hold in all; the command
+does not send it for 0) and ``progress`` (a ``progress(label, done, total)`` callback
+drawing a progress bar, or ``None``). Each receiver seeds its own app's demo data,
+idempotently, and returns an object whose ``str()`` is one line for the operator (or
+``None``); the command prints those lines.
 """
 
 from django.dispatch import Signal
 
 stage_status_changed = Signal()
+
+demo_campaign_seeded = Signal()

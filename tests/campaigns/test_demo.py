@@ -32,7 +32,8 @@ def test_seed_demo_campaign_opens_stage_1_for_every_active_member():
         (3, StageStatus.DRAFT, 10),
     ]
     first, second, third = stages
-    assert before - dt.timedelta(days=1) <= first.opens_at <= after - dt.timedelta(days=1)
+    assert before - dt.timedelta(days=21) <= first.opens_at <= after - dt.timedelta(days=21)
+    assert campaign.starts_on == timezone.localdate(first.opens_at)
     assert before + dt.timedelta(days=30) <= first.closes_at <= after + dt.timedelta(days=30)
     assert first.closes_at < second.opens_at < second.closes_at < third.opens_at < third.closes_at
     enrolled = set(
@@ -88,7 +89,7 @@ def test_seed_demo_command_seeds_7000_staff_into_the_open_campaign(settings):
     out = io.StringIO()
 
     with translation.override("en"):
-        call_command("seed_demo", "--quiet", stdout=out)
+        call_command("seed_demo", "--votes", "0", "--quiet", stdout=out)
 
     campaign = Campaign.objects.get()
     first = campaign.stages.get(order=1)

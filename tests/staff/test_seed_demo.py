@@ -307,7 +307,8 @@ def _run_command(*args: str, settings) -> tuple[str, str]:
     settings.DEBUG = True
     stdout, stderr = io.StringIO(), io.StringIO()
     with translation.override("en"):
-        call_command("seed_demo", *args, stdout=stdout, stderr=stderr)
+        # No demo votes (voting.demo has its own tests): these tests are about the rest.
+        call_command("seed_demo", "--votes", "0", *args, stdout=stdout, stderr=stderr)
     return stdout.getvalue(), stderr.getvalue()
 
 
@@ -392,7 +393,9 @@ def test_seed_demo_command_refuses_without_debug(settings):
 def test_seed_demo_command_force_seeds_without_debug(settings):
     settings.DEBUG = False
 
-    call_command("seed_demo", "--staff", "10", "--quiet", "--force", stdout=io.StringIO())
+    call_command(
+        "seed_demo", "--staff", "10", "--votes", "0", "--quiet", "--force", stdout=io.StringIO()
+    )
 
     assert StaffMember.objects.count() == 10
     assert get_user_model().objects.count() == 5

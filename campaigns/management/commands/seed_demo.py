@@ -19,6 +19,7 @@ from tqdm import tqdm
 from campaigns import selectors
 from campaigns.demo import seed_demo_campaign
 from campaigns.models import Campaign
+from campaigns.signals import demo_campaign_seeded
 from staff.demo import DemoAccount, ensure_demo_accounts, seed_demo_directory
 
 
@@ -85,15 +86,25 @@ class ProgressBars:
         self.close()
 
 
+# Demo votes in stage 1 (DESIGN.md §6: 7,000 staff and a million votes in under 2 min).
+DEFAULT_VOTES = 1_000_000
+
+
 class Command(BaseCommand):
     help = (
-        "Load a realistic demo operator (7,000 staff), the demo campaign with stage 1 open, "
-        "and the demo logins. Idempotent."
+        "Load a realistic demo operator (7,000 staff), the demo campaign with stage 1 open "
+        "and a million demo votes in it, and the demo logins. Idempotent."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--staff", type=int, default=7000, help="Number of demo staff (default 7000)."
+        )
+        parser.add_argument(
+            "--votes",
+            type=int,
+            default=DEFAULT_VOTES,
+            help=f"Demo votes in stage 1 in all (default {DEFAULT_VOTES:_}); 0 adds none.",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress bars.")
         parser.add_argument(
@@ -110,6 +121,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["staff"] < 0:
             raise CommandError(_("--staff must be zero or more."))
+        if options["votes"] < 0:
+            raise CommandError(_("--votes must be zero or more."))
         if not settings.DEBUG and not options["force"]:
             raise CommandError(
                 _(
@@ -128,7 +141,7 @@ class Command(BaseCommand):
 
     def steps(self) -> list[Callable[[ProgressBars], None]]:
         """The seeding steps in order; each calls one idempotent service and reports."""
-        return [self.seed_directory, self.seed_campaign, self.seed_accounts]
+        return [self.seed_directory, self.seed_campaign, self.seed_votes, self.seed_accounts]
 
     def seed_directory(self, progress: ProgressBars) -> None:
         summary = seed_demo_directory(staff_count=self.options["staff"], progress=progress)
@@ -161,6 +174,18 @@ class Command(BaseCommand):
                 "contestants": first.contestant_count if first else 0,
             }
         )
+
+    def seed_votes(self, progress: ProgressBars) -> None:
+        """Ask the apps above (``voting``) for demo votes, through ``demo_campaign_seeded``."""
+        if self.campaign is None or not self.options["votes"]:
+            return
+        responses = demo_campaign_seeded.send(
+            sender=Campaign, campaign=self.campaign, votes=self.options["votes"], progress=progress
+        )
+        progress.close()
+        for _receiver, summary in responses:
+            if summary is not None:
+                self.stdout.write(str(summary))
 
     def seed_accounts(self, progress: ProgressBars) -> None:
         self.accounts = ensure_demo_accounts()

@@ -1,0 +1,23 @@
+"""Receivers of the signals that lower apps send (STYLE.md §2): connected in
+``VotingConfig.ready()``, each one a thin call of one voting service."""
+
+from typing import Any
+
+from campaigns.models import Campaign
+from voting.demo import DemoVotesSummary, Progress, seed_demo_votes
+
+
+def seed_demo_votes_on_demo_campaign(
+    sender: type[Campaign],
+    *,
+    campaign: Campaign,
+    votes: int,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> DemoVotesSummary | None:
+    """``campaigns.signals.demo_campaign_seeded``: give the demo campaign's first stage
+    ``votes`` demo votes (``voting.demo.seed_demo_votes``); ``None`` without a stage 1."""
+    stage = campaign.stages.order_by("order").first()
+    if stage is None:
+        return None
+    return seed_demo_votes(stage, votes=votes, progress=progress)
