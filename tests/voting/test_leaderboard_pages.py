@@ -399,4 +399,6 @@ def test_health_reports_the_age_of_open_stage_boards(board, client):
     assert stale.status_code == 200
     assert stale.json()["status"] == "degraded"
     assert stale.json()["leaderboards"]["status"] == "stale"
-    assert stale.json()["leaderboards"]["stages"][stage] == {"age_seconds": 600.0, "stale": True}
+    # The age comes from clocks that may differ by a fraction of a second (DB and app).
+    assert stale.json()["leaderboards"]["stages"][stage]["stale"] is True
+    assert stale.json()["leaderboards"]["stages"][stage]["age_seconds"] == pytest.approx(600, abs=1)
