@@ -14,7 +14,8 @@ In one run on one machine:
    stores each board's API body as a plain blob for the ceiling;
 2. starts gunicorn (the vote ingest bench's: gthread workers, keep-alive) and drives each
    case for a fixed time with a stdlib thread pool of keep-alive ``http.client`` connections:
-   * ceiling: ``GET /bench/cached/<n>/`` — a bare Django view, one cache GET, the blob out;
+   * ceiling: ``GET /bench/cached/<n>/`` — a bare Django view, one cache GET, the blob out
+     (the API body; and, for comparison with the page, the page's HTML as the blob);
    * ``GET /api/stages/<id>/leaderboard/`` — 200, and with ``If-None-Match`` (304);
    * ``GET /stages/<id>/leaderboard/`` — the public page;
    * ``GET /stages/<id>/leaderboard/live/`` — one poll of a live page after the board
@@ -75,7 +76,7 @@ def cleanup() -> None:
     for stage_id in stages.values_list("pk", flat=True):
         cache.delete_many(board_cache_keys(stage_id))
     for size in SIZES:
-        cache.delete(f"bench:ceiling:{size}")
+        cache.delete_many([f"bench:ceiling:{size}", f"bench:ceiling:page-{size}"])
     Tally.objects.filter(stage__in=stages).delete()
     # The chain protects its links: newest first.
     for snapshot in LeaderboardSnapshot.objects.filter(stage__in=stages).order_by("-pk"):
@@ -163,6 +164,8 @@ def seed() -> dict[int, int]:
         publish_stage_leaderboard(stage)
         body = client.get(f"/api/stages/{stage.pk}/leaderboard/").content
         cache.set(f"bench:ceiling:{size}", body, timeout=None)
+        page = client.get(f"/stages/{stage.pk}/leaderboard/").content
+        cache.set(f"bench:ceiling:page-{size}", page, timeout=None)
         stages[size] = stage.pk
     return stages
 
@@ -291,6 +294,7 @@ def main() -> None:
                 ("GET API", api, {}, 200),
                 ("GET API, If-None-Match (304)", api, {"If-None-Match": etag_of(api)}, 304),
                 ("GET public page", page, {}, 200),
+                ("(ceiling view, the page's size of body)", f"/bench/cached/page-{size}/", {}, 200),
                 ("GET page poll (200)", live, {}, 200),
                 ("GET page poll, If-None-Match (304)", live, {"If-None-Match": etag_of(live)}, 304),
             ]

@@ -81,6 +81,7 @@ POLL_MS = 3000
 # Stand-ins rendered into cached full pages, replaced per request (hot path).
 CSRF_MARKER = "csrf-token-of-this-request"
 HOST_MARKER = "host-of-this-request"
+CSRF_MARKER_BYTES, HOST_MARKER_BYTES = CSRF_MARKER.encode(), HOST_MARKER.encode()
 
 
 def age_text(age: dt.timedelta | None) -> str:
@@ -225,9 +226,9 @@ class LeaderboardMixin(View):
             _safe_set(html_key, (etag, html))
         if self.live:
             return _with_etag(HttpResponse(html), etag)
-        html = html.replace(CSRF_MARKER, get_token(request))
+        html = html.replace(CSRF_MARKER_BYTES, get_token(request).encode())
         if self.screen:
-            html = html.replace(HOST_MARKER, escape(request.get_host()))
+            html = html.replace(HOST_MARKER_BYTES, escape(request.get_host()).encode())
         return HttpResponse(html)
 
     def render_for_cache(
@@ -238,9 +239,10 @@ class LeaderboardMixin(View):
         visible: bool,
         freshness: Freshness,
         limit: int | None,
-    ) -> str | None:
-        """The view's HTML for the cached head, from the cached board (no query), with the
-        markers in place of the CSRF token and the host; ``None`` if the board is gone."""
+    ) -> bytes | None:
+        """The view's HTML (UTF-8, as the response sends it) for the cached head, from the
+        cached board (no query), with the markers in place of the CSRF token and the host;
+        ``None`` if the board is gone."""
         payload = _safe_get(CACHE_KEY.format(stage_id=stage_id))
         if payload is None or payload["cut"] != head["cut"]:
             return None
@@ -266,7 +268,7 @@ class LeaderboardMixin(View):
         context = self.context(request, parsed)
         if not self.live:
             context.update(request=_RenderRequest(request.get_full_path()), csrf_token=CSRF_MARKER)
-        return render_to_string(self.template_name, context)
+        return render_to_string(self.template_name, context).encode()
 
     # -- the slower path: the stage from the database --------------------------------
 

@@ -77,7 +77,7 @@ DIGEST_DOMAIN = "service-star/leaderboard/v1"
 CACHE_KEY = "voting:leaderboard:v1:{stage_id}"
 HEAD_KEY = "voting:leaderboard:v2:{stage_id}:head"
 API_KEY = "voting:leaderboard:v2:{stage_id}:api"
-# A page's rendered HTML, one entry per view and language: ``(etag, html)``.
+# A page's rendered HTML, one entry per view and language: ``(etag, UTF-8 bytes)``.
 HTML_KEY = "voting:leaderboard:v2:{stage_id}:html:{view}:{language}"
 HTML_VIEWS = ("page", "screen", "page-live", "screen-live")
 # The fields of an entry the API shows (``votes`` only when counts are visible).
