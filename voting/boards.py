@@ -163,8 +163,10 @@ def board_etag(core: str, freshness: Freshness, basis: str, variant: tuple[str, 
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 
 
-def _rows(entries: list[dict[str, Any]], pictures: dict[str, str]) -> tuple[BoardRow, ...]:
-    top = max((e.get("votes", 0) for e in entries), default=0)
+def _rows(
+    entries: list[dict[str, Any]], pictures: dict[str, str], top: int
+) -> tuple[BoardRow, ...]:
+    """The rows of ``entries``; ``top`` is the leader's votes (the bars' 100)."""
     return tuple(
         BoardRow(
             rank=e["rank"],
@@ -188,12 +190,14 @@ def public_board(
     *,
     freshness: Freshness | None = None,
     limit: int | None = None,
+    offset: int = 0,
     pictures: dict[str, str] | None = None,
 ) -> PublicBoard:
     """A board already read (``leaderboard_for_stage``, filtered or not) as a public page
-    shows it: the first ``limit`` rows, with ``pictures`` (``{"<contestant id>": URL}``;
-    when not given, one query when there are rows; never the vote ledger)."""
-    entries = list(board.entries[:limit] if limit else board.entries)
+    shows it: ``limit`` rows (all when ``None``) from the ``offset``-th, with ``pictures``
+    (``{"<contestant id>": URL}``; when not given, one query when there are rows; never
+    the vote ledger). The bars stay relative to the whole board's leader."""
+    entries = list(board.entries[offset : offset + limit] if limit else board.entries[offset:])
     if pictures is None:
         found = pictures_for_contestants([e["contestant_id"] for e in entries])
         pictures = {str(pk): url for pk, url in found.items()}
@@ -202,7 +206,7 @@ def public_board(
         stage=stage,
         data=board,
         freshness=freshness or board_freshness(board, is_open=is_open),
-        rows=_rows(entries, pictures),
+        rows=_rows(entries, pictures, max((e.get("votes", 0) for e in board.entries), default=0)),
         is_open=is_open,
         total_votes=sum(e["votes"] for e in board.entries) if board.counts_visible else None,
     )

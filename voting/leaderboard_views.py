@@ -10,11 +10,15 @@ down), never from the vote ledger. The ETag follows ``voting.api.leaderboard``'s
 the visibility, the filters) plus what only the rendered page shows: staleness, the
 stage's facts and the pictures (the render basis), the view and the language.
 
-**The hot path** (no query string, the common case under a read storm): one cache round
+The phone page and its fragment show ``PAGE_SIZE`` rows a page (``?page=N``; a bad number
+is page 1, one beyond the end the last page), with previous/next links that keep the
+filters; the fragment's URL keeps the page. The big screen is not paged.
+
+**The hot path** (no query string but ``?page=``, the common case under a read storm): one cache round
 trip and no database query. The cached head (``voting.publication``) holds the stage's
 facts, so the ETag is computed from it and the clock alone (the hidden final hours start at
 ``hidden_from``, compared on every request); a poll with the current ETag gets 304 there
-and then. Otherwise the HTML rendered for that ETag, view and language comes from the
+and then. Otherwise the HTML rendered for that ETag, view, page and language comes from the
 cache (rendered from the cached board on a miss, still without a query, and stored). The
 full pages are cached with markers for the CSRF token of the language switcher and the
 host, filled in per request. The head is trusted while the publication ticks confirm it
@@ -30,7 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -82,6 +86,24 @@ POLL_MS = 3000
 CSRF_MARKER = "csrf-token-of-this-request"
 HOST_MARKER = "host-of-this-request"
 CSRF_MARKER_BYTES, HOST_MARKER_BYTES = CSRF_MARKER.encode(), HOST_MARKER.encode()
+# Rows per page of the phone page and its fragment (``?page=N``, 1-based; DESIGN: small
+# pages). The big screen shows its ``?top=`` rows and is not paged.
+PAGE_SIZE = 100
+
+
+def page_count(n_rows: int) -> int:
+    """How many pages ``n_rows`` rows take (at least one, for an empty board)."""
+    return max(1, -(-n_rows // PAGE_SIZE))
+
+
+def page_number(value: str | None, n_rows: int) -> int:
+    """The page ``?page=`` asks for: 1 for a missing or bad value, the last page for one
+    beyond the end."""
+    try:
+        number = int(value or "")
+    except ValueError:
+        return 1
+    return min(max(number, 1), page_count(n_rows))
 
 
 def age_text(age: dt.timedelta | None) -> str:
@@ -123,6 +145,7 @@ class BoardRequest:
     variant: tuple[str, ...]
     pictures: dict[str, str]
     basis: str
+    page: int = 1
 
     @property
     def etag(self) -> str:
@@ -159,14 +182,20 @@ class LeaderboardMixin(View):
             )
         return "voting/leaderboard_screen.html" if self.screen else "voting/leaderboard_detail.html"
 
-    def variant(self, branch: str, position: str, limit: int | None) -> tuple[str, ...]:
+    def variant(
+        self, branch: str, position: str, limit: int | None, page: int = 1
+    ) -> tuple[str, ...]:
         view = "screen" if self.screen else "page"
-        return (view, branch, position, str(limit), get_language() or "")
+        paging = (f"page={page}",) if page > 1 else ()
+        return (view, branch, position, str(limit), get_language() or "", *paging)
 
     def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
         if stage_id > MAX_ID:
             raise Http404
-        if not request.META.get("QUERY_STRING"):
+        # The hot path: the unfiltered board (any page of it on the phone page).
+        if not request.META.get("QUERY_STRING") or (
+            not self.screen and set(request.GET) <= {"page"}
+        ):
             response = self.from_cache(request, stage_id)
             if response is not None:
                 return response
@@ -187,7 +216,14 @@ class LeaderboardMixin(View):
         language = get_language() or ""
         view = ("screen" if self.screen else "page") + ("-live" if self.live else "")
         head_key = HEAD_KEY.format(stage_id=stage_id)
-        html_key = HTML_KEY.format(stage_id=stage_id, view=view, language=language)
+
+        def html_key_of(page: int) -> str:
+            name = view + (f":{page}" if page > 1 else "")
+            return HTML_KEY.format(stage_id=stage_id, view=name, language=language)
+
+        # The page asked for, before the head says how many there are (usually the same).
+        asked = 1 if self.screen else page_number(request.GET.get("page"), MAX_ID)
+        html_key = html_key_of(asked)
         conditional = self.live and "HTTP_IF_NONE_MATCH" in request.META
         try:
             # A poll that may well be a 304 needs the head only.
@@ -198,6 +234,10 @@ class LeaderboardMixin(View):
         head = found.get(head_key)
         if head is None or max(now - head["checked_at"], dt.timedelta(0)) > stale_after():
             return None
+        page = 1 if self.screen else page_number(request.GET.get("page"), head["n_entries"])
+        prefetched = not conditional
+        if page != asked:  # beyond the end: the last page's HTML
+            html_key, prefetched = html_key_of(page), False
         facts = head["facts"]
         if not facts["public"]:
             raise Http404
@@ -212,15 +252,15 @@ class LeaderboardMixin(View):
             board_etag_core(head["cut"], visible, head["n_entries"]),
             freshness,
             head["basis"],
-            self.variant("", "", limit),
+            self.variant("", "", limit, page),
         )
         if self.live and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
             return _with_etag(HttpResponseNotModified(), etag)
-        cached = found.get(html_key) if not conditional else _safe_get(html_key)
+        cached = found.get(html_key) if prefetched else _safe_get(html_key)
         if cached is not None and cached[0] == etag:
             html = cached[1]
         else:
-            html = self.render_for_cache(request, stage_id, head, visible, freshness, limit)
+            html = self.render_for_cache(request, stage_id, head, visible, freshness, limit, page)
             if html is None:
                 return None
             _safe_set(html_key, (etag, html))
@@ -239,6 +279,7 @@ class LeaderboardMixin(View):
         visible: bool,
         freshness: Freshness,
         limit: int | None,
+        page: int = 1,
     ) -> bytes | None:
         """The view's HTML (UTF-8, as the response sends it) for the cached head, from the
         cached board (no query), with the markers in place of the CSRF token and the host;
@@ -249,8 +290,11 @@ class LeaderboardMixin(View):
         board = board_from_payload(payload, visible=visible, source="cache")
         stage = stage_from_facts(stage_id, head["facts"])
         branches, positions = filter_choices(board)
+        # The query string as the page number alone (normalised): every request for this
+        # page gets the same HTML.
+        get = QueryDict(f"page={page}" if page > 1 else "")
         form = BoardFilterForm(
-            request.GET,
+            get,
             branches=[(c.code, c.name) for c in branches],
             positions=[(c.code, c.name) for c in positions],
         )
@@ -261,13 +305,15 @@ class LeaderboardMixin(View):
             board=board,
             freshness=freshness,
             limit=limit,
-            variant=self.variant("", "", limit),
+            variant=self.variant("", "", limit, page),
             pictures=payload["pictures"],
             basis=head["basis"],
+            page=page,
         )
-        context = self.context(request, parsed)
+        context = self.context(request, parsed, get)
         if not self.live:
-            context.update(request=_RenderRequest(request.get_full_path()), csrf_token=CSRF_MARKER)
+            path = request.path + (f"?{get.urlencode()}" if get else "")
+            context.update(request=_RenderRequest(path), csrf_token=CSRF_MARKER)
         return render_to_string(self.template_name, context).encode()
 
     # -- the slower path: the stage from the database --------------------------------
@@ -294,6 +340,7 @@ class LeaderboardMixin(View):
             else whole
         )
         limit = (values.get("top") or SCREEN_TOP_DEFAULT) if self.screen else None
+        page = 1 if self.screen else page_number(request.GET.get("page"), len(board.entries))
         pictures = whole.pictures if whole.pictures is not None else stage_pictures(stage.pk)
         return BoardRequest(
             stage=stage,
@@ -301,21 +348,32 @@ class LeaderboardMixin(View):
             board=board,
             freshness=board_freshness(board, is_open=public_stage_status(stage) == "open"),
             limit=limit,
-            variant=self.variant(branch or "", position or "", limit),
+            variant=self.variant(branch or "", position or "", limit, page),
             pictures=pictures,
             basis=render_basis(stage_facts(stage), pictures),
+            page=page,
         )
 
-    def context(self, request: HttpRequest, parsed: BoardRequest) -> dict[str, Any]:
+    def context(
+        self, request: HttpRequest, parsed: BoardRequest, get: QueryDict | None = None
+    ) -> dict[str, Any]:
+        paged = not self.screen
         board: PublicBoard = public_board(
             parsed.stage,
             parsed.board,
             freshness=parsed.freshness,
-            limit=parsed.limit,
+            limit=PAGE_SIZE if paged else parsed.limit,
+            offset=(parsed.page - 1) * PAGE_SIZE if paged else 0,
             pictures=parsed.pictures,
         )
         name = "voting:leaderboard-screen-live" if self.screen else "voting:leaderboard-live"
-        query = request.GET.urlencode()
+        # The query string without the page, then the page shown (when not the first).
+        filters = (request.GET if get is None else get).copy()
+        filters.pop("page", None)
+        paging = filters.copy()
+        if paged and parsed.page > 1:
+            paging["page"] = str(parsed.page)
+        query = paging.urlencode()
         return {
             "stage": parsed.stage,
             "campaign": parsed.stage.campaign,
@@ -330,7 +388,31 @@ class LeaderboardMixin(View):
             "poll_ms": POLL_MS,
             "sms_number": settings.SMS_VOTE_NUMBER,
             "dense": self.screen and len(board.rows) > 12,
+            "pager": _pager(parsed.stage.pk, filters, parsed.page, len(parsed.board.entries))
+            if paged
+            else None,
         }
+
+
+def _pager(stage_id: int, filters: QueryDict, page: int, n_rows: int) -> dict[str, Any]:
+    """The phone page's previous/next links (to the page, not the fragment), keeping the
+    filters; ``previous``/``next`` are ``""`` at either end."""
+    base = reverse("voting:leaderboard", args=[stage_id])
+
+    def link(number: int) -> str:
+        query = filters.copy()
+        if number > 1:
+            query["page"] = str(number)
+        text = query.urlencode()
+        return base + (f"?{text}" if text else "")
+
+    count = page_count(n_rows)
+    return {
+        "number": page,
+        "count": count,
+        "previous": link(page - 1) if page > 1 else "",
+        "next": link(page + 1) if page < count else "",
+    }
 
 
 def _safe_get(key: str) -> Any:

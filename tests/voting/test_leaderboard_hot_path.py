@@ -255,3 +255,63 @@ def test_a_draft_campaign_is_not_found_from_the_cache_either(board, client):
 
     assert statuses == [404, 404]
     assert cache.get(HEAD_KEY.format(stage_id=board.stage.pk))["facts"]["public"] is False
+
+
+@pytest.fixture
+def crowd(voting, monkeypatch):
+    """A public stage of 250 contestants with distinct counts (patched in: casting 31,000
+    votes would take minutes), published: three pages on the phone page."""
+    Campaign.objects.filter(pk=voting.stage.campaign_id).update(status=CampaignStatus.RUNNING)
+    contestants = [voting.alice, voting.bob] + [
+        ContestantFactory(
+            stage=voting.stage, staff_member=StaffMemberFactory(employee_no=f"7{i:04d}")
+        )
+        for i in range(248)
+    ]
+    counts = {(c.pk, VoteChannel.WEB.value): 1000 - i for i, c in enumerate(contestants)}
+    monkeypatch.setattr("voting.publication.counted_votes", lambda stage: counts)
+    publish_stage_leaderboard(voting.stage)
+    return voting
+
+
+def ranks(html: str) -> list[int]:
+    return [int(rank) for rank in re.findall(r'data-rank="(\d+)"', html)]
+
+
+def test_warm_cache_answers_any_page_without_a_query(crowd, client, django_assert_num_queries):
+    targets = [
+        urls(crowd.stage)[name] + query
+        for name in ("page", "live")
+        for query in ("?page=2", "?page=3", "?page=9", "?page=x")
+    ]
+    for url in targets:  # renders and stores the pages' HTML (still no query)
+        with django_assert_num_queries(0):
+            assert client.get(url, **EN).status_code == 200
+
+    with django_assert_num_queries(0):
+        answers = {url: client.get(url, **EN) for url in targets}
+    live = urls(crowd.stage)["live"] + "?page=2"
+    with django_assert_num_queries(0):
+        not_modified = client.get(live, HTTP_IF_NONE_MATCH=answers[live]["ETag"], **EN)
+
+    assert not_modified.status_code == 304
+    page = urls(crowd.stage)["page"]
+    assert ranks(answers[page + "?page=2"].text) == list(range(101, 201))
+    assert ranks(answers[live].text) == list(range(101, 201))
+    assert ranks(answers[page + "?page=9"].text) == list(range(201, 251))
+    assert ranks(answers[page + "?page=x"].text) == list(range(1, 101))
+    assert answers[live]["ETag"] != client.get(urls(crowd.stage)["live"], **EN)["ETag"]
+
+
+@pytest.mark.parametrize("view", ["page", "live"])
+def test_other_pages_from_the_cache_equal_the_database_path(crowd, client, view):
+    url = urls(crowd.stage)[view] + "?page=2"
+    client.get(url, **EN)
+    cached = client.get(url, **EN)  # the stored HTML
+    for key in board_cache_keys(crowd.stage.pk)[1:]:  # keep the board, drop the head
+        cache.delete(key)
+    slow = client.get(url, **EN)
+
+    assert TOKEN.sub("token", cached.text) == TOKEN.sub("token", slow.text)
+    assert cached.get("ETag") == slow.get("ETag")
+    assert ranks(cached.text) == list(range(101, 201))

@@ -402,3 +402,86 @@ def test_health_reports_the_age_of_open_stage_boards(board, client):
     # The age comes from clocks that may differ by a fraction of a second (DB and app).
     assert stale.json()["leaderboards"]["stages"][stage]["stale"] is True
     assert stale.json()["leaderboards"]["stages"][stage]["age_seconds"] == pytest.approx(600, abs=1)
+
+
+@pytest.fixture
+def crowd(public, monkeypatch):
+    """250 contestants (Alice and Bob among them) with distinct counts, so ranks 1-250;
+    the odd ranks are clerks, the even ones agents. Counts are patched in (casting 31,000
+    votes would take minutes); the publication is otherwise the real one."""
+    voting = public
+    clerk = PositionFactory(code="clerk", name="Clerk")
+    agent = PositionFactory(code="agent", name="Agent")
+    contestants = [voting.alice, voting.bob]
+    contestants += [
+        ContestantFactory(
+            stage=voting.stage,
+            staff_member=StaffMemberFactory(employee_no=f"7{i:04d}", position=clerk),
+        )
+        for i in range(248)
+    ]
+    for index, contestant in enumerate(contestants):
+        contestant.staff_member.position = clerk if index % 2 == 0 else agent
+        contestant.staff_member.save()
+    counts = {(c.pk, VoteChannel.WEB.value): 1000 - i for i, c in enumerate(contestants)}
+    monkeypatch.setattr("voting.publication.counted_votes", lambda stage: counts)
+    publish_stage_leaderboard(voting.stage)
+    return voting
+
+
+def ranks(html: str) -> list[int]:
+    return [rank for rank, _name, _votes in rows(html)]
+
+
+def test_page_shows_100_rows_a_page(crowd, client):
+    first = client.get(page_url(crowd.stage), **EN)
+    third = client.get(page_url(crowd.stage, page=3), **EN)
+    third_live = client.get(
+        reverse("voting:leaderboard-live", args=[crowd.stage.pk]) + "?page=3", **EN
+    )
+
+    assert ranks(first.text) == list(range(1, 101))
+    assert ranks(third.text) == ranks(third_live.text) == list(range(201, 251))
+    assert "Page 1 of 3" in first.text
+    assert "Page 3 of 3" in third.text
+    assert f'href="{page_url(crowd.stage, page=2)}">Next page' in first.text
+    assert f'href="{page_url(crowd.stage, page=2)}">Previous page' in third.text
+    # The bars stay relative to the leader (1,000 votes), not to the page's first row.
+    assert '<rect width="80.0"' in third.text  # rank 201: 800 votes
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "abc", "", "1.5", "9" * 5000])
+def test_page_a_bad_page_number_is_page_1(crowd, client, value):
+    response = client.get(page_url(crowd.stage, page=value), **EN)
+
+    assert response.status_code == 200
+    assert ranks(response.text) == list(range(1, 101))
+
+
+def test_page_beyond_the_end_is_the_last_page(crowd, client):
+    response = client.get(page_url(crowd.stage, page=99), **EN)
+    live = reverse("voting:leaderboard-live", args=[crowd.stage.pk]) + "?page=3"
+
+    assert ranks(response.text) == list(range(201, 251))
+    assert f'data-live-url="{live}"' in response.text
+
+
+def test_page_pager_keeps_the_filters(crowd, client):
+    response = client.get(page_url(crowd.stage, position="agent", page=2), **EN)
+    live = reverse("voting:leaderboard-live", args=[crowd.stage.pk])
+
+    assert ranks(response.text) == list(range(101, 126))  # 125 agents, re-ranked
+    assert "Page 2 of 2" in response.text
+    assert f'href="{page_url(crowd.stage, position="agent")}">Previous page' in response.text
+    assert f'data-live-url="{live}?position=agent&amp;page=2"' in response.text
+
+
+def test_page_pager_is_in_chinese(crowd, client):
+    response = client.get(page_url(crowd.stage))
+
+    assert "第 1 页，共 3 页" in response.text
+    assert "下一页" in response.text
+
+
+def test_page_a_small_board_has_no_pager(board, client):
+    assert "pagination" not in client.get(page_url(board.stage), **EN).text
