@@ -18,10 +18,12 @@ import random
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402 -- after the path set-up
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 ROWS = 7_000
@@ -37,26 +39,8 @@ MOBILE_PREFIXES = ("134", "135", "136", "137", "138", "139", "150", "151", "158"
 def ensure_database() -> None:
     """Create the PostgreSQL database named by DATABASE_URL when it does not exist."""
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith(("postgres://", "postgresql://")):
-        return
-    import psycopg2
-    from psycopg2 import sql
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    connection = psycopg2.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname="postgres",
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
+    if url.startswith(("postgres://", "postgresql://")):
+        common.ensure_database(url)
 
 
 def build_csv(units: list[str], positions: list[str]) -> bytes:

@@ -41,16 +41,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.vote_ingest import (  # noqa: E402 -- after the path set-up
-    HOST,
-    PORT,
-    THREADS,
-    WORKERS,
+from bench.common import (  # noqa: E402 -- after the path set-up
     bench_env,
     ensure_database,
     percentile,
     start_gunicorn,
 )
+from bench.vote_ingest import HOST, PORT, THREADS, WORKERS  # noqa: E402
 
 CAMPAIGN = "Bench: leaderboard reads"
 SIZES = (23, 70)
@@ -255,7 +252,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    env = bench_env()
+    env = bench_env(HOST)
     env["REDIS_URL"] = os.environ.get("LEADERBOARD_BENCH_REDIS", DEFAULT_REDIS)
     os.environ.update(env)
     ensure_database(env["DATABASE_URL"])
@@ -279,7 +276,7 @@ def main() -> None:
     from django.db import connections
 
     connections.close_all()
-    server = start_gunicorn(env)
+    server = start_gunicorn(env, host=HOST, port=PORT, workers=WORKERS, threads=THREADS)
     ticking = threading.Event()
     publisher = threading.Thread(target=publish_every, args=(list(stages.values()), ticking))
     publisher.start()

@@ -25,7 +25,6 @@ In one run on one machine:
 import argparse
 import io
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -36,7 +35,8 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/service_star_bench"
+from bench.common import bench_env, ensure_database, start_gunicorn  # noqa: E402 -- after the path set-up
+
 HOST, PORT = "127.0.0.1", 8766
 THREADS = 4
 CONTESTANTS = 20
@@ -44,40 +44,6 @@ EMPLOYEE_BASE = 71_000_000
 BENCH_CAMPAIGN = "Bench: SMS ingest"
 SECRET = "bench-only-sms-inbound-secret"
 BATCH = 1000
-
-
-def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("DATABASE_URL", DEFAULT_DB)
-    env.setdefault("SECRET_KEY", "bench-only-secret-key-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c")
-    env.setdefault("PHONE_HASH_KEY", "bench-only-phone-hash-key")
-    env["SMS_INBOUND_SECRET"] = SECRET
-    env["ALLOWED_HOSTS"] = HOST
-    env["SECURE_SSL_REDIRECT"] = "false"
-    env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by ``url`` when it does not exist."""
-    import psycopg2
-    from psycopg2 import sql
-
-    parsed = urlparse(url)
-    connection = psycopg2.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname="postgres",
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parsed.path.lstrip("/")])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(parsed.path[1:])))
-    connection.close()
 
 
 def cleanup() -> None:
@@ -157,40 +123,6 @@ def seed() -> tuple[int, list[str]]:
         )
         Contestant.objects.create(stage=stage, staff_member=member, status=ContestantStatus.IN)
     return stage.pk, numbers
-
-
-def start_gunicorn(env: dict[str, str], workers: int) -> subprocess.Popen:
-    import http.client
-
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "config.wsgi:application",
-        "--bind",
-        f"{HOST}:{PORT}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--keep-alive",
-        "30",
-        "--timeout",
-        "120",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            connection = http.client.HTTPConnection(HOST, PORT, timeout=1)
-            connection.request("GET", "/healthz")
-            connection.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit("gunicorn did not start")
 
 
 def drive(batches: list[list[dict]], clients: int) -> tuple[list[float], Counter, Counter, float]:
@@ -281,7 +213,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    env = bench_env()
+    env = bench_env(HOST, SMS_INBOUND_SECRET=SECRET)
     os.environ.update(env)
     ensure_database(env["DATABASE_URL"])
     import django
@@ -305,7 +237,9 @@ def main() -> None:
         f"{BATCH:,} messages",
         flush=True,
     )
-    server = start_gunicorn(env, args.workers)
+    server = start_gunicorn(
+        env, host=HOST, port=PORT, workers=args.workers, threads=THREADS, timeout=120
+    )
     try:
         latencies, statuses, http_statuses, wall = drive(batches, args.clients)
     finally:

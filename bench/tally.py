@@ -39,10 +39,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database  # noqa: E402 -- after the path set-up
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/service_star_bench")
 
@@ -52,28 +54,6 @@ BROKER = Path(tempfile.mkdtemp(prefix="bench-tally-"))
 # read a message file while beat is still writing it, which kills the consumer under load.
 REDIS_PORT = int(os.environ.get("BENCH_REDIS_PORT", "6391"))
 os.environ["REDIS_URL"] = f"redis://127.0.0.1:{REDIS_PORT}/0"
-
-
-def ensure_database() -> None:
-    """Create the PostgreSQL database named by DATABASE_URL when it does not exist."""
-    import psycopg2
-    from psycopg2 import sql
-
-    parsed = urlparse(os.environ["DATABASE_URL"])
-    name = parsed.path.lstrip("/")
-    connection = psycopg2.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname="postgres",
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    connection.close()
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -342,7 +322,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    ensure_database()
+    ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

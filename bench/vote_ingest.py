@@ -26,8 +26,6 @@ import argparse
 import http.client
 import json
 import os
-import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -38,46 +36,14 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/service_star_bench"
+from bench.common import bench_env, ensure_database, percentile, start_gunicorn  # noqa: E402 -- after the path set-up
+
 HOST, PORT = "127.0.0.1", 8765
 WORKERS, THREADS = 2, 8
 VOTERS = 200_000
 CONTESTANTS = 20
 EMPLOYEE_BASE = 70_000_000
 BENCH_CAMPAIGN = "Bench: vote ingest"
-
-
-def bench_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("DATABASE_URL", DEFAULT_DB)
-    env.setdefault("SECRET_KEY", "bench-only-secret-key-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c")
-    env.setdefault("PHONE_HASH_KEY", "bench-only-phone-hash-key")
-    env["ALLOWED_HOSTS"] = HOST
-    env["SECURE_SSL_REDIRECT"] = "false"
-    env["DJANGO_SETTINGS_MODULE"] = "bench.settings_bench"
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by ``url`` when it does not exist."""
-    import psycopg2
-    from psycopg2 import sql
-
-    parsed = urlparse(url)
-    connection = psycopg2.connect(
-        host=parsed.hostname,
-        port=parsed.port or 5432,
-        user=parsed.username,
-        password=parsed.password,
-        dbname="postgres",
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parsed.path.lstrip("/")])
-        if cursor.fetchone() is None:
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(parsed.path[1:])))
-    connection.close()
 
 
 def seed() -> tuple[int, list[str], list[str]]:
@@ -230,40 +196,6 @@ def drive(
     return merged, seconds
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else 0.0
-
-
-def start_gunicorn(env: dict[str, str]) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "config.wsgi:application",
-        "--bind",
-        f"{HOST}:{PORT}",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--keep-alive",
-        "30",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            connection = http.client.HTTPConnection(HOST, PORT, timeout=1)
-            connection.request("GET", "/healthz")
-            connection.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit("gunicorn did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -271,7 +203,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
 
-    env = bench_env()
+    env = bench_env(HOST)
     os.environ.update(env)
     ensure_database(env["DATABASE_URL"])
     import django
@@ -303,7 +235,7 @@ def main() -> None:
         json.dumps({"stage": stage_id, "voter_token": f"voter-{n:08d}"}).encode()
         for n in range(len(tokens))
     ]
-    server = start_gunicorn(env)
+    server = start_gunicorn(env, host=HOST, port=PORT, workers=WORKERS, threads=THREADS)
     try:
         ceiling, seconds = drive(
             "/bench/ceiling/",
