@@ -98,7 +98,7 @@ def seed() -> dict[int, int]:
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
     from voting.choices import VoteChannel
-    from voting.clock import db_now
+    from campaigns.clock import db_now
     from voting.models import Tally
     from voting.publication import publish_stage_leaderboard
 

@@ -57,7 +57,7 @@ def seed() -> tuple[int, list[str], list[str]]:
     from staff.choices import UnitKind
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
-    from voting.clock import db_now
+    from campaigns.clock import db_now
     from voting.otp import VoterSession, issue_voter_token
 
     cleanup()

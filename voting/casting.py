@@ -20,7 +20,7 @@ from campaigns.choices import ContestantStatus
 from campaigns.models import Contestant, Stage
 from staff.models import StaffMember
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, VoteStatus
-from voting.clock import db_now, local_day
+from campaigns.clock import db_now, local_day
 from voting.models import TallyEvent, Vote, Voter
 from voting.selectors import StageLimits, VoteUsage, vote_usage
 
@@ -139,7 +139,7 @@ def read_facts_sql(
     the staff exclusion, the usage counts and a repeated request, by subqueries.
 
     Must run after ``lock_voter``, in a later statement (see ``cast_vote``). The day is
-    ``now()`` in ``TIME_ZONE``, as ``voting.clock.local_day`` computes it.
+    ``now()`` in ``TIME_ZONE``, as ``campaigns.clock.local_day`` computes it.
     """
     by = "c.id = %(contestant)s" if contestant_id is not None else "m.employee_no = %(no)s"
     sql = _FACTS_SQL.format(candidate=by, **_TABLES)

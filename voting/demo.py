@@ -86,7 +86,7 @@ from staff.models import StaffMember
 from staff.phones import hash_phone, mask_phone
 from staff.services import record_audit_event
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, AuditAction, VoteChannel, VoteStatus
-from voting.clock import db_now
+from campaigns.clock import db_now
 from voting.fingerprints import hash_ip, hash_ip_subnet, hash_user_agent
 from voting.models import Tally, Vote, Voter
 from voting.publication import publish_stage_leaderboard

@@ -41,7 +41,7 @@ from voting.choices import (
     RateOutcome,
     SmsTemplate,
 )
-from voting.clock import db_now
+from campaigns.clock import db_now
 from voting.exceptions import (
     BadCodeError,
     CodeExpiredError,

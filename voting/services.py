@@ -39,7 +39,7 @@ from voting.choices import (
     LimitKind,
     VoteStatus,
 )
-from voting.clock import db_now
+from campaigns.clock import db_now
 from voting.exceptions import (
     BadCodeError,
     IdempotencyConflictError,

@@ -47,7 +47,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from campaigns.models import Stage
-from voting.clock import db_now
+from campaigns.clock import db_now
 from voting.models import Tally, TallyEvent
 from voting.tasks import fold_tallies_task
 
@@ -122,7 +122,7 @@ def _apply_deltas(deltas: dict[TallyKey, int]) -> None:
     if not keys:
         return
     params: list[object] = []
-    # SQLite has no now(); its database clock is the process clock (voting.clock).
+    # SQLite has no now(); its database clock is the process clock (campaigns.clock).
     stamp = None if connection.vendor == "postgresql" else db_now()
     for key in keys:
         params.extend([*key, deltas[key]])

@@ -286,6 +286,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Wake-up messages to workers (staff.wakeups): best effort, after commit. A broker that
+# does not answer within WAKEUP_TIMEOUT seconds pauses every wake-up of the process for
+# WAKEUP_BACKOFF_SECONDS, so an outage costs one timeout per pause, not one per request.
+WAKEUPS_ENABLED = env.bool("WAKEUPS_ENABLED", default=True)
+WAKEUP_TIMEOUT = env.float("WAKEUP_TIMEOUT", default=0.5)
+WAKEUP_BACKOFF_SECONDS = env.float("WAKEUP_BACKOFF_SECONDS", default=5.0)
+
 # SERVICE STAR
 # ------------------------------------------------------------------------------
 # The keyed hash of phone numbers uses its own key, not SECRET_KEY: rotating the session

@@ -1,4 +1,4 @@
-"""Factories for the voting app. Times default to ``voting.clock.db_now()``, the clock the
+"""Factories for the voting app. Times default to ``campaigns.clock.db_now()``, the clock the
 services decide by. ``VoteFactory`` writes a ledger row directly (a fixture of
 history); casting a vote through the rules is ``voting.services.cast_vote``'s job."""
 
@@ -16,7 +16,7 @@ from voting.choices import (
     VoteChannel,
     VoteStatus,
 )
-from voting.clock import db_now, local_day
+from campaigns.clock import db_now, local_day
 from voting.fingerprints import hash_number_block
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
 from voting.services import new_receipt_code
@@ -110,7 +110,7 @@ class OutboundSmsFactory(factory.django.DjangoModelFactory):
         }
     )
     language = "zh-hans"
-    # Explicit times from the database clock (``voting.clock``): on SQLite time-machine moves
+    # Explicit times from the database clock (``campaigns.clock``): on SQLite time-machine moves
     # the process clock but not SQLite's own, and on PostgreSQL a test's now() is fixed.
     created_at = factory.LazyFunction(db_now)
     next_attempt_at = factory.LazyAttribute(lambda o: o.created_at)

@@ -13,7 +13,7 @@ from campaigns.models import Contestant, Stage
 from staff.phones import Phone, parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory
-from voting.clock import db_now
+from campaigns.clock import db_now
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +32,7 @@ def frozen_now(db) -> Iterator[dt.datetime]:
 
     PostgreSQL's ``now()`` is the start of the transaction, and a ``django_db`` test runs
     in one transaction, so it does not move. On SQLite the database clock is the process
-    clock (``voting.clock``), frozen here with time-machine.
+    clock (``campaigns.clock``), frozen here with time-machine.
     """
     now = db_now()
     if connection.vendor == "postgresql":

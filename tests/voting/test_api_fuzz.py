@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory
-from voting.clock import db_now
+from campaigns.clock import db_now
 
 MAX_EXAMPLES = 25
 

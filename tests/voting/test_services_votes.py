@@ -16,7 +16,7 @@ from tests.factories.voting import VoteFactory
 from tests.voting.conftest import set_limits
 from voting import casting, services
 from voting.choices import AuditAction, LimitKind, VoteChannel, VoteStatus
-from voting.clock import local_day
+from campaigns.clock import local_day
 from voting.exceptions import (
     IdempotencyConflictError,
     InvalidationError,

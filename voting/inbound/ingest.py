@@ -69,7 +69,7 @@ from staff.exceptions import InvalidPhoneError
 from staff.models import StaffMember
 from staff.phones import Phone, parse_phone
 from voting.choices import InboundStatus, SmsStatus, SmsTemplate, VoteChannel, VoteStatus
-from voting.clock import db_now, local_day
+from campaigns.clock import db_now, local_day
 from voting.exceptions import LimitReachedError
 from voting.inbound.keywords import SmsKind, clean_raw_text, parse_sms
 from voting.models import InboundSms, OutboundSms, TallyEvent, Vote, Voter

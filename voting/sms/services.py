@@ -10,7 +10,7 @@ from django.db.models import F
 
 from staff.phones import Phone
 from voting.choices import OTP_TTL_SECONDS, SmsStatus, SmsTemplate
-from voting.clock import db_now
+from campaigns.clock import db_now
 from voting.models import OutboundSms
 from voting.sms.backends.base import (
     BaseSmsBackend,
