@@ -77,3 +77,23 @@ def page(browser):
 def screenshot_dir() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+@pytest.fixture
+def sent_wakeups(settings, monkeypatch):
+    """The names of the tasks that ``staff.wakeups`` publishes, in order, instead of talking
+    to a broker (the broker itself is exercised by tests/staff/test_wakeups.py and the
+    real-worker tests). Wake-ups are switched on, with a fresh debounce state."""
+    from staff import wakeups
+
+    settings.WAKEUPS_ENABLED = True
+    settings.CELERY_BROKER_URL = "memory://"
+    wakeups.reset_wakeups()
+    names: list[str] = []
+
+    def record(name, kwargs=None, connection=None, **options):
+        names.append(name)
+
+    monkeypatch.setattr(wakeups.current_app, "send_task", record)
+    yield names
+    wakeups.reset_wakeups()

@@ -43,12 +43,12 @@ from staff.exceptions import InvalidPhoneError
 from staff.models import AuditEvent
 from staff.phones import parse_phone
 from staff.services import Actor, record_audit_event
+from staff.wakeups import wake_on_commit
 from voting.choices import AuditAction, VoteStatus
 from voting.exceptions import InvalidationError
 from voting.fraud import SEARCH_PARAM, STAGE_PARAM, VoteFilter
 from voting.models import Vote
 from voting.services import invalidate_votes, restore_votes
-from voting.tasks import run_vote_job_task
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ SERVICES: dict[str, Callable[..., list[int]]] = {
 # The status a vote must have for the action to change it.
 FROM_STATUS = {INVALIDATE: VoteStatus.VALID, RESTORE: VoteStatus.INVALIDATED}
 REASON_MAX_LENGTH = 1000
+JOB_TASK = "voting.run_vote_job"
 CACHE_TIMEOUT = 24 * 3600
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 _LONG_NUMBER = re.compile(r"[0-9][0-9 \-]{9,}[0-9]")
@@ -240,23 +241,13 @@ def vote_job_progress(job_id: str) -> JobProgress | None:
 
 
 def enqueue_vote_job(job_id: str) -> None:
-    """Send the job to a worker: an ``on_commit`` callback that never raises.
+    """Send the job to a worker once the current transaction commits (at once outside one).
 
-    Bounded like the SMS wake-up (DESIGN.md §3.5): a broker that is down costs at most
-    ``SMS_WAKE_TIMEOUT`` seconds; the progress page then offers to send it again.
+    A bounded, error-swallowing wake-up by task name (``staff.wakeups``) on the ``heavy``
+    queue: a broker that is down costs at most ``WAKEUP_TIMEOUT`` seconds, and the progress
+    page then offers to send it again. The job itself is in the database, never lost.
     """
-    try:
-        app = run_vote_job_task.app
-        with app.connection_for_write(
-            url=settings.CELERY_BROKER_URL,
-            connect_timeout=settings.SMS_WAKE_TIMEOUT,
-            transport_options=getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}),
-        ) as connection:
-            run_vote_job_task.apply_async(
-                kwargs={"job_id": job_id}, connection=connection, retry=False, queue="heavy"
-            )
-    except Exception as exc:  # noqa: BLE001 -- the job is in the audit log; it can be resent
-        logger.warning("vote job %s not queued: %s", job_id, type(exc).__name__)
+    wake_on_commit(JOB_TASK, kwargs={"job_id": job_id}, queue="heavy")
 
 
 def _no_phone_numbers(vote_filter: VoteFilter) -> None:
@@ -310,7 +301,7 @@ def start_vote_job(
             },
             campaign_id=stage.campaign_id if stage is not None else None,
         )
-        transaction.on_commit(lambda: enqueue_vote_job(job_id))
+        enqueue_vote_job(job_id)
     _store(JobProgress(job_id, action, "queued", total, 0, 0, 0, 0))
     return job_id
 

@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from campaigns.choices import StageStatus
+from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
 from staff.phones import parse_phone
 from staff.services import Actor, record_audit_event
@@ -39,7 +40,6 @@ from voting.choices import (
     LimitKind,
     VoteStatus,
 )
-from campaigns.clock import db_now
 from voting.exceptions import (
     BadCodeError,
     IdempotencyConflictError,
@@ -63,7 +63,7 @@ from voting.otp import (
     verify_otp,
 )
 from voting.selectors import StageLimits, VoteUsage, remaining_from_usage, vote_usage
-from voting.tallies import record_tally_events, wake_tally_folder
+from voting.tallies import record_tally_events, wake_tally_fold
 
 __all__ = [
     "CastResult",
@@ -308,7 +308,7 @@ def cast_vote(
             # Tally outbox: the +1 commits with the vote or not at all (voting.tallies).
             record_tally_events([(vote.pk, stage_id, facts.contestant_id, channel)], delta=1)
             vote_id, receipt_code = vote.pk, vote.receipt_code
-        transaction.on_commit(wake_tally_folder)
+        wake_tally_fold()
     after = VoteUsage(stage=usage.stage + 1, today=usage.today + 1, candidate=usage.candidate + 1)
     remaining = remaining_from_usage(limits, after)
     return CastResult(

@@ -46,16 +46,18 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connection, transaction
 
-from campaigns.models import Stage
 from campaigns.clock import db_now
+from campaigns.models import Stage
+from staff.wakeups import wake_on_commit
 from voting.models import Tally, TallyEvent
-from voting.tasks import fold_tallies_task
 
 logger = logging.getLogger(__name__)
 
-# Per-process debounce of wake-ups: at 500 votes/s one message per 0.2 s is plenty, since
-# a fold drains everything pending and beat sweeps every second anyway.
-_last_wake = 0.0
+FOLD_TASK = "voting.fold_tallies"
+# At 500 votes/s one wake-up per 0.2 s is plenty: a fold drains everything pending, and
+# beat sweeps every second anyway. A wake-up older than 5 s is worthless (beat has run).
+FOLD_WAKE_DEBOUNCE = 0.2
+FOLD_WAKE_EXPIRES = 5
 
 TallyKey = tuple[int, int, str]  # (stage_id, contestant_id, channel)
 
@@ -75,31 +77,15 @@ def record_tally_events(votes: Iterable[tuple[int, int, int, str]], *, delta: in
     return len(events)
 
 
-def wake_tally_folder() -> None:
-    """Ask a worker to fold now: an ``on_commit`` callback of ``cast_vote``; never raises.
+def wake_tally_fold() -> None:
+    """Wake a worker to fold the outbox once the current transaction commits.
 
-    Bounded like the SMS wake-up (``voting.sms.services.wake_sms_sender``): broker URL and
-    options read at call time, a short connection timeout, no retries, errors logged and
-    swallowed (DESIGN.md §3.5; celery#4556). Debounced per process to one message per
-    ``VOTING_TALLY_WAKE_INTERVAL`` seconds. Beat folds every second anyway.
+    Called inside the vote's transaction (``cast_vote``, the SMS batch ingest). Sends the
+    ``voting.fold_tallies`` task by name through ``staff.wakeups.wake_on_commit``: bounded,
+    error-swallowing, debounced per process to one message per ``FOLD_WAKE_DEBOUNCE``
+    seconds, and nothing on a rollback. Beat folds every second anyway.
     """
-    global _last_wake  # a per-process debounce: a race costs one extra wake-up at worst
-    if not settings.VOTING_TALLY_WAKE:
-        return
-    now = time.monotonic()
-    if now - _last_wake < settings.VOTING_TALLY_WAKE_INTERVAL:
-        return
-    _last_wake = now
-    try:
-        app = fold_tallies_task.app
-        with app.connection_for_write(
-            url=settings.CELERY_BROKER_URL,
-            connect_timeout=settings.VOTING_TALLY_WAKE_TIMEOUT,
-            transport_options=getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}),
-        ) as broker:
-            fold_tallies_task.apply_async(connection=broker, retry=False, expires=5)
-    except Exception as exc:  # noqa: BLE001 -- a wake-up must never fail the request
-        logger.warning("tally fold wake-up failed (beat will sweep): %s", type(exc).__name__)
+    wake_on_commit(FOLD_TASK, expires=FOLD_WAKE_EXPIRES, debounce=FOLD_WAKE_DEBOUNCE)
 
 
 def _upsert_sql(rows: int) -> str:

@@ -371,11 +371,6 @@ VOTING_FRAUD_JOB_BATCH = env.int("VOTING_FRAUD_JOB_BATCH", default=1000)
 # keeps going before it leaves the rest to the next beat tick.
 VOTING_TALLY_BATCH_SIZE = env.int("VOTING_TALLY_BATCH_SIZE", default=5000)
 VOTING_TALLY_TIME_BUDGET = env.float("VOTING_TALLY_TIME_BUDGET", default=10.0)
-# Wake-ups of the fold after a vote commits: bounded, errors only logged, at most one per
-# interval per process (beat folds every second regardless).
-VOTING_TALLY_WAKE = env.bool("VOTING_TALLY_WAKE", default=True)
-VOTING_TALLY_WAKE_TIMEOUT = env.float("VOTING_TALLY_WAKE_TIMEOUT", default=1.0)
-VOTING_TALLY_WAKE_INTERVAL = env.float("VOTING_TALLY_WAKE_INTERVAL", default=0.2)
 # TEST-ONLY fault hook: a fold sleeps this many seconds before committing so a test can
 # kill the worker mid-batch (TESTPLAN F1). Must stay 0 in production.
 VOTING_TALLY_FAULT_SLEEP = env.float("VOTING_TALLY_FAULT_SLEEP", default=0.0)

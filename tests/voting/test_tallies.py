@@ -8,6 +8,7 @@ from django.db import connection, connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from staff import wakeups
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.voting import VoteFactory
@@ -21,7 +22,6 @@ from voting.tallies import (
     fold_pending_tallies,
     fold_tally_events,
     record_tally_events,
-    wake_tally_folder,
 )
 from voting.tasks import fold_tallies_task
 
@@ -176,20 +176,34 @@ def test_events_of_other_stages_are_folded_into_their_own_tallies(voting):
     assert tallies(voting.stage) == {(voting.alice.pk, "web"): 1}
 
 
-def test_cast_vote_wakes_the_fold_on_commit_and_survives_a_dead_broker(
+def test_cast_vote_wakes_the_fold_on_commit(
+    voting, sent_wakeups, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        result = cast(voting.stage, voting.alice)
+        assert sent_wakeups == []
+
+    for callback in callbacks:
+        callback()
+    assert sent_wakeups == ["voting.fold_tallies"]
+    assert Vote.objects.filter(pk=result.vote_id).exists()
+
+
+def test_cast_vote_survives_a_dead_broker(
     voting, settings, django_capture_on_commit_callbacks, caplog
 ):
+    settings.WAKEUPS_ENABLED = True
+    settings.WAKEUP_TIMEOUT = 0.2
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 0.2}
-    settings.VOTING_TALLY_WAKE_TIMEOUT = 0.2
-    settings.VOTING_TALLY_WAKE_INTERVAL = 0
+    wakeups.reset_wakeups()
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         result = cast(voting.stage, voting.alice)
 
-    assert wake_tally_folder in callbacks
+    wakeups.reset_wakeups()
     assert Vote.objects.filter(pk=result.vote_id).exists()
-    assert "tally fold wake-up failed" in caplog.text
+    assert "wake-up of voting.fold_tallies failed" in caplog.text
 
 
 # -- the invariant, for any interleaving ----------------------------------------------

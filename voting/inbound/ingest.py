@@ -64,12 +64,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.choices import ContestantStatus, StageStatus
+from campaigns.clock import db_now, local_day
 from campaigns.models import Contestant, Stage
 from staff.exceptions import InvalidPhoneError
 from staff.models import StaffMember
 from staff.phones import Phone, parse_phone
 from voting.choices import InboundStatus, SmsStatus, SmsTemplate, VoteChannel, VoteStatus
-from campaigns.clock import db_now, local_day
 from voting.exceptions import LimitReachedError
 from voting.inbound.keywords import SmsKind, clean_raw_text, parse_sms
 from voting.models import InboundSms, OutboundSms, TallyEvent, Vote, Voter
@@ -77,7 +77,7 @@ from voting.selectors import VoteUsage, remaining_from_usage
 from voting.services import RECEIPT_INSERT_TRIES, accepts_votes, check_vote_limits, new_receipt_code
 from voting.sms.services import wake_sms_sender
 from voting.sms.templates import render_sms
-from voting.tallies import wake_tally_folder
+from voting.tallies import wake_tally_fold
 
 MAX_BATCH = 1000
 MESSAGE_ID_MAX_CHARS = 100
@@ -657,7 +657,7 @@ def ingest_sms_batch(messages: list[InboundMessage], *, provider: str) -> list[S
         if votes:
             _insert_votes(votes)
             _record_tally_events(votes, now=now)
-            transaction.on_commit(wake_tally_folder)
+            wake_tally_fold()
         _write_replies(mine, now=now)
         if mine:
             _record_outcomes(mine, provider=provider, now=now)
