@@ -9,7 +9,7 @@ In one run on one machine:
 
 1. migrates the bench database (``bench/settings_bench.py``: production settings plus the
    bench-only ceiling app), seeds two open stages with 23 and 70 contestants and tallies,
-   publishes their boards with ``voting.publication.publish_stage_leaderboard`` (so the
+   publishes their boards with ``voting.counting.publication.publish_stage_leaderboard`` (so the
    snapshot is in PostgreSQL and the board in Redis, as the beat task leaves them), and
    stores each board's API body as a plain blob for the ceiling;
 2. starts gunicorn (the vote ingest bench's: gthread workers, keep-alive) and drives each
@@ -22,7 +22,7 @@ In one run on one machine:
      changed (200, the fragment), and while nothing changes (``If-None-Match``, 304);
 
    (all of them, with the cache warm, are one cache round trip and no database query:
-   ``voting.leaderboard_views`` and ``voting.api.leaderboard``);
+   ``voting.views.leaderboards`` and ``voting.api.leaderboard``);
 3. prints one markdown table (req/s, p50, p99, ratio to the ceiling of the same board size)
    and ``uptime`` before and after (the machine may be shared), then deletes its rows and keys.
 """
@@ -66,8 +66,8 @@ def cleanup() -> None:
 
     from campaigns.models import Campaign, Contestant, Stage
     from staff.models import StaffMember
+    from voting.counting.leaderboards import board_cache_keys
     from voting.models import LeaderboardSnapshot, Tally
-    from voting.publication import board_cache_keys
 
     stages = Stage.objects.filter(campaign__name=CAMPAIGN)
     for stage_id in stages.values_list("pk", flat=True):
@@ -99,8 +99,8 @@ def seed() -> dict[int, int]:
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
     from voting.choices import VoteChannel
+    from voting.counting.publication import publish_stage_leaderboard
     from voting.models import Tally
-    from voting.publication import publish_stage_leaderboard
 
     cleanup()
     now = db_now()
@@ -228,7 +228,7 @@ def publish_every(stage_ids: list[int], stop: threading.Event) -> None:
     from django.db import connection
 
     from campaigns.models import Stage
-    from voting.publication import publish_stage_leaderboard
+    from voting.counting.publication import publish_stage_leaderboard
 
     while not stop.wait(settings.VOTING_PUBLISH_INTERVAL):
         for stage in Stage.objects.filter(pk__in=stage_ids):

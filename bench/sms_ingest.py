@@ -14,7 +14,7 @@ In one run on one machine:
    would, from ``--clients`` threads with keep-alive connections: about 20% re-deliveries
    of earlier ids, 10% junk, 5% from 50 heavy voters who pass their limit, the rest valid
    votes from 100,000 voters (``voting.inbound.simulate``);
-4. folds the tally outbox and recounts the stage (``voting.recount``): tallies must equal
+4. folds the tally outbox and recounts the stage (``voting.counting.recount``): tallies must equal
    the ledger;
 5. measures the ceiling in the same run: ``COPY`` of as many ledger-shaped rows as votes
    were counted into a table ``LIKE voting_vote INCLUDING ALL`` (same columns and
@@ -247,9 +247,9 @@ def main() -> None:
         server.wait(timeout=30)
 
     from campaigns.models import Stage
+    from voting.counting.recount import recount_stage
+    from voting.counting.tallies import fold_pending_tallies
     from voting.models import Vote
-    from voting.recount import recount_stage
-    from voting.tallies import fold_pending_tallies
 
     while fold_pending_tallies(time_budget=60):
         pass

@@ -156,8 +156,8 @@ def freshness(
 ) -> dict[str, float]:
     from django.db import connections
 
+    from voting.ledger.services import cast_vote
     from voting.models import LeaderboardSnapshot
-    from voting.services import cast_vote
 
     stage, contestants = make_stage("f", 20)
     log = BROKER / "worker.log"
@@ -247,7 +247,7 @@ def freshness(
 def recount(votes: int) -> dict[str, float]:
     from django.db import connection
 
-    from voting.recount import recount_stage
+    from voting.counting.recount import recount_stage
 
     stage, contestants = make_stage("r", 20)
     first = contestants[0].pk

@@ -9,7 +9,7 @@ In one run on one machine:
    ``bench.ceiling_app``), using ``bench/settings_bench.py`` = ``config.settings.production``
    + the ceiling app and URL conf, with ``SECURE_SSL_REDIRECT=false``;
 2. seeds an open stage with unlimited votes, 20 contestants and 200,000 distinct voters,
-   each with a voter token issued by ``voting.otp.issue_voter_token`` (so the load needs
+   each with a voter token issued by ``voting.otp.services.issue_voter_token`` (so the load needs
    no SMS round trips: a token is what a verified voter's browser sends);
 3. starts gunicorn (gthread workers, keep-alive) and drives, for a fixed time each, with a
    stdlib thread pool of keep-alive ``http.client`` connections:
@@ -58,7 +58,7 @@ def seed() -> tuple[int, list[str], list[str]]:
     from staff.choices import UnitKind
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
-    from voting.otp import VoterSession, issue_voter_token
+    from voting.otp.services import VoterSession, issue_voter_token
 
     cleanup()
     now = db_now()

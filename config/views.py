@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from voting.boards import open_board_ages
+from voting.counting.boards import open_board_ages
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ class HealthView(View):
 
     Redis holds only what can be rebuilt (DESIGN.md §5), so a cache outage degrades the
     service without making it unhealthy. ``leaderboards`` reports how old the board of
-    each open stage is (``voting.boards``): a stale one (beat or workers stopped,
+    each open stage is (``voting.counting.boards``): a stale one (beat or workers stopped,
     TESTPLAN F8) makes the status "degraded", still with 200.
     """
 

@@ -9,7 +9,8 @@ class VotingConfig(AppConfig):
     verbose_name = _("Voting")
 
     def ready(self) -> None:
-        from voting import components, receivers  # noqa: PLC0415 -- models must be loaded first
+        from voting import receivers  # noqa: PLC0415 -- models must be loaded first
+        from voting.counting import components  # noqa: PLC0415 -- the same
 
         components.register()
         demo_campaign_seeded.connect(

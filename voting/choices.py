@@ -85,7 +85,7 @@ class AuditAction(models.TextChoices):
     VOTES_INVALIDATED = "voting.vote.invalidated", _("Votes invalidated")
     VOTES_RESTORED = "voting.vote.restored", _("Votes restored")
     TALLY_REPAIRED = "voting.tally.repaired", _("Tallies repaired from the ledger")
-    # A background job over a large selection (voting.bulk): started, one event per
+    # A background job over a large selection (voting.fraud.jobs): started, one event per
     # batch (its checkpoint), and "completed" only after the last batch.
     VOTE_JOB_STARTED = "voting.vote_job.started", _("Bulk vote job started")
     VOTE_JOB_PROGRESSED = "voting.vote_job.progressed", _("Bulk vote job batch done")

@@ -96,7 +96,18 @@ class BadInputError(VotingError):
 
 
 class InvalidationError(VotingError):
-    """An invalidation or restore was refused (no reason given)."""
+    """An invalidation or restore was refused: ``reason_required``, ``reason_too_long``,
+    ``phone_in_filter`` or ``stage_frozen`` (``StageFrozenError``)."""
+
+
+class StageFrozenError(InvalidationError):
+    """A vote of a finalised stage cannot be invalidated or restored: its results are
+    frozen (DESIGN.md §4.6)."""
+
+    status_code = 409
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("stage_frozen", message)
 
 
 class BadSignatureError(VotingError):

@@ -1,5 +1,5 @@
 """Forms of the public vote pages. Shape only: whether a number may receive a code, whether
-a code is right and whether a vote counts are the services' decisions (``voting.services``),
+a code is right and whether a vote counts are the services' decisions (``voting.ledger.services``),
 which the views turn into errors on these forms.
 
 Every field refuses what it cannot hold before anything reaches a service: NUL characters
@@ -14,7 +14,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from voting.choices import OTP_DIGITS
-from voting.selectors import normalize_receipt_code
+from voting.ledger.receipts import normalize_receipt_code
 
 _CODE = re.compile(rf"[0-9]{{{OTP_DIGITS}}}", re.ASCII)
 # People paste codes with spaces ("123 456") and some keyboards type full-width digits.

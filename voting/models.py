@@ -7,7 +7,7 @@ Terms and invariants:
   its row lock serialises everything one voter does (casting votes, requesting codes), so
   per-voter limits hold under concurrency without any hot per-contestant or per-stage row.
 * **Vote** — the append-only ledger. A row is never deleted and only its status fields
-  (``status``, ``invalidated_*``) ever change, through ``voting.services``. ``cast_at`` and
+  (``status``, ``invalidated_*``) ever change, through ``voting.ledger.services``. ``cast_at`` and
   ``local_day`` come from the database clock; ``local_day`` is the Asia/Shanghai date of
   ``cast_at`` so "votes today" is an index lookup. An invalidated vote still uses up its
   voter's allowance: invalidation corrects fraud, it does not refund a vote.
@@ -22,8 +22,8 @@ Terms and invariants:
   makes a re-delivered message count once (``voting.inbound.ingest``), and its outcome and
   reply, given again to a re-delivery. The sender is stored only as hash and mask.
 * **TallyEvent**, **Tally**, **LeaderboardSnapshot**, **RecountCheck** — derived data: the
-  tally outbox and its fold (``voting.tallies``), published boards and their digest chain
-  (``voting.publication``) and recount results (``voting.recount``). Each can be rebuilt
+  tally outbox and its fold (``voting.counting.tallies``), published boards and their digest chain
+  (``voting.counting.publication``) and recount results (``voting.counting.recount``). Each can be rebuilt
   from the ledger.
 """
 
@@ -58,14 +58,6 @@ class Voter(models.Model):
 
     def __str__(self) -> str:
         return self.voter_hash[:12]
-
-
-class VoteQuerySet(models.QuerySet):
-    def valid(self) -> "VoteQuerySet":
-        return self.filter(status=VoteStatus.VALID)
-
-    def in_stage(self, stage: Stage | int) -> "VoteQuerySet":
-        return self.filter(stage=stage)
 
 
 class Vote(models.Model):
@@ -111,8 +103,6 @@ class Vote(models.Model):
     provider_message_id = models.CharField(  # noqa: DJ001 -- NULL means no message id
         _("provider message id"), max_length=128, null=True, blank=True
     )
-
-    objects = VoteQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("vote")
@@ -298,7 +288,7 @@ class TallyEvent(models.Model):
 
     Written in the same transaction as the ledger change it describes: +1 when a vote is
     cast or restored, -1 when it is invalidated. Folded and deleted in one transaction by
-    ``voting.tallies.fold_tally_events``. No index but the primary key: rows live for
+    ``voting.counting.tallies.fold_tally_events``. No index but the primary key: rows live for
     about a second, and the fold claims them in id order.
     """
 
@@ -364,7 +354,7 @@ class LeaderboardSnapshot(models.Model):
     """One published board of a stage, a link of the stage's digest chain.
 
     ``counts`` is the counted state (``{"<contestant_id>": {"web": n, ...}}``), ``digest``
-    chains it to ``previous`` (see ``voting.publication``); ``entries`` is the ranked
+    chains it to ``previous`` (see ``voting.counting.publication``); ``entries`` is the ranked
     board as published. ``published_at`` is the database clock. Never changed after insert.
     """
 
@@ -408,7 +398,7 @@ class LeaderboardSnapshot(models.Model):
 
 
 class RecountCheck(models.Model):
-    """The result of one recount of a stage (``voting.recount``), shown in the admin."""
+    """The result of one recount of a stage (``voting.counting.recount``), shown in the admin."""
 
     stage = models.ForeignKey(
         Stage, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="+"

@@ -4,7 +4,8 @@
 from typing import Any
 
 from campaigns.models import Campaign
-from voting.demo import DemoVotesSummary, Progress, seed_demo_votes
+from voting.demo.generation import Progress
+from voting.demo.seeding import DemoVotesSummary, seed_demo_votes
 
 
 def seed_demo_votes_on_demo_campaign(
@@ -16,7 +17,7 @@ def seed_demo_votes_on_demo_campaign(
     **kwargs: Any,
 ) -> DemoVotesSummary | None:
     """``campaigns.signals.demo_campaign_seeded``: give the demo campaign's first stage
-    ``votes`` demo votes (``voting.demo.seed_demo_votes``); ``None`` without a stage 1."""
+    ``votes`` demo votes (``voting.demo.seeding.seed_demo_votes``); ``None`` without a stage 1."""
     stage = campaign.stages.order_by("order").first()
     if stage is None:
         return None

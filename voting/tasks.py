@@ -41,7 +41,7 @@ def send_pending_sms_task(self) -> dict[str, int]:
 @shared_task(name="voting.purge_otp_records", acks_late=True, ignore_result=True)
 def purge_otp_records_task() -> dict[str, int]:
     """Delete one-time codes and code-request records older than a day (beat, hourly)."""
-    from voting.services import purge_otp_records  # noqa: PLC0415 -- leaf
+    from voting.otp.services import purge_otp_records  # noqa: PLC0415 -- leaf
 
     return purge_otp_records()
 
@@ -56,13 +56,13 @@ def purge_otp_records_task() -> dict[str, int]:
     time_limit=3660,
 )
 def run_vote_job_task(self, *, job_id: str) -> dict | None:
-    """Run or resume a bulk invalidate/restore job of the fraud review (``voting.bulk``).
+    """Run or resume a bulk invalidate/restore job of the fraud review (``voting.fraud.jobs``).
 
     Takes only the job id: the filters, reason and actor are in the job's audit event.
     Resumes after the last committed batch, so a redelivery or a second run is harmless.
     Retries only database connection errors.
     """
-    from voting.bulk import run_vote_job  # noqa: PLC0415 -- leaf
+    from voting.fraud.jobs import run_vote_job  # noqa: PLC0415 -- leaf
 
     try:
         progress = run_vote_job(job_id)
@@ -90,7 +90,7 @@ def fold_tallies_task(self) -> int:
     claims events itself (``FOR UPDATE SKIP LOCKED``), so a duplicated, redelivered or lost
     message changes nothing. Retries only database connection errors.
     """
-    from voting.tallies import fold_pending_tallies  # noqa: PLC0415 -- leaf
+    from voting.counting.tallies import fold_pending_tallies  # noqa: PLC0415 -- leaf
 
     try:
         folded = fold_pending_tallies()
@@ -116,7 +116,7 @@ def publish_leaderboards_task(self) -> int:
     Beat runs it every ``VOTING_PUBLISH_INTERVAL`` seconds. Idempotent: an unchanged state
     publishes nothing, and a duplicate insert is refused by the snapshot's unique keys.
     """
-    from voting.publication import publish_leaderboards  # noqa: PLC0415 -- leaf
+    from voting.counting.publication import publish_leaderboards  # noqa: PLC0415 -- leaf
 
     try:
         published = publish_leaderboards()
@@ -140,7 +140,7 @@ def recount_stages_task(self, stage_id: int | None = None) -> dict[str, bool]:
     Read-only apart from the ``RecountCheck`` rows; a mismatch is logged as an error and
     shown in the admin, never repaired automatically.
     """
-    from voting.recount import recount_stages  # noqa: PLC0415 -- leaf
+    from voting.counting.recount import recount_stages  # noqa: PLC0415 -- leaf
 
     try:
         reports = recount_stages(stage_id=stage_id)

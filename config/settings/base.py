@@ -208,7 +208,7 @@ VOTING_PUBLISH_INTERVAL = env.int("VOTING_PUBLISH_INTERVAL", default=1)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 # A pool process killed mid-task puts its message back (the kill tests run both ways:
-# counting never depends on the message, see voting.tallies).
+# counting never depends on the message, see voting.counting.tallies).
 CELERY_TASK_REJECT_ON_WORKER_LOST = env.bool("CELERY_TASK_REJECT_ON_WORKER_LOST", default=True)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = 300
@@ -351,7 +351,7 @@ SMS_ALIYUN_ACCESS_KEY_SECRET = env("SMS_ALIYUN_ACCESS_KEY_SECRET", default="")
 SMS_ALIYUN_SIGN_NAME = env("SMS_ALIYUN_SIGN_NAME", default="")
 # Our template names -> approved Aliyun template codes, e.g. {"otp": "SMS_123456789"}.
 SMS_ALIYUN_TEMPLATES = env.json("SMS_ALIYUN_TEMPLATES", default={})
-# Fraud review (voting.fraud): a cluster is this many votes for one candidate inside one
+# Fraud review (voting.fraud.patterns): a cluster is this many votes for one candidate inside one
 # clock-aligned window. Lower numbers flag more; reviewers decide on the clusters page.
 VOTING_FRAUD_IP_VOTES = env.int("VOTING_FRAUD_IP_VOTES", default=5)
 VOTING_FRAUD_IP_WINDOW_MINUTES = env.int("VOTING_FRAUD_IP_WINDOW_MINUTES", default=10)
@@ -367,12 +367,12 @@ VOTING_FRAUD_CLUSTERS_LIMIT = 50
 # batches of VOTING_FRAUD_JOB_BATCH votes, each its own transaction (short row locks).
 VOTING_FRAUD_BULK_SYNC_MAX = env.int("VOTING_FRAUD_BULK_SYNC_MAX", default=2000)
 VOTING_FRAUD_JOB_BATCH = env.int("VOTING_FRAUD_JOB_BATCH", default=1000)
-# Tallies (voting.tallies): events folded per transaction, and how long one fold task
+# Tallies (voting.counting.tallies): events folded per transaction, and how long one fold task
 # keeps going before it leaves the rest to the next beat tick.
 VOTING_TALLY_BATCH_SIZE = env.int("VOTING_TALLY_BATCH_SIZE", default=5000)
 VOTING_TALLY_TIME_BUDGET = env.float("VOTING_TALLY_TIME_BUDGET", default=10.0)
 # TEST-ONLY fault hook: a fold sleeps this many seconds before committing so a test can
 # kill the worker mid-batch (TESTPLAN F1). Must stay 0 in production.
 VOTING_TALLY_FAULT_SLEEP = env.float("VOTING_TALLY_FAULT_SLEEP", default=0.0)
-# Published boards in the cache (voting.publication); the database snapshot is the record.
+# Published boards in the cache (voting.counting.publication); the database snapshot is the record.
 VOTING_LEADERBOARD_CACHE_TIMEOUT = env.int("VOTING_LEADERBOARD_CACHE_TIMEOUT", default=3600)

@@ -11,10 +11,10 @@ from campaigns.choices import CampaignStatus
 from staff.phones import parse_phone
 from tests.factories.campaigns import CampaignFactory, ContestantFactory, StageFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
-from voting import services
 from voting.choices import VoteChannel
-from voting.publication import publish_stage_leaderboard
-from voting.tallies import fold_tally_events
+from voting.counting.publication import publish_stage_leaderboard
+from voting.counting.tallies import fold_tally_events
+from voting.ledger.services import cast_vote
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +43,7 @@ def _memory_broker(settings) -> None:
 def cast(stage, contestant, times: int) -> None:
     for _ in range(times):
         phone = parse_phone(f"188{next(_numbers):08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestant,
             voter_hash=phone.hash,

@@ -1,6 +1,6 @@
 """Factories for the voting app. Times default to ``campaigns.clock.db_now()``, the clock the
 services decide by. ``VoteFactory`` writes a ledger row directly (a fixture of
-history); casting a vote through the rules is ``voting.services.cast_vote``'s job."""
+history); casting a vote through the rules is ``voting.ledger.services.cast_vote``'s job."""
 
 import datetime as dt
 
@@ -18,8 +18,8 @@ from voting.choices import (
     VoteStatus,
 )
 from voting.fingerprints import hash_number_block
+from voting.ledger.receipts import new_receipt_code
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
-from voting.services import new_receipt_code
 
 
 class VoterFactory(factory.django.DjangoModelFactory):

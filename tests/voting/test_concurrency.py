@@ -3,14 +3,14 @@
 How each was seen to fail with its guard removed (DESIGN.md §4.10):
 
 * last vote of a daily limit (known voter) — with ``select_for_update()`` removed from
-  ``voting.otp.lock_voter``, 7 of the 10 threads counted the same usage and inserted
+  ``voting.ledger.sql.lock_voter``, 7 of the 10 threads counted the same usage and inserted
   (9 votes against a limit of 3). The first-contact variant still passed: the concurrent
   inserts of a new voter row wait on the unique index, which is why both are tested.
   Since ``lock_voter`` became one ``INSERT … ON CONFLICT DO UPDATE``, turning that into
   ``DO NOTHING`` (no row lock) fails this test and the web-and-SMS race in
   ``tests/voting/inbound/test_races.py`` (6 failures in one run);
 * the same right code from 20 threads (``verify_otp`` and ``cast_vote_with_otp``) — with
-  ``used_at__isnull=True`` removed from the conditional UPDATE in ``voting.otp.try_code``,
+  ``used_at__isnull=True`` removed from the conditional UPDATE in ``voting.otp.services.try_code``,
   5 threads verified (and 5 votes were cast), stopped only by the 5-try cap.
 """
 
@@ -24,9 +24,11 @@ from staff.exceptions import DomainError
 from staff.models import AuditEvent
 from tests.factories.voting import VoteFactory, VoterFactory
 from tests.voting.conftest import set_limits
-from voting import services
 from voting.choices import VoteChannel
+from voting.ledger.corrections import invalidate_votes
+from voting.ledger.services import cast_vote
 from voting.models import OtpChallenge, OutboundSms, Vote
+from voting.otp.services import cast_vote_with_otp, request_otp, verify_otp
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -76,7 +78,7 @@ def test_ten_threads_for_the_last_vote_of_the_day_cast_exactly_one(voting, known
         VoteFactory(stage=voting.stage, contestant=voting.bob, phone="13812345678")
 
     outcomes = race(
-        lambda: services.cast_vote(
+        lambda: cast_vote(
             voting.stage.pk,
             contestant_employee_no="1234",
             voter_hash=voter.hash,
@@ -93,10 +95,10 @@ def test_ten_threads_for_the_last_vote_of_the_day_cast_exactly_one(voting, known
 @pytest.mark.timeout(60)
 def test_twenty_threads_with_the_same_right_code_verify_once(db):
     phone = "13812345678"
-    services.request_otp(phone=phone, ip=None)
+    request_otp(phone=phone, ip=None)
     code = OutboundSms.objects.get().params["code"]
 
-    outcomes = race(lambda: services.verify_otp(phone=phone, code=code), count=20)
+    outcomes = race(lambda: verify_otp(phone=phone, code=code), count=20)
 
     assert outcomes == ["bad_code"] * 19 + ["ok"]
     challenge = OtpChallenge.objects.get()
@@ -107,7 +109,7 @@ def test_twenty_threads_with_the_same_right_code_verify_once(db):
 @pytest.mark.timeout(60)
 def test_twenty_wrong_guesses_at_once_get_only_five_tries(db):
     phone = "13812345678"
-    services.request_otp(phone=phone, ip=None)
+    request_otp(phone=phone, ip=None)
     code = OutboundSms.objects.get().params["code"]
     guesses = iter(f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 21))
     lock = threading.Lock()
@@ -115,7 +117,7 @@ def test_twenty_wrong_guesses_at_once_get_only_five_tries(db):
     def guess() -> None:
         with lock:
             mine = next(guesses)
-        services.verify_otp(phone=phone, code=mine)
+        verify_otp(phone=phone, code=mine)
 
     outcomes = race(guess, count=20)
 
@@ -126,11 +128,11 @@ def test_twenty_wrong_guesses_at_once_get_only_five_tries(db):
 @pytest.mark.timeout(60)
 def test_twenty_votes_with_the_same_code_count_once(voting):
     phone = "13812345678"
-    services.request_otp(phone=phone, ip=None)
+    request_otp(phone=phone, ip=None)
     code = OutboundSms.objects.get().params["code"]
 
     outcomes = race(
-        lambda: services.cast_vote_with_otp(
+        lambda: cast_vote_with_otp(
             voting.stage.pk,
             phone=phone,
             code=code,
@@ -152,7 +154,7 @@ def test_concurrent_invalidations_change_each_vote_once(voting):
     lock = threading.Lock()
 
     def invalidate() -> None:
-        result = services.invalidate_votes(ids, actor=None, reason="Same /24")
+        result = invalidate_votes(ids, actor=None, reason="Same /24")
         with lock:
             changed.append(result)
 

@@ -1,4 +1,4 @@
-"""Demo votes: ``voting.demo.seed_demo_votes`` and its part of ``manage.py seed_demo``."""
+"""Demo votes: ``voting.demo.seeding.seed_demo_votes`` and its part of ``manage.py seed_demo``."""
 
 import datetime as dt
 import io
@@ -16,20 +16,20 @@ from staff.demo import seed_demo_directory
 from staff.models import AuditEvent, StaffMember
 from staff.phones import hash_phone
 from tests.factories.staff import StaffMemberFactory
-from voting import fraud
 from voting.choices import RECEIPT_ALPHABET, AuditAction, VoteChannel, VoteStatus
-from voting.demo import (
+from voting.counting.recount import recount_stage
+from voting.counting.tallies import counted_votes
+from voting.demo.generation import (
     CLUSTER_VOTES,
     INVALID_REASON,
     demo_receipt_code,
     demo_voter_phone,
-    demo_votes_in_stage,
-    seed_demo_votes,
 )
+from voting.demo.seeding import demo_votes_in_stage, seed_demo_votes
+from voting.fraud.patterns import PATTERN_IP, suspicious_votes, top_clusters
+from voting.ledger.receipts import normalize_receipt_code
+from voting.ledger.selectors import vote_by_receipt
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally, TallyEvent, Vote, Voter
-from voting.recount import recount_stage
-from voting.selectors import normalize_receipt_code, vote_by_receipt
-from voting.tallies import counted_votes
 
 pytestmark = pytest.mark.django_db
 
@@ -177,7 +177,7 @@ def test_seed_demo_votes_plant_one_cluster_the_same_ip_pattern_finds(seeded):
     stage, summary = seeded
     votes = Vote.objects.filter(stage=stage)
 
-    suspicious = fraud.suspicious_votes(votes, fraud.PATTERN_IP)
+    suspicious = suspicious_votes(votes, PATTERN_IP)
 
     assert summary.cluster_votes == CLUSTER_VOTES
     assert suspicious.count() == CLUSTER_VOTES
@@ -185,7 +185,7 @@ def test_seed_demo_votes_plant_one_cluster_the_same_ip_pattern_finds(seeded):
     assert suspicious.values("voter_hash").distinct().count() == CLUSTER_VOTES
     times = list(suspicious.values_list("cast_at", flat=True))
     assert max(times) - min(times) < dt.timedelta(minutes=10)
-    clusters = [c for c in fraud.top_clusters(stage.pk) if c.pattern == fraud.PATTERN_IP]
+    clusters = [c for c in top_clusters(stage.pk) if c.pattern == PATTERN_IP]
     assert [c.votes for c in clusters] == [CLUSTER_VOTES]
 
 

@@ -19,16 +19,11 @@ from campaigns.models import Campaign, Stage
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory
 from tests.factories.staff import StaffMemberFactory
-from voting import services
 from voting.choices import VoteChannel
-from voting.leaderboard_views import CSRF_MARKER, HOST_MARKER
-from voting.publication import (
-    API_KEY,
-    HEAD_KEY,
-    HTML_KEY,
-    board_cache_keys,
-    publish_stage_leaderboard,
-)
+from voting.counting.leaderboards import API_KEY, HEAD_KEY, HTML_KEY, board_cache_keys
+from voting.counting.publication import publish_stage_leaderboard
+from voting.ledger.services import cast_vote
+from voting.views.leaderboards import CSRF_MARKER, HOST_MARKER
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +36,7 @@ _numbers = iter(range(10**6))
 def cast(stage, contestant, times=1):
     for _ in range(times):
         phone = parse_phone(f"195{next(_numbers):08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestant,
             voter_hash=phone.hash,
@@ -269,7 +264,7 @@ def crowd(voting, monkeypatch):
         for i in range(248)
     ]
     counts = {(c.pk, VoteChannel.WEB.value): 1000 - i for i, c in enumerate(contestants)}
-    monkeypatch.setattr("voting.publication.counted_votes", lambda stage: counts)
+    monkeypatch.setattr("voting.counting.publication.counted_votes", lambda stage: counts)
     publish_stage_leaderboard(voting.stage)
     return voting
 

@@ -19,9 +19,10 @@ from campaigns.models import Campaign, Stage
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
-from voting import services
 from voting.choices import VoteChannel
-from voting.publication import leaderboard_for_stage, publish_stage_leaderboard
+from voting.counting.leaderboards import leaderboard_for_stage
+from voting.counting.publication import publish_stage_leaderboard
+from voting.ledger.services import cast_vote
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ _numbers = iter(range(10**6))
 def cast(stage, contestant, channel=VoteChannel.WEB, times=1):
     for _ in range(times):
         phone = parse_phone(f"196{next(_numbers):08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestant,
             voter_hash=phone.hash,
@@ -424,7 +425,7 @@ def crowd(public, monkeypatch):
         contestant.staff_member.position = clerk if index % 2 == 0 else agent
         contestant.staff_member.save()
     counts = {(c.pk, VoteChannel.WEB.value): 1000 - i for i, c in enumerate(contestants)}
-    monkeypatch.setattr("voting.publication.counted_votes", lambda stage: counts)
+    monkeypatch.setattr("voting.counting.publication.counted_votes", lambda stage: counts)
     publish_stage_leaderboard(voting.stage)
     return voting
 

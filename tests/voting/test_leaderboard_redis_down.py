@@ -21,10 +21,11 @@ from django.urls import reverse
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
 from staff.phones import parse_phone
-from voting import services
 from voting.choices import VoteChannel
+from voting.counting.leaderboards import latest_snapshot, leaderboard_for_stage
+from voting.counting.publication import publish_leaderboards
+from voting.ledger.services import cast_vote
 from voting.models import LeaderboardSnapshot, Vote
-from voting.publication import latest_snapshot, leaderboard_for_stage, publish_leaderboards
 
 REDIS_SERVER = shutil.which("redis-server")
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -89,7 +90,7 @@ def redis_process() -> Iterator[RedisProcess]:
 def _cast(stage, contestant, times=1, start=0):
     for n in range(start, start + times):
         phone = parse_phone(f"199{n:08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestant,
             voter_hash=phone.hash,
@@ -127,7 +128,7 @@ def test_leaderboard_and_voting_survive_redis_down_and_refill_after(
         down_api = client.get(api)
         down_live = client.get(reverse("voting:leaderboard-live", args=[voting.stage.pk]))
         _cast(voting.stage, voting.bob, times=2, start=20)
-        with caplog.at_level(logging.WARNING, logger="voting.publication"):
+        with caplog.at_level(logging.WARNING, logger="voting.counting.publication"):
             [during] = publish_leaderboards()
         after_outage_page = client.get(page, HTTP_ACCEPT_LANGUAGE="en")
         from_database = leaderboard_for_stage(voting.stage.pk)

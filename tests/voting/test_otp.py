@@ -11,7 +11,6 @@ from staff.exceptions import InvalidPhoneError
 from staff.phones import parse_phone
 from tests.factories.voting import RateEventFactory
 from tests.voting.conftest import set_limits
-from voting import services
 from voting.choices import OTP_TTL_SECONDS, RateOutcome, SmsStatus, SmsTemplate, VoteChannel
 from voting.exceptions import (
     BadCodeError,
@@ -20,8 +19,16 @@ from voting.exceptions import (
     LimitReachedError,
     VoterSessionError,
 )
+from voting.ledger.services import cast_vote
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote
-from voting.otp import VoterSession
+from voting.otp.services import (
+    VoterSession,
+    cast_vote_with_otp,
+    issue_voter_token,
+    read_voter_token,
+    request_otp,
+    verify_otp,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +46,7 @@ def wrong(code: str) -> str:
 
 
 def test_request_otp_stores_only_a_hash_and_queues_the_sms(frozen_now):
-    services.request_otp(phone="+86 138 1234 5678", ip="10.0.0.1", language="en")
+    request_otp(phone="+86 138 1234 5678", ip="10.0.0.1", language="en")
 
     challenge = OtpChallenge.objects.get()
     message = OutboundSms.objects.get()
@@ -63,7 +70,7 @@ def test_request_otp_stores_only_a_hash_and_queues_the_sms(frozen_now):
 @pytest.mark.parametrize("phone", ["abc", "+86", "138123456789", "1381234567", "+1 202 555 0123"])
 def test_request_otp_refuses_malformed_numbers_and_writes_nothing(phone):
     with pytest.raises(InvalidPhoneError) as excinfo:
-        services.request_otp(phone=phone, ip="10.0.0.1")
+        request_otp(phone=phone, ip="10.0.0.1")
 
     assert excinfo.value.code == "bad_phone"
     assert (
@@ -78,40 +85,40 @@ def test_request_otp_refuses_malformed_numbers_and_writes_nothing(phone):
 
 
 def test_verify_otp_returns_the_voter_and_consumes_the_code(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
-    session = services.verify_otp(phone="0086 138 1234 5678", code=sent_code())
+    session = verify_otp(phone="0086 138 1234 5678", code=sent_code())
 
     assert session == VoterSession(voter_hash=parse_phone(PHONE).hash, phone_masked="138****5678")
     assert OtpChallenge.objects.get().used_at == frozen_now
     with pytest.raises(BadCodeError):
-        services.verify_otp(phone=PHONE, code=sent_code())
+        verify_otp(phone=PHONE, code=sent_code())
 
 
 def test_code_of_phone_a_is_refused_for_phone_b(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
-    services.request_otp(phone="13900000000", ip=None)
+    request_otp(phone=PHONE, ip=None)
+    request_otp(phone="13900000000", ip=None)
 
     with pytest.raises(BadCodeError):
-        services.verify_otp(phone="13900000000", code=sent_code(PHONE))
+        verify_otp(phone="13900000000", code=sent_code(PHONE))
 
 
 def test_verify_without_any_code_is_bad_code(frozen_now):
     with pytest.raises(BadCodeError):
-        services.verify_otp(phone=PHONE, code="123456")
+        verify_otp(phone=PHONE, code="123456")
 
 
 def test_five_wrong_tries_then_the_code_is_locked_even_for_the_right_code(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     code = sent_code()
     outcomes = []
     for _ in range(5):
         with pytest.raises(BadCodeError) as excinfo:
-            services.verify_otp(phone=PHONE, code=wrong(code))
+            verify_otp(phone=PHONE, code=wrong(code))
         outcomes.append(excinfo.value.code)
 
     with pytest.raises(CodeLockedError) as excinfo:
-        services.verify_otp(phone=PHONE, code=code)
+        verify_otp(phone=PHONE, code=code)
 
     assert outcomes == ["bad_code"] * 5
     assert excinfo.value.code == "code_locked"
@@ -119,63 +126,63 @@ def test_five_wrong_tries_then_the_code_is_locked_even_for_the_right_code(frozen
 
 
 def test_a_new_code_after_locking_works_and_retires_the_old_one(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     old = sent_code()
     OtpChallenge.objects.update(attempts=5)
     RateEvent.objects.update(created_at=F("created_at") - dt.timedelta(seconds=61))
 
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     new = sent_code()
 
-    assert services.verify_otp(phone=PHONE, code=new).phone_masked == "138****5678"
+    assert verify_otp(phone=PHONE, code=new).phone_masked == "138****5678"
     if old != new:
         with pytest.raises(BadCodeError):
-            services.verify_otp(phone=PHONE, code=old)
+            verify_otp(phone=PHONE, code=old)
 
 
 def test_expired_code_is_refused(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     OtpChallenge.objects.update(expires_at=frozen_now)
 
     with pytest.raises(CodeExpiredError) as excinfo:
-        services.verify_otp(phone=PHONE, code=sent_code())
+        verify_otp(phone=PHONE, code=sent_code())
 
     assert excinfo.value.code == "code_expired"
     assert OtpChallenge.objects.get().used_at is None
 
 
 def test_code_expiry_follows_the_database_clock(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     code = sent_code()
 
     with time_machine.travel(frozen_now + dt.timedelta(seconds=OTP_TTL_SECONDS + 1), tick=False):
         if connection.vendor == "sqlite":
             # The database is in-process: its clock moved with the app's.
             with pytest.raises(CodeExpiredError):
-                services.verify_otp(phone=PHONE, code=code)
+                verify_otp(phone=PHONE, code=code)
         else:
             # PostgreSQL's clock did not move: an app clock running fast changes nothing.
-            assert services.verify_otp(phone=PHONE, code=code).voter_hash == parse_phone(PHONE).hash
+            assert verify_otp(phone=PHONE, code=code).voter_hash == parse_phone(PHONE).hash
 
 
 def test_resend_within_60_seconds_keeps_the_live_code(frozen_now):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     code = sent_code()
 
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
     assert OtpChallenge.objects.count() == OutboundSms.objects.count() == 1
     assert list(RateEvent.objects.order_by("pk").values_list("outcome", "limit")) == [
         (RateOutcome.SENT, ""),
         (RateOutcome.LIMITED, "phone_resend"),
     ]
-    assert services.verify_otp(phone=PHONE, code=code).phone_masked == "138****5678"
+    assert verify_otp(phone=PHONE, code=code).phone_masked == "138****5678"
 
 
 def test_resend_after_60_seconds_sends_a_new_code(frozen_now):
     RateEventFactory(phone=PHONE, created_at=frozen_now - dt.timedelta(seconds=60))
 
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
     assert OutboundSms.objects.count() == 1
 
@@ -183,24 +190,24 @@ def test_resend_after_60_seconds_sends_a_new_code(frozen_now):
 def test_hourly_cap_per_phone_keeps_the_live_code(frozen_now):
     for minutes in (50, 40, 30, 20):
         RateEventFactory(phone=PHONE, created_at=frozen_now - dt.timedelta(minutes=minutes))
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     code = sent_code()
     RateEvent.objects.filter(outcome=RateOutcome.SENT).update(
         created_at=F("created_at") - dt.timedelta(minutes=5)
     )
 
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
     assert OutboundSms.objects.count() == 1
     assert RateEvent.objects.latest("pk").limit == "phone_hour"
-    assert services.verify_otp(phone=PHONE, code=code).phone_masked == "138****5678"
+    assert verify_otp(phone=PHONE, code=code).phone_masked == "138****5678"
 
 
 def test_codes_older_than_an_hour_do_not_count(frozen_now):
     for minutes in (61, 70, 80, 90, 100):
         RateEventFactory(phone=PHONE, created_at=frozen_now - dt.timedelta(minutes=minutes))
 
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
     assert OutboundSms.objects.count() == 1
 
@@ -208,9 +215,9 @@ def test_codes_older_than_an_hour_do_not_count(frozen_now):
 def test_per_ip_cap_refuses_the_21st_code_of_the_hour(frozen_now):
     phones = [f"138{n:04d}5678" for n in range(22)]  # 22 numbers, each in its own block
     for phone in phones[:21]:
-        services.request_otp(phone=phone, ip="203.0.113.7")
+        request_otp(phone=phone, ip="203.0.113.7")
 
-    services.request_otp(phone=phones[21], ip="203.0.113.8")
+    request_otp(phone=phones[21], ip="203.0.113.8")
 
     assert OutboundSms.objects.count() == 21
     assert list(
@@ -221,7 +228,7 @@ def test_per_ip_cap_refuses_the_21st_code_of_the_hour(frozen_now):
 def test_sequential_numbers_trip_the_block_velocity_limit(frozen_now):
     # Different IPs each time: only the number block links them.
     for n in range(12):
-        services.request_otp(phone=f"138000000{n:02d}", ip=f"198.51.100.{n}")
+        request_otp(phone=f"138000000{n:02d}", ip=f"198.51.100.{n}")
 
     assert OutboundSms.objects.count() == 10
     assert list(
@@ -233,8 +240,8 @@ def test_the_block_limit_counts_other_numbers_not_the_same_person_again(frozen_n
     for n in range(10):
         RateEventFactory(phone=f"138000000{n:02d}", created_at=frozen_now - dt.timedelta(minutes=2))
 
-    services.request_otp(phone="13800000000", ip=None)  # 9 other numbers: under the limit
-    services.request_otp(phone="13800000010", ip=None)  # 10 other numbers: limited
+    request_otp(phone="13800000000", ip=None)  # 9 other numbers: under the limit
+    request_otp(phone="13800000010", ip=None)  # 10 other numbers: limited
 
     assert list(
         RateEvent.objects.filter(created_at=frozen_now)
@@ -253,13 +260,13 @@ def test_the_block_limit_counts_other_numbers_not_the_same_person_again(frozen_n
 def test_voter_token_round_trip():
     session = VoterSession(voter_hash="a" * 64, phone_masked="138****5678")
 
-    assert services.read_voter_token(services.issue_voter_token(session)) == session
+    assert read_voter_token(issue_voter_token(session)) == session
 
 
 @pytest.mark.parametrize("token", ["", "garbage", "a:b:c"])
 def test_tampered_voter_token_is_refused(token):
     with pytest.raises(VoterSessionError) as excinfo:
-        services.read_voter_token(token)
+        read_voter_token(token)
 
     assert excinfo.value.code == "bad_token"
 
@@ -267,13 +274,13 @@ def test_tampered_voter_token_is_refused(token):
 def test_voter_token_expires_after_30_minutes():
     session = VoterSession(voter_hash="a" * 64, phone_masked="138****5678")
     with time_machine.travel(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC), tick=False):
-        token = services.issue_voter_token(session)
+        token = issue_voter_token(session)
 
     with (
         time_machine.travel(dt.datetime(2026, 5, 1, 12, 30, 1, tzinfo=dt.UTC), tick=False),
         pytest.raises(VoterSessionError) as excinfo,
     ):
-        services.read_voter_token(token)
+        read_voter_token(token)
 
     assert excinfo.value.code == "session_expired"
 
@@ -282,7 +289,7 @@ def test_voter_token_expires_after_30_minutes():
 
 
 def cast_with(setup, code, employee_no="1234", **kwargs):
-    return services.cast_vote_with_otp(
+    return cast_vote_with_otp(
         setup.stage,
         phone=PHONE,
         code=code,
@@ -293,7 +300,7 @@ def cast_with(setup, code, employee_no="1234", **kwargs):
 
 
 def test_vote_with_code_consumes_the_code(voting):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
     cast = cast_with(voting, sent_code())
 
@@ -305,8 +312,8 @@ def test_vote_with_code_consumes_the_code(voting):
 
 def test_refused_vote_leaves_the_code_usable(voting):
     set_limits(voting.stage, candidate=1)
-    services.request_otp(phone=PHONE, ip=None)
-    services.cast_vote(
+    request_otp(phone=PHONE, ip=None)
+    cast_vote(
         voting.stage,
         contestant_employee_no="1234",
         voter_hash=voting.voter.hash,
@@ -323,7 +330,7 @@ def test_refused_vote_leaves_the_code_usable(voting):
 
 
 def test_wrong_code_on_the_vote_path_counts_a_try(voting):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
 
     with pytest.raises(BadCodeError):
         cast_with(voting, wrong(sent_code()))
@@ -333,7 +340,7 @@ def test_wrong_code_on_the_vote_path_counts_a_try(voting):
 
 
 def test_double_submit_with_the_same_key_and_code_replays(voting):
-    services.request_otp(phone=PHONE, ip=None)
+    request_otp(phone=PHONE, ip=None)
     code = sent_code()
 
     first = cast_with(voting, code, idempotency_key="click-1")

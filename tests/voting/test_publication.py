@@ -14,17 +14,16 @@ from campaigns.models import Stage
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
-from voting import services
 from voting.choices import VoteChannel
-from voting.models import LeaderboardSnapshot
-from voting.publication import (
-    CACHE_KEY,
+from voting.counting.leaderboards import CACHE_KEY, leaderboard_for_stage
+from voting.counting.publication import (
     chain_digest,
-    leaderboard_for_stage,
     publish_leaderboards,
     publish_stage_leaderboard,
 )
-from voting.tallies import fold_tally_events
+from voting.counting.tallies import fold_tally_events
+from voting.ledger.services import cast_vote
+from voting.models import LeaderboardSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ _numbers = iter(range(10**6))
 def cast(stage, contestant, channel=VoteChannel.WEB, times=1):
     for _ in range(times):
         phone = parse_phone(f"197{next(_numbers):08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestant,
             voter_hash=phone.hash,

@@ -7,12 +7,13 @@ from django.db import connection
 
 from staff.models import AuditEvent
 from staff.phones import parse_phone
-from voting import services
 from voting.choices import AuditAction, VoteChannel
+from voting.counting.publication import publish_stage_leaderboard
+from voting.counting.recount import last_recount_for_stage, recount_stage
+from voting.counting.tallies import fold_tally_events
+from voting.ledger.corrections import invalidate_votes
+from voting.ledger.services import cast_vote
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally
-from voting.publication import publish_stage_leaderboard
-from voting.recount import last_recount_for_stage, recount_stage
-from voting.tallies import fold_tally_events
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def cast(stage, contestant, channel=VoteChannel.WEB, times=1) -> list[int]:
     for _ in range(times):
         phone = parse_phone(f"196{next(_numbers):08d}")
         ids.append(
-            services.cast_vote(
+            cast_vote(
                 stage,
                 contestant=contestant,
                 voter_hash=phone.hash,
@@ -39,7 +40,7 @@ def test_recount_is_ok_with_folded_and_pending_votes_and_is_stored(voting):
     ids = cast(voting.stage, voting.alice, times=3)
     cast(voting.stage, voting.bob, VoteChannel.SMS)
     fold_tally_events()
-    services.invalidate_votes(ids[:1], actor=None, reason="Same IP block")  # pending -1
+    invalidate_votes(ids[:1], actor=None, reason="Same IP block")  # pending -1
     cast(voting.stage, voting.bob)  # pending +1
     publish_stage_leaderboard(voting.stage)
 

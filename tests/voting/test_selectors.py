@@ -7,10 +7,14 @@ from campaigns.choices import ComponentKey
 from staff.phones import parse_phone
 from tests.factories.voting import VoteFactory
 from tests.voting.conftest import set_limits
-from voting import selectors, services
 from voting.choices import VoteChannel
-from voting.components import audience_votes, sms_votes, web_votes
-from voting.tallies import fold_tally_events
+from voting.counting.components import audience_votes, sms_votes, web_votes
+from voting.counting.tallies import fold_tally_events
+from voting.ledger.corrections import invalidate_votes
+from voting.ledger.receipts import normalize_receipt_code
+from voting.ledger.rules import RemainingVotes
+from voting.ledger.selectors import remaining_votes, vote_by_receipt
+from voting.ledger.services import cast_vote
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +24,13 @@ def test_remaining_votes_counts_day_stage_and_candidate(voting):
     VoteFactory(stage=voting.stage, contestant=voting.alice, phone="13812345678")
     VoteFactory(stage=voting.stage, contestant=voting.bob, phone="13812345678", invalidated=True)
 
-    remaining = selectors.remaining_votes(
-        voting.stage, voting.voter.hash, contestant_id=voting.alice.pk
-    )
+    remaining = remaining_votes(voting.stage, voting.voter.hash, contestant_id=voting.alice.pk)
 
-    assert remaining == selectors.RemainingVotes(today=1, stage=2, candidate=1)
+    assert remaining == RemainingVotes(today=1, stage=2, candidate=1)
 
 
 def test_remaining_votes_unlimited_is_none(voting):
-    assert selectors.remaining_votes(voting.stage, voting.voter.hash) == selectors.RemainingVotes(
+    assert remaining_votes(voting.stage, voting.voter.hash) == RemainingVotes(
         today=None, stage=None
     )
 
@@ -46,19 +48,19 @@ def test_remaining_votes_unlimited_is_none(voting):
     ],
 )
 def test_normalize_receipt_code(typed, canonical):
-    assert selectors.normalize_receipt_code(typed) == canonical
+    assert normalize_receipt_code(typed) == canonical
 
 
 def test_vote_by_receipt_with_a_malformed_code_costs_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
-        assert selectors.vote_by_receipt("not a code!") is None
+        assert vote_by_receipt("not a code!") is None
 
 
 def test_vote_by_receipt_loads_what_the_receipt_page_shows(voting, django_assert_num_queries):
     vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
 
     with django_assert_num_queries(1):
-        found = selectors.vote_by_receipt(vote.receipt_code.lower())
+        found = vote_by_receipt(vote.receipt_code.lower())
         assert (found.stage.campaign.name, found.contestant.staff_member.employee_no) == (
             voting.stage.campaign.name,
             "1234",
@@ -68,7 +70,7 @@ def test_vote_by_receipt_loads_what_the_receipt_page_shows(voting, django_assert
 def test_votes_components_count_valid_votes_per_channel(voting, django_assert_num_queries):
     def cast(contestant, channel=VoteChannel.WEB):
         phone = parse_phone(f"1981234{next(numbers):04d}")
-        return services.cast_vote(
+        return cast_vote(
             voting.stage,
             contestant=contestant,
             voter_hash=phone.hash,
@@ -80,7 +82,7 @@ def test_votes_components_count_valid_votes_per_channel(voting, django_assert_nu
     for _ in range(3):
         cast(voting.alice)
     cast(voting.bob)
-    services.invalidate_votes([cast(voting.bob).vote_id], actor=None, reason="Same IP block")
+    invalidate_votes([cast(voting.bob).vote_id], actor=None, reason="Same IP block")
     cast(voting.bob, VoteChannel.SMS)
     cast(voting.alice, VoteChannel.AUDIENCE)
     VoteFactory()  # another stage

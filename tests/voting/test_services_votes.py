@@ -15,7 +15,6 @@ from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory, UserFactory
 from tests.factories.voting import VoteFactory
 from tests.voting.conftest import set_limits
-from voting import casting, services
 from voting.choices import AuditAction, LimitKind, VoteChannel, VoteStatus
 from voting.exceptions import (
     IdempotencyConflictError,
@@ -26,6 +25,11 @@ from voting.exceptions import (
     UnknownCandidateError,
     UnknownStageError,
 )
+from voting.ledger import services as ledger_services
+from voting.ledger import sql as ledger_sql
+from voting.ledger.corrections import invalidate_votes, restore_votes
+from voting.ledger.rules import window_open
+from voting.ledger.services import cast_vote
 from voting.models import TallyEvent, Vote, Voter
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +38,7 @@ pytestmark = pytest.mark.django_db
 def cast(setup, employee_no="1234", *, voter=None, **kwargs):
     voter = voter or setup.voter
     kwargs.setdefault("channel", VoteChannel.WEB)
-    return services.cast_vote(
+    return cast_vote(
         setup.stage,
         contestant_employee_no=employee_no,
         voter_hash=voter.hash,
@@ -77,7 +81,7 @@ def test_a_receipt_collision_draws_another_code_and_writes_one_event(voting, mon
     taken = cast(voting).receipt_code
     codes = iter([taken, "ZZZZZZZZZZ"])
     # The random draw is the boundary here: the first draw repeats a stored code.
-    for module in (casting, services):
+    for module in (ledger_sql, ledger_services):
         monkeypatch.setattr(module, "new_receipt_code", lambda: next(codes))
 
     result = cast(voting, "5678")
@@ -147,7 +151,7 @@ def test_window_follows_the_database_clock_not_a_skewed_app_clock(voting, frozen
 
 def test_cast_vote_refuses_an_unknown_stage(voting):
     with pytest.raises(UnknownStageError):
-        services.cast_vote(
+        cast_vote(
             999_999,
             contestant_employee_no="1234",
             voter_hash=voting.voter.hash,
@@ -388,8 +392,8 @@ def test_invalidate_votes_changes_status_fields_and_audits_once(voting):
     votes = [VoteFactory(stage=voting.stage, contestant=voting.alice) for _ in range(3)]
     ids = [v.pk for v in votes]
 
-    changed = services.invalidate_votes(ids, actor=hr, reason="One /24 within minutes")
-    again = services.invalidate_votes(ids, actor=hr, reason="One /24 within minutes")
+    changed = invalidate_votes(ids, actor=hr, reason="One /24 within minutes")
+    again = invalidate_votes(ids, actor=hr, reason="One /24 within minutes")
 
     assert changed == sorted(ids)
     assert again == []
@@ -409,8 +413,8 @@ def test_restore_votes_is_idempotent_and_audited(voting):
     votes = [VoteFactory(stage=voting.stage, contestant=voting.alice, invalidated=True)]
     valid = VoteFactory(stage=voting.stage, contestant=voting.alice)
 
-    changed = services.restore_votes([votes[0].pk, valid.pk], actor=None, reason="Reviewed: fine")
-    again = services.restore_votes([votes[0].pk], actor=None, reason="Reviewed: fine")
+    changed = restore_votes([votes[0].pk, valid.pk], actor=None, reason="Reviewed: fine")
+    again = restore_votes([votes[0].pk], actor=None, reason="Reviewed: fine")
 
     assert (changed, again) == ([votes[0].pk], [])
     restored = Vote.objects.get(pk=votes[0].pk)
@@ -428,7 +432,7 @@ def test_invalidation_writes_one_event_per_stage(voting):
     other = VoteFactory()
     mine = VoteFactory(stage=voting.stage, contestant=voting.alice)
 
-    services.invalidate_votes([other.pk, mine.pk], actor=None, reason="Fraud")
+    invalidate_votes([other.pk, mine.pk], actor=None, reason="Fraud")
 
     assert sorted(AuditEvent.objects.values_list("campaign_id", flat=True)) == sorted(
         [voting.stage.campaign_id, other.stage.campaign_id]
@@ -440,7 +444,7 @@ def test_invalidation_needs_a_reason(voting, reason):
     vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
 
     with pytest.raises(InvalidationError) as excinfo:
-        services.invalidate_votes([vote.pk], actor=None, reason=reason)
+        invalidate_votes([vote.pk], actor=None, reason=reason)
 
     assert excinfo.value.code == "reason_required"
     assert Vote.objects.get().status == VoteStatus.VALID
@@ -456,6 +460,6 @@ def test_window_rule_on_plain_values_is_the_stages_rule(frozen_now, status, open
 
     stage = Stage(status=status, opens_at=at(opens), closes_at=at(closes))
 
-    assert services.window_open(status, at(opens), at(closes), frozen_now) == (
+    assert window_open(status, at(opens), at(closes), frozen_now) == (
         stage.accepts_entries_at(frozen_now) and (opens is None or at(opens) <= frozen_now)
     )

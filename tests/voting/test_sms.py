@@ -12,9 +12,9 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from tests.factories.voting import OutboundSmsFactory
-from voting import services
 from voting.choices import SmsStatus, SmsTemplate
 from voting.models import OutboundSms
+from voting.otp.services import request_otp
 from voting.sms.backends.aliyun import AliyunBackend, sign
 from voting.sms.backends.base import (
     BaseSmsBackend,
@@ -53,7 +53,7 @@ def gateway(settings) -> type[RecordingBackend]:
 
 
 def test_outbox_backend_marks_sent_and_keeps_the_text(frozen_now):
-    services.request_otp(phone="13812345678", ip=None, language="en")
+    request_otp(phone="13812345678", ip=None, language="en")
     code = OutboundSms.objects.get().params["code"]
 
     report = send_pending_sms()
@@ -438,8 +438,8 @@ def test_http_gateway_unreachable_is_temporary(settings):
 
 
 def test_sms_outbox_command_shows_masked_messages_for_a_phone(frozen_now, capsys):
-    services.request_otp(phone="13812345678", ip=None, language="en")
-    services.request_otp(phone="13900000000", ip=None, language="en")
+    request_otp(phone="13812345678", ip=None, language="en")
+    request_otp(phone="13900000000", ip=None, language="en")
     code = OutboundSms.objects.get(phone_masked="138****5678").params["code"]
     send_pending_sms()
 

@@ -12,17 +12,14 @@ from staff import wakeups
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.voting import VoteFactory
-from voting import services
 from voting.choices import VoteChannel, VoteStatus
+from voting.counting.recount import count_state
+from voting.counting.tallies import counted_votes, fold_pending_tallies, fold_tally_events
 from voting.exceptions import UnknownCandidateError
+from voting.ledger.corrections import invalidate_votes, restore_votes
+from voting.ledger.outbox import record_tally_events
+from voting.ledger.services import cast_vote
 from voting.models import Tally, TallyEvent, Vote
-from voting.recount import count_state
-from voting.tallies import (
-    counted_votes,
-    fold_pending_tallies,
-    fold_tally_events,
-    record_tally_events,
-)
 from voting.tasks import fold_tallies_task
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +29,7 @@ _numbers = iter(range(10**6))
 
 def cast(stage, contestant, channel=VoteChannel.WEB):
     phone = parse_phone(f"198{next(_numbers):08d}")
-    return services.cast_vote(
+    return cast_vote(
         stage,
         contestant=contestant,
         voter_hash=phone.hash,
@@ -66,7 +63,7 @@ def test_cast_vote_writes_one_plus_one_event_with_the_vote(voting):
 
 def test_refused_vote_writes_no_event(voting):
     with pytest.raises(UnknownCandidateError):
-        services.cast_vote(
+        cast_vote(
             voting.stage,
             contestant_employee_no="9999",
             voter_hash=voting.voter.hash,
@@ -104,8 +101,8 @@ def test_invalidate_and_restore_write_minus_and_plus_one(voting):
     ids = [cast(voting.stage, voting.alice).vote_id for _ in range(3)]
     fold_tally_events()
 
-    services.invalidate_votes(ids[:2], actor=None, reason="Same IP block")
-    services.invalidate_votes(ids[:2], actor=None, reason="Again")  # idempotent: no events
+    invalidate_votes(ids[:2], actor=None, reason="Same IP block")
+    invalidate_votes(ids[:2], actor=None, reason="Again")  # idempotent: no events
     assert sorted(TallyEvent.objects.values_list("vote_id", "delta")) == [
         (ids[0], -1),
         (ids[1], -1),
@@ -113,7 +110,7 @@ def test_invalidate_and_restore_write_minus_and_plus_one(voting):
     fold_tally_events()
     assert tallies(voting.stage) == {(voting.alice.pk, "web"): 1}
 
-    services.restore_votes([ids[0]], actor=None, reason="Reviewed: genuine")
+    restore_votes([ids[0]], actor=None, reason="Reviewed: genuine")
     fold_tally_events()
 
     assert tallies(voting.stage) == {(voting.alice.pk, "web"): 2}
@@ -234,9 +231,7 @@ def test_tallies_equal_the_recount_for_any_interleaving(frozen_now, operations):
         if operation == "cast":
             cast_ids.append(cast(stage, contestants[number], channel).vote_id)
         elif operation in {"invalidate", "restore"} and cast_ids:
-            change = (
-                services.invalidate_votes if operation == "invalidate" else services.restore_votes
-            )
+            change = invalidate_votes if operation == "invalidate" else restore_votes
             change([cast_ids[number % len(cast_ids)]], actor=None, reason="hypothesis")
         elif operation == "fold":
             fold_tally_events(batch_size=number)

@@ -26,12 +26,12 @@ from campaigns.clock import db_now, local_day
 from campaigns.models import Contestant, Stage
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
-from voting import services
 from voting.choices import VoteChannel, VoteStatus
+from voting.counting.leaderboards import leaderboard_for_stage
+from voting.counting.recount import recount_stage
+from voting.ledger.outbox import record_tally_events
+from voting.ledger.services import cast_vote
 from voting.models import Tally, TallyEvent, Vote
-from voting.publication import leaderboard_for_stage
-from voting.recount import recount_stage
-from voting.tallies import record_tally_events
 from voting.tasks import fold_tallies_task
 
 pytestmark = [
@@ -178,7 +178,7 @@ def open_stage(contestants: int = 3) -> tuple[Stage, list[Contestant]]:
 def cast_votes(stage: Stage, contestants: list[Contestant], n: int) -> None:
     for i in range(n):
         phone = parse_phone(f"195{i:08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestants[i % len(contestants)],
             voter_hash=phone.hash,

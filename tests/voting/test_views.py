@@ -23,7 +23,7 @@ from tests.voting.conftest import VotingSetup, set_limits
 from voting.choices import OTP_TTL_SECONDS, SmsTemplate, VoteChannel, VoteStatus
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
 from voting.sms.templates import render_sms, votes_left_text
-from voting.views import VOTER_SESSION_KEY
+from voting.views.votes import VOTER_SESSION_KEY
 
 pytestmark = pytest.mark.django_db
 

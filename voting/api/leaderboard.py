@@ -1,6 +1,6 @@
 """``GET /api/stages/<id>/leaderboard/`` (DESIGN.md §8): the published board of a stage.
 
-Served from the published snapshot (``voting.publication.leaderboard_for_stage``): the
+Served from the published snapshot (``voting.counting.leaderboards.leaderboard_for_stage``): the
 cache, or the database snapshot when the cache is down, never the vote ledger. Fields the
 stage's visibility rule hides are left out, not nulled. Conditional requests: the ETag
 changes with the cut, the visibility and the filters; ``If-None-Match`` with the current
@@ -8,10 +8,10 @@ ETag gets ``304 Not Modified`` (live pages poll every couple of seconds).
 
 The common request (no query string, JSON wanted) is answered from the cache alone: one
 GET of the body the publication tick serialised, with its ETag, for the visibility in
-force at this moment (``voting.publication.cached_api_answer``), before DRF even parses the
+force at this moment (``voting.counting.leaderboards.cached_api_answer``), before DRF even parses the
 request; no database query, 304 included. Anything else (filters, ``?format=``, a browser
 asking for HTML, a cache miss or Redis down) takes DRF's path, which writes the same bytes
-(``voting.publication.api_document``) and the same ETag.
+(``voting.counting.leaderboards.api_document``) and the same ETag.
 """
 
 import re
@@ -30,8 +30,13 @@ from rest_framework.views import APIView
 
 from campaigns.models import Stage
 from voting.api.serializers import ErrorOutputSerializer
+from voting.counting.leaderboards import (
+    api_document,
+    api_etag,
+    cached_api_answer,
+    leaderboard_for_stage,
+)
 from voting.exceptions import BadInputError, UnknownStageError
-from voting.publication import api_document, api_etag, cached_api_answer, leaderboard_for_stage
 
 _FILTER = re.compile(r"[A-Za-z0-9_-]{1,32}", re.ASCII)
 # What DRF's answer carries besides the ETag (JSON renderer negotiated, GET-only view).

@@ -26,7 +26,6 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from voting import selectors, services
 from voting.api.serializers import (
     CastVoteInputSerializer,
     CastVoteOutputSerializer,
@@ -39,6 +38,15 @@ from voting.api.serializers import (
 )
 from voting.choices import VoteStatus
 from voting.exceptions import BadInputError, UnknownReceiptError
+from voting.ledger.selectors import vote_by_receipt
+from voting.ledger.services import cast_vote
+from voting.otp.services import (
+    cast_vote_with_otp,
+    issue_voter_token,
+    read_voter_token,
+    request_otp,
+    verify_otp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -168,9 +176,7 @@ class RequestOtpView(VotingApiView):
     )
     def post(self, request: Request) -> Response:
         data = validated(OtpRequestInputSerializer, request)
-        services.request_otp(
-            phone=data["phone"], ip=client_ip(request), language=request.LANGUAGE_CODE
-        )
+        request_otp(phone=data["phone"], ip=client_ip(request), language=request.LANGUAGE_CODE)
         return Response(
             {"detail": _("If this number can receive SMS, a code is on its way.")}, status=202
         )
@@ -206,10 +212,10 @@ class VerifyOtpView(VotingApiView):
     )
     def post(self, request: Request) -> Response:
         data = validated(OtpVerifyInputSerializer, request)
-        session = services.verify_otp(phone=data["phone"], code=data["code"])
+        session = verify_otp(phone=data["phone"], code=data["code"])
         return Response(
             {
-                "voter_token": services.issue_voter_token(session),
+                "voter_token": issue_voter_token(session),
                 "phone_masked": session.phone_masked,
                 "expires_in": settings.VOTING_SESSION_MAX_AGE,
             }
@@ -297,15 +303,15 @@ class CastVoteView(VotingApiView):
             "idempotency_key": key,
         }
         if "voter_token" in data:
-            session = services.read_voter_token(data["voter_token"])
-            result = services.cast_vote(
+            session = read_voter_token(data["voter_token"])
+            result = cast_vote(
                 data["stage"],
                 voter_hash=session.voter_hash,
                 phone_masked=session.phone_masked,
                 **common,
             )
         else:
-            verified = services.cast_vote_with_otp(
+            verified = cast_vote_with_otp(
                 data["stage"], phone=data["phone"], code=data["code"], **common
             )
             session, result = verified.session, verified.result
@@ -314,7 +320,7 @@ class CastVoteView(VotingApiView):
             "receipt_code": result.receipt_code,
             "remaining_today": result.remaining_today,
             "remaining_stage": result.remaining_stage,
-            "voter_token": services.issue_voter_token(session),
+            "voter_token": issue_voter_token(session),
             "phone_masked": session.phone_masked,
         }
         headers = {"Idempotent-Replayed": "true"} if result.replayed else None
@@ -341,7 +347,7 @@ class ReceiptView(VotingApiView):
         tags=["voting"],
     )
     def get(self, request: Request, code: str) -> Response:
-        vote = selectors.vote_by_receipt(code)
+        vote = vote_by_receipt(code)
         if vote is None:
             raise UnknownReceiptError(_("There is no vote with this receipt code."))
         member = vote.contestant.staff_member

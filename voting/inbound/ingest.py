@@ -72,12 +72,12 @@ from staff.phones import Phone, parse_phone
 from voting.choices import InboundStatus, SmsStatus, SmsTemplate, VoteChannel, VoteStatus
 from voting.exceptions import LimitReachedError
 from voting.inbound.keywords import SmsKind, clean_raw_text, parse_sms
+from voting.ledger.outbox import wake_tally_fold
+from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code
+from voting.ledger.rules import VoteUsage, accepts_votes, check_vote_limits, remaining_from_usage
 from voting.models import InboundSms, OutboundSms, TallyEvent, Vote, Voter
-from voting.selectors import VoteUsage, remaining_from_usage
-from voting.services import RECEIPT_INSERT_TRIES, accepts_votes, check_vote_limits, new_receipt_code
 from voting.sms.services import wake_sms_sender
 from voting.sms.templates import render_sms
-from voting.tallies import wake_tally_fold
 
 MAX_BATCH = 1000
 MESSAGE_ID_MAX_CHARS = 100

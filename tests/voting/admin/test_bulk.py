@@ -7,8 +7,15 @@ from django.urls import reverse
 from staff.models import AuditEvent
 from tests.factories.staff import UserFactory
 from tests.factories.voting import OtpChallengeFactory, VoteFactory
-from voting import bulk
 from voting.choices import AuditAction, VoteStatus
+from voting.fraud.jobs import (
+    INVALIDATE,
+    InvalidationError,
+    VoteFilter,
+    run_vote_job,
+    start_vote_job,
+    vote_job_progress,
+)
 from voting.models import OtpChallenge, OutboundSms, Vote, Voter
 from voting.tasks import run_vote_job_task
 
@@ -67,11 +74,13 @@ def test_confirm_with_a_reason_invalidates_exactly_the_selection_and_audits(hr, 
     assert response.status_code == 302
     assert invalid_ids() == set(ids)
     vote = Vote.objects.get(pk=ids[0])
-    assert (vote.invalidated_reason, vote.invalidated_by.username) == (reason, "hr")
+    # Stored with its line end normalised (voting.ledger.rules.clean_reason), never rendered raw.
+    stored = "Same IP <b>burst</b>\nchecked with the store"
+    assert (vote.invalidated_reason, vote.invalidated_by.username) == (stored, "hr")
     event = AuditEvent.objects.get(action=AuditAction.VOTES_INVALIDATED)
     assert (event.actor_label, event.reason, event.data) == (
         "hr",
-        reason,
+        stored,
         {"vote_ids": sorted(ids), "count": 3},
     )
     detail = hr.get(reverse("admin:voting_vote_change", args=[ids[0]]))
@@ -135,7 +144,7 @@ def test_background_job_processes_every_batch_like_a_serial_run(hr, ledger, sett
         cast_at=ledger.cluster[0].cast_at,
     )
 
-    partial = bulk.run_vote_job(job_id, max_batches=1)  # a worker killed after one batch
+    partial = run_vote_job(job_id, max_batches=1)  # a worker killed after one batch
     page = hr.get(reverse("admin:voting_vote_job", args=[job_id]))
     run_vote_job_task(job_id=job_id)
     first = statuses(ledger.all_ids | {late.pk})
@@ -171,11 +180,11 @@ def test_background_job_with_the_cache_lost_resumes_from_the_audit_log(hr, ledge
     job_id = _start_background_job(
         hr, ledger, settings, query=f"?stage__id__exact={ledger.stage.pk}"
     )
-    bulk.run_vote_job(job_id, max_batches=2)
+    run_vote_job(job_id, max_batches=2)
     cache.clear()
 
-    progress = bulk.vote_job_progress(job_id)
-    final = bulk.run_vote_job(job_id)
+    progress = vote_job_progress(job_id)
+    final = run_vote_job(job_id)
 
     assert (progress.state, progress.processed) == ("running", 4)
     assert (final.state, final.processed, final.changed) == ("done", 9, 9)
@@ -183,12 +192,10 @@ def test_background_job_with_the_cache_lost_resumes_from_the_audit_log(hr, ledge
 
 
 def test_job_refuses_a_full_phone_number_in_the_search(ledger, admin_user):
-    vote_filter = bulk.VoteFilter(params={"q": "13812345670"}, max_vote_id=None)
+    vote_filter = VoteFilter(params={"q": "13812345670"}, max_vote_id=None)
 
-    with pytest.raises(bulk.InvalidationError) as refused:
-        bulk.start_vote_job(
-            vote_filter, action=bulk.INVALIDATE, actor=admin_user, reason="x", total=1
-        )
+    with pytest.raises(InvalidationError) as refused:
+        start_vote_job(vote_filter, action=INVALIDATE, actor=admin_user, reason="x", total=1)
 
     assert refused.value.code == "phone_in_filter"
     assert not AuditEvent.objects.filter(action=AuditAction.VOTE_JOB_STARTED).exists()

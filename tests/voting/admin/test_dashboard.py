@@ -15,12 +15,13 @@ from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory, UserFactory
 from tests.factories.voting import VoteFactory
-from voting import services
+from voting.admin.dashboard import stage_dashboard
 from voting.choices import AuditAction, VoteChannel, VoteStatus
-from voting.dashboard import stage_dashboard
+from voting.counting.leaderboards import leaderboard_for_stage
+from voting.counting.publication import publish_stage_leaderboard
+from voting.counting.tallies import fold_tally_events
+from voting.ledger.services import cast_vote
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally, Vote
-from voting.publication import leaderboard_for_stage, publish_stage_leaderboard
-from voting.tallies import fold_tally_events
 
 pytestmark = pytest.mark.django_db
 
@@ -121,7 +122,7 @@ def test_dashboard_query_count_does_not_grow_with_the_stage(
 def _cast(stage, contestant, times=1):
     for _ in range(times):
         phone = parse_phone(f"195{next(_numbers):08d}")
-        services.cast_vote(
+        cast_vote(
             stage,
             contestant=contestant,
             voter_hash=phone.hash,

@@ -7,10 +7,17 @@ from django.urls import reverse
 
 from tests.factories.voting import VoteFactory
 from tests.voting.admin.conftest import CLUSTER_AT
-from voting import fraud, services
 from voting.choices import VoteChannel
 from voting.fingerprints import hash_ip, hash_ip_subnet
+from voting.fraud.patterns import (
+    PATTERN_SUBNET,
+    patterns,
+    subnet_available,
+    suspicious_votes,
+    top_clusters,
+)
 from voting.inbound.ingest import InboundMessage, ingest_sms_batch
+from voting.ledger.services import cast_vote
 from voting.models import Vote
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +45,7 @@ def test_subnet_key_is_empty_without_an_address(value):
 
 
 def test_cast_vote_stores_the_subnet_key_and_sms_votes_have_none(voting, frozen_now):
-    services.cast_vote(
+    cast_vote(
         voting.stage,
         contestant_employee_no="1234",
         voter_hash=voting.voter.hash,
@@ -81,8 +88,8 @@ def subnet_cluster(ledger):
 
 
 def test_subnet_pattern_is_on_now_that_the_ledger_has_the_column():
-    assert fraud.subnet_available()
-    assert fraud.PATTERN_SUBNET in fraud.patterns()
+    assert subnet_available()
+    assert PATTERN_SUBNET in patterns()
 
 
 def test_a_planted_24_cluster_is_flagged_and_nothing_else(hr, ledger, subnet_cluster):
@@ -95,9 +102,9 @@ def test_a_planted_24_cluster_is_flagged_and_nothing_else(hr, ledger, subnet_clu
 
 
 def test_the_subnet_cluster_is_listed_with_a_key_that_selects_it(ledger, subnet_cluster):
-    [cluster] = [c for c in fraud.top_clusters(ledger.stage.pk) if c.pattern == "subnet"]
+    [cluster] = [c for c in top_clusters(ledger.stage.pk) if c.pattern == "subnet"]
 
-    selected = fraud.suspicious_votes(Vote.objects.all(), cluster.key)
+    selected = suspicious_votes(Vote.objects.all(), cluster.key)
 
     assert (cluster.contestant, cluster.votes) == (ledger.alice, 20)
     assert set(selected.values_list("pk", flat=True)) == {v.pk for v in subnet_cluster}
@@ -106,4 +113,4 @@ def test_the_subnet_cluster_is_listed_with_a_key_that_selects_it(ledger, subnet_
 def test_subnet_pattern_needs_the_threshold(ledger, subnet_cluster, settings):
     settings.VOTING_FRAUD_SUBNET_VOTES = 21
 
-    assert not fraud.suspicious_votes(Vote.objects.all(), "subnet").exists()
+    assert not suspicious_votes(Vote.objects.all(), "subnet").exists()

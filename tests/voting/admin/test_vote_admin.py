@@ -7,9 +7,9 @@ from django.urls import reverse
 
 from tests.factories.voting import VoteFactory
 from tests.voting.admin.conftest import CLEAN_PHONES, CLUSTER_AT, CLUSTER_PHONES
-from voting import fraud
 from voting.choices import VoteStatus
 from voting.fingerprints import hash_ip
+from voting.fraud.filters import VoteFilter
 
 pytestmark = pytest.mark.django_db
 
@@ -169,8 +169,6 @@ def test_no_full_phone_number_on_any_fraud_review_page(hr, ledger):
 
 
 def test_pattern_helpers_agree_with_the_filter(ledger):
-    vote_filter = fraud.VoteFilter(
-        params={"stage__id__exact": str(ledger.stage.pk), "suspicious": "any"}
-    )
+    vote_filter = VoteFilter(params={"stage__id__exact": str(ledger.stage.pk), "suspicious": "any"})
 
     assert set(vote_filter.apply().values_list("pk", flat=True)) == {v.pk for v in ledger.cluster}

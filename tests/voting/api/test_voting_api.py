@@ -13,10 +13,10 @@ from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory
 from tests.factories.voting import RateEventFactory, VoteFactory
 from tests.voting.conftest import set_limits
-from voting import services
 from voting.choices import VoteChannel
+from voting.ledger.corrections import invalidate_votes
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
-from voting.otp import VoterSession
+from voting.otp.services import VoterSession, issue_voter_token, read_voter_token
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +181,7 @@ def test_verify_otp_returns_a_voter_token(client, frozen_now, settings):
     body = response.json()
     assert response.status_code == 200
     assert (body["phone_masked"], body["expires_in"]) == ("138****5678", 1800)
-    assert services.read_voter_token(body["voter_token"]) == VoterSession(
+    assert read_voter_token(body["voter_token"]) == VoterSession(
         voter_hash=parse_phone(PHONE).hash, phone_masked="138****5678"
     )
 
@@ -391,9 +391,7 @@ def test_unknown_stage_is_404(client, voting):
 
 def test_expired_voter_token_is_401(client, voting, settings):
     settings.VOTING_SESSION_MAX_AGE = -1
-    token = services.issue_voter_token(
-        VoterSession(voter_hash="a" * 64, phone_masked="138****5678")
-    )
+    token = issue_voter_token(VoterSession(voter_hash="a" * 64, phone_masked="138****5678"))
 
     response = post(
         client,
@@ -440,7 +438,7 @@ def test_receipt_shows_the_vote_without_the_phone(client, voting):
 
 def test_receipt_of_an_invalidated_vote(client, voting):
     vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
-    services.invalidate_votes([vote.pk], actor=None, reason="Fraud ring")
+    invalidate_votes([vote.pk], actor=None, reason="Fraud ring")
 
     response = client.get(f"/api/receipts/{vote.receipt_code.lower()}/")
 

@@ -13,13 +13,13 @@ from tests.factories.staff import StaffMemberFactory
 from tests.factories.voting import OutboundSmsFactory, VoteFactory
 from tests.voting.conftest import set_limits
 from tests.voting.inbound.conftest import in_zh
-from voting import services
 from voting.choices import InboundStatus, SmsStatus, SmsTemplate, VoteChannel
+from voting.counting.recount import recount_stage
+from voting.counting.tallies import fold_pending_tallies
 from voting.inbound.ingest import InboundMessage, ingest_sms_batch
+from voting.ledger.services import cast_vote
 from voting.models import InboundSms, OutboundSms, TallyEvent, Vote
-from voting.recount import recount_stage
 from voting.sms.templates import render_sms
-from voting.tallies import fold_pending_tallies
 
 pytestmark = pytest.mark.django_db
 
@@ -212,7 +212,7 @@ def test_limits_count_earlier_votes_and_earlier_messages_of_the_batch(voting):
 
 def test_the_stage_limit_is_the_web_paths_rule(voting):
     set_limits(voting.stage, stage_total=1)
-    services.cast_vote(
+    cast_vote(
         voting.stage,
         contestant_employee_no="5678",
         voter_hash=voting.voter.hash,

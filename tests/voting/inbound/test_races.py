@@ -19,9 +19,9 @@ from django.db import connection
 from staff.exceptions import DomainError
 from tests.factories.voting import VoterFactory
 from tests.voting.conftest import set_limits
-from voting import services
 from voting.choices import VoteChannel
 from voting.inbound.ingest import InboundMessage, ingest_sms_batch
+from voting.ledger.services import cast_vote
 from voting.models import InboundSms, Vote
 
 pytestmark = [
@@ -92,7 +92,7 @@ def test_the_last_vote_by_web_and_by_sms_at_once_counts_once(voting, rounds):
     VoterFactory(phone="13812345678")
 
     def web() -> str:
-        services.cast_vote(
+        cast_vote(
             voting.stage.pk,
             contestant_employee_no="5678",
             voter_hash=voter.hash,

@@ -1,7 +1,7 @@
 """``manage.py recount [--stage ID] [--repair]``: recount stages from the vote ledger.
 
 Compares a from-scratch count of valid votes with the tallies (and pending outbox events),
-verifies the leaderboard digest chain and the latest snapshot (``voting.recount``), stores
+verifies the leaderboard digest chain and the latest snapshot (``voting.counting.recount``), stores
 each check for the admin, prints the differences, and exits with status 1 when any stage
 differs (also after ``--repair``, which fixes the tallies and records it in the audit log).
 """
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from campaigns.models import Stage
-from voting.recount import RECOUNTED_STATUSES, recount_stage
+from voting.counting.recount import RECOUNTED_STATUSES, recount_stage
 
 STEPS = 3  # count, chain, store: the progress callbacks of recount_stage
 

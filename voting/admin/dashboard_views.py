@@ -4,10 +4,10 @@ Wired by ``LeaderboardSnapshotAdmin.get_urls`` (``voting.admin``) and linked fro
 snapshot and recount changelists:
 
 * ``…/leaderboardsnapshot/dashboard/?stage=<id>`` — a stage picker and, for the chosen
-  stage, the aggregates of ``voting.dashboard`` (needs the right to view votes);
+  stage, the aggregates of ``voting.admin.dashboard`` (needs the right to view votes);
 * ``…/leaderboardsnapshot/dashboard/<id>/recount/`` — POST only (the dashboard's button):
   first an intermediate page (what a recount does, an optional "repair tallies" with a
-  required reason), then ``voting.recount.recount_stage`` and a result page listing every
+  required reason), then ``voting.counting.recount.recount_stage`` and a result page listing every
   difference. Needs the right to change votes, the fraud review's write right. A repair
   is audited by the service (``voting.tally.repaired``, with the reason and the user).
 """
@@ -25,8 +25,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Contestant, Stage
-from voting.dashboard import CHART_HEIGHT, CHART_WIDTH, stage_dashboard
-from voting.recount import recount_stage
+from voting.admin.dashboard import CHART_HEIGHT, CHART_WIDTH, stage_dashboard
+from voting.counting.recount import recount_stage
 
 REASON_MAX_LENGTH = 500
 VIEW_PERMISSION = "voting.view_vote"

@@ -5,7 +5,7 @@ The pages are complete without JavaScript: the board is rendered on the server a
 filters are a GET form. With it, ``static/voting/js/leaderboard.js`` asks the fragment view
 (``…/live/``, the same query string) every few seconds with ``If-None-Match`` and swaps the
 board in on a 200 only. Everything comes from the published snapshot
-(``voting.publication``: the cache, or the latest snapshot in PostgreSQL when Redis is
+(``voting.counting.publication``: the cache, or the latest snapshot in PostgreSQL when Redis is
 down), never from the vote ledger. The ETag follows ``voting.api.leaderboard``'s (the cut,
 the visibility, the filters) plus what only the rendered page shows: staleness, the
 stage's facts and the pictures (the render basis), the view and the language.
@@ -15,7 +15,7 @@ is page 1, one beyond the end the last page), with previous/next links that keep
 filters; the fragment's URL keeps the page. The big screen is not paged.
 
 **The hot path** (no query string but ``?page=``, the common case under a read storm): one cache round
-trip and no database query. The cached head (``voting.publication``) holds the stage's
+trip and no database query. The cached head (``voting.counting.publication``) holds the stage's
 facts, so the ETag is computed from it and the clock alone (the hidden final hours start at
 ``hidden_from``, compared on every request); a poll with the current ETag gets 304 there
 and then. Otherwise the HTML rendered for that ETag, view, page and language comes from the
@@ -50,7 +50,7 @@ from campaigns.choices import StageStatus
 from campaigns.models import Campaign, Stage
 from campaigns.public import public_stage_status, public_stage_status_label
 from campaigns.selectors import public_stage
-from voting.boards import (
+from voting.counting.boards import (
     SCREEN_TOP_DEFAULT,
     Freshness,
     PublicBoard,
@@ -61,8 +61,7 @@ from voting.boards import (
     public_board,
     stale_after,
 )
-from voting.forms import BoardFilterForm
-from voting.publication import (
+from voting.counting.leaderboards import (
     CACHE_KEY,
     HEAD_KEY,
     HTML_KEY,
@@ -70,11 +69,10 @@ from voting.publication import (
     board_etag_core,
     board_from_payload,
     leaderboard_for_stage,
-    render_basis,
-    stage_facts,
-    stage_pictures,
     visible_at,
 )
+from voting.counting.publication import render_basis, stage_facts, stage_pictures
+from voting.forms import BoardFilterForm
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ The flow (plain HTML forms, no JavaScript; CSRF protected):
    form carries a fresh idempotency key, so a repeated post (double tap, reload) gets the
    first answer again and counts once.
 
-After a code is verified, the voter token of ``voting.otp`` (30 minutes, checked by
+After a code is verified, the voter token of ``voting.otp.services`` (30 minutes, checked by
 ``read_voter_token``) is kept in the session: the voter's next votes (``…/cast/``) need no
 new code. The audience pages (``vote/live/…``) are the same views with channel
 ``audience``.
@@ -42,11 +42,18 @@ from campaigns.models import Contestant, Stage
 from campaigns.selectors import contestants_for_stage
 from staff.exceptions import DomainError, InvalidPhoneError
 from staff.phones import parse_phone
-from voting import selectors, services
 from voting.choices import VoteChannel
 from voting.exceptions import BadCodeError, CodeExpiredError, CodeLockedError, VoterSessionError
 from voting.forms import CodeForm, PhoneForm, ReceiptLookupForm, VoteForm, new_idempotency_key
-from voting.services import CastResult
+from voting.ledger.selectors import vote_by_receipt
+from voting.ledger.services import CastResult, cast_vote
+from voting.otp.services import (
+    VoterSession,
+    cast_vote_with_otp,
+    issue_voter_token,
+    read_voter_token,
+    request_otp,
+)
 
 PENDING_PHONE_COOKIE = "vote_phone"
 PENDING_PHONE_SALT = "voting.pending-phone"
@@ -141,23 +148,23 @@ class VoteFlowMixin(View):
             ContestantStatus.IN
         )
 
-    def voter_session(self) -> services.VoterSession | None:
+    def voter_session(self) -> VoterSession | None:
         """The verified voter of this browser, if the token is still good; an expired or
         tampered token is dropped."""
         token = self.request.session.get(VOTER_SESSION_KEY)
         if not isinstance(token, str):
             return None
         try:
-            return services.read_voter_token(token)
+            return read_voter_token(token)
         except VoterSessionError as exc:
             del self.request.session[VOTER_SESSION_KEY]
             self.session_error = exc.message
             return None
 
-    def remember_voter(self, session: services.VoterSession) -> None:
+    def remember_voter(self, session: VoterSession) -> None:
         # The token carries its own 30-minute limit (``read_voter_token``); the session may
         # outlive it, so that a voter coming back later is told why a new code is needed.
-        self.request.session[VOTER_SESSION_KEY] = services.issue_voter_token(session)
+        self.request.session[VOTER_SESSION_KEY] = issue_voter_token(session)
 
     def pending_phone(self) -> str | None:
         return self.request.get_signed_cookie(
@@ -198,7 +205,7 @@ class VoteFlowMixin(View):
         *,
         phone_form: PhoneForm | None = None,
         vote_form: VoteForm | None = None,
-        voter: services.VoterSession | None = None,
+        voter: VoterSession | None = None,
         notice: str = "",
     ) -> HttpResponse:
         if voter is None and phone_form is None:
@@ -266,9 +273,7 @@ class VoteStartView(VoteFlowMixin):
             return self.render_start(phone_form=form)
         try:
             phone = parse_phone(form.cleaned_data["phone"])
-            services.request_otp(
-                phone=phone.e164, ip=client_ip(request), language=request.LANGUAGE_CODE
-            )
+            request_otp(phone=phone.e164, ip=client_ip(request), language=request.LANGUAGE_CODE)
         except DomainError as exc:
             form.add_error("phone", exc.message)
             return self.render_start(phone_form=form)
@@ -292,7 +297,7 @@ class VoteCodeView(VoteFlowMixin):
         if not form.is_valid():
             return self.render_code(phone, form)
         try:
-            verified = services.cast_vote_with_otp(
+            verified = cast_vote_with_otp(
                 self.stage,
                 phone=phone,
                 code=form.cleaned_data["code"],
@@ -325,7 +330,7 @@ class ResendCodeView(VoteFlowMixin):
         if phone is None:
             return HttpResponseRedirect(self.url("start"), status=303)
         try:
-            services.request_otp(phone=phone, ip=client_ip(request), language=request.LANGUAGE_CODE)
+            request_otp(phone=phone, ip=client_ip(request), language=request.LANGUAGE_CODE)
         except DomainError:
             return HttpResponseRedirect(self.url("start"), status=303)
         return self.redirect_to_code(phone, "resent=1")
@@ -344,7 +349,7 @@ class CastVoteView(VoteFlowMixin):
         if not form.is_valid():
             return self.render_start(voter=voter, vote_form=form)
         try:
-            result = services.cast_vote(
+            result = cast_vote(
                 self.stage,
                 voter_hash=voter.voter_hash,
                 phone_masked=voter.phone_masked,
@@ -436,7 +441,7 @@ class ReceiptDetailView(View):
     voter's phone. An unknown code is a friendly 404 with the lookup form."""
 
     def get(self, request: HttpRequest, code: str) -> HttpResponse:
-        vote = selectors.vote_by_receipt(code)
+        vote = vote_by_receipt(code)
         if vote is None:
             return render(
                 request,

@@ -1,7 +1,7 @@
 """Bulk invalidation and restoration of votes from the fraud review, small and large.
 
 A small selection (up to ``VOTING_FRAUD_BULK_SYNC_MAX`` votes) is changed in the request
-by one call of ``voting.services.invalidate_votes`` / ``restore_votes``. A larger one —
+by one call of ``voting.ledger.corrections.invalidate_votes`` / ``restore_votes``. A larger one —
 "all votes matching the current filter", say 50,000 — runs as a **vote job** in a Celery
 worker. There is no job table (the ledger's schema is not ours to change here), so a job
 lives in the audit log, which is durable and already append-only:
@@ -46,9 +46,9 @@ from staff.services import Actor, record_audit_event
 from staff.wakeups import wake_on_commit
 from voting.choices import AuditAction, VoteStatus
 from voting.exceptions import InvalidationError
-from voting.fraud import SEARCH_PARAM, STAGE_PARAM, VoteFilter
+from voting.fraud.filters import SEARCH_PARAM, STAGE_PARAM, VoteFilter
+from voting.ledger.corrections import invalidate_votes, restore_votes
 from voting.models import Vote
-from voting.services import invalidate_votes, restore_votes
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from campaigns.choices import StageStatus, Visibility
 from campaigns.models import Contestant, Stage
-from voting.publication import LeaderboardData, leaderboard_for_stage
+from voting.counting.leaderboards import LeaderboardData, leaderboard_for_stage
 
 STALE_AFTER_INTERVALS = 3
 STALE_AFTER_MIN = dt.timedelta(seconds=10)
@@ -156,7 +156,7 @@ class PublicBoard:
 def board_etag(core: str, freshness: Freshness, basis: str, variant: tuple[str, ...]) -> str:
     """A strong validator of a rendered board: the board's own ETag (``core``, that is
     ``LeaderboardData.etag``: cut, visibility, size), its staleness (to the minute), the
-    render ``basis`` (the stage's facts and the pictures, ``voting.publication.render_basis``)
+    render ``basis`` (the stage's facts and the pictures, ``voting.counting.publication.render_basis``)
     and the rendering ``variant`` (view, filters, language). Quoted, ready for the ``ETag`` header; whatever
     changes the rendered HTML changes it, so HTML can be cached under it."""
     parts = (core, str(freshness.is_stale), str(freshness.stale_minutes), basis, *variant)

@@ -1,7 +1,7 @@
 """The votes components of the result engine (``campaigns.components``): valid votes per
 contestant of a stage, one provider per channel.
 
-Each reads the counted votes (``voting.tallies.counted_votes``: tallies plus pending
+Each reads the counted votes (``voting.counting.tallies.counted_votes``: tallies plus pending
 outbox events, one statement), never the ledger: exactly the valid votes committed so far,
 at the cost of a small read however many votes a stage has.
 """
@@ -10,7 +10,7 @@ from campaigns.choices import ComponentKey
 from campaigns.components import VOTE_SHARE, register_component
 from campaigns.models import Stage
 from voting.choices import VoteChannel
-from voting.tallies import counted_votes_by_contestant
+from voting.counting.tallies import counted_votes_by_contestant
 
 
 def web_votes(stage: Stage) -> dict[int, int]:

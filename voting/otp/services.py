@@ -1,7 +1,7 @@
 """One-time codes (OTP) and the short-lived signed voter session that follows them.
 
 Flow: ``request_otp`` → an SMS with a 6-digit code → ``verify_otp`` (or the combined
-``services.cast_vote_with_otp``) → a :class:`VoterSession`, carried between requests as a
+``cast_vote_with_otp``) → a :class:`VoterSession`, carried between requests as a
 signed token (``issue_voter_token`` / ``read_voter_token``) for 30 minutes.
 
 Invariants:
@@ -27,12 +27,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from campaigns.clock import db_now
+from campaigns.models import Stage
 from staff.phones import Phone, parse_phone
 from voting.choices import (
     OTP_DIGITS,
@@ -49,7 +50,11 @@ from voting.exceptions import (
     VoterSessionError,
 )
 from voting.fingerprints import hash_ip, hash_number_block
-from voting.models import OtpChallenge, OutboundSms, RateEvent, Voter
+from voting.ledger.rules import clean_employee_no
+from voting.ledger.selectors import find_original
+from voting.ledger.services import CastResult, cast_vote, replay_vote
+from voting.ledger.sql import lock_voter
+from voting.models import OtpChallenge, OutboundSms, RateEvent
 from voting.sms.services import queue_sms, wake_sms_sender
 
 logger = logging.getLogger(__name__)
@@ -64,31 +69,6 @@ class VoterSession:
 
     voter_hash: str
     phone_masked: str
-
-
-def lock_voter(voter_hash: str) -> None:
-    """Create the voter's row if needed and lock it until the end of the transaction.
-
-    One statement: ``INSERT … ON CONFLICT (voter_hash) DO UPDATE``. A new voter's row is
-    inserted (and, being uncommitted, blocks a concurrent insert of the same key until
-    this transaction ends); an existing row is updated to itself, which takes the row
-    lock an ``UPDATE`` takes — it conflicts with itself and with ``SELECT … FOR UPDATE``
-    (the SMS ingest's lock), so everything one voter does in parallel (votes, code
-    requests) queues on this one row: a per-voter lock, never a hot row shared by many
-    voters. A waiter that finds the row changed re-checks the latest version and locks
-    that. The no-op update leaves a dead row version per vote (vacuumed like any
-    update); it saves the separate ``SELECT … FOR UPDATE`` round trip. The caller must
-    read what the lock protects in a *later* statement (see ``voting.services.cast_vote``).
-    On SQLite, ``IMMEDIATE`` transactions serialise all writers. Must run inside
-    ``transaction.atomic``.
-    """
-    table = connection.ops.quote_name(Voter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (voter_hash) VALUES (%s) "  # noqa: S608 -- table name from the model
-            "ON CONFLICT (voter_hash) DO UPDATE SET voter_hash = excluded.voter_hash",
-            [voter_hash],
-        )
 
 
 def _hash_code(phone_hash: str, code: str) -> str:
@@ -290,3 +270,82 @@ def read_voter_token(token: str) -> VoterSession:
     if not isinstance(data, dict) or not isinstance(data.get("v"), str):
         raise VoterSessionError("bad_token", _("This voting session is not valid."))
     return VoterSession(voter_hash=data["v"], phone_masked=str(data.get("m", "")))
+
+
+@dataclass(frozen=True)
+class VerifiedCast:
+    """A vote cast with a one-time code, and the voter session the code opened."""
+
+    result: CastResult
+    session: VoterSession
+
+
+def cast_vote_with_otp(
+    stage: Stage | int,
+    *,
+    phone: str,
+    code: str,
+    contestant_employee_no: object,
+    channel: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    idempotency_key: str | None = None,
+) -> VerifiedCast:
+    """Verify a one-time code and cast a vote with it, all or nothing.
+
+    In one transaction, under the voter lock: a repeated ``idempotency_key`` with the
+    already-used code returns the original result; otherwise the code is tried (one
+    conditional UPDATE, see ``try_code``) and, if right, the vote is cast. If
+    the vote is refused the whole transaction rolls back, so the code stays usable for
+    another candidate. A wrong code's counted try is committed before ``BadCodeError``
+    is raised. Raises everything ``verify_otp`` and ``cast_vote`` raise.
+    """
+    parsed = parse_phone(phone)
+    employee_no = clean_employee_no(contestant_employee_no)
+    session = VoterSession(voter_hash=parsed.hash, phone_masked=parsed.masked)
+    wrong_code = False
+    with transaction.atomic():
+        # Voter first, then the code row: the same lock order as every other voter write.
+        lock_voter(parsed.hash)
+        if idempotency_key is not None and code_matches_used(parsed, code):
+            original = find_original(
+                parsed.hash,
+                channel=channel,
+                idempotency_key=idempotency_key,
+                provider_message_id=None,
+            )
+            if original is not None:
+                result = replay_vote(
+                    original,
+                    stage_id=int(getattr(stage, "pk", stage)),
+                    contestant=None,
+                    employee_no=employee_no,
+                )
+                return VerifiedCast(result=result, session=session)
+        consumed = try_code(parsed, code, now=db_now())
+        if consumed is None:
+            wrong_code = True
+        else:
+            result = cast_vote(
+                stage,
+                contestant_employee_no=employee_no,
+                voter_hash=parsed.hash,
+                phone_masked=parsed.masked,
+                channel=channel,
+                ip=ip,
+                user_agent=user_agent,
+                idempotency_key=idempotency_key,
+            )
+    if wrong_code:
+        # Raised after the commit: the counted try must stay counted.
+        raise BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
+    return VerifiedCast(result=result, session=session)
+
+
+def purge_otp_records(*, older_than: timedelta = timedelta(days=1)) -> dict[str, int]:
+    """Delete one-time codes and code-request records older than ``older_than``: they only
+    serve limits measured in minutes and hours. Returns the numbers deleted."""
+    cutoff = db_now() - older_than
+    codes, _detail = OtpChallenge.objects.filter(created_at__lt=cutoff).delete()
+    events, _detail = RateEvent.objects.filter(created_at__lt=cutoff).delete()
+    return {"codes": codes, "rate_events": events}

@@ -3,9 +3,10 @@
 Terms and invariants:
 
 * **Tally event** (``TallyEvent``) — the outbox. Every change of what counts writes one
-  event *in the same transaction as the ledger change*: +1 when a vote is cast
-  (``cast_vote``) or restored (``restore_votes``), -1 when it is invalidated
-  (``invalidate_votes``). A rolled-back vote leaves no event; a committed one always has it.
+  event *in the same transaction as the ledger change* (``voting.ledger.outbox``): +1 when
+  a vote is cast (``cast_vote``) or restored (``restore_votes``), -1 when it is
+  invalidated (``invalidate_votes``). A rolled-back vote leaves no event; a committed one
+  always has it.
 * **Tally** — the folded sum of events per (stage, contestant, channel).
 * **Fold** (``fold_tally_events``) — one transaction: claim a batch of events with
   ``SELECT … FOR UPDATE SKIP LOCKED`` in id order, add their deltas to the tallies with an
@@ -26,7 +27,7 @@ Hence, in any one consistent view of the database (one SQL statement on PostgreS
     valid votes in the ledger == tally + pending events        (per stage, contestant, channel)
 
 ``counted_votes`` reads the right-hand side in one statement; the recount
-(``voting.recount``) checks the equation against a from-scratch count of the ledger.
+(``voting.counting.recount``) checks the equation against a from-scratch count of the ledger.
 
 Lock order: the fold updates tally rows in sorted key order, so two folds touching the same
 contestants wait for each other instead of deadlocking. The request path only inserts
@@ -41,51 +42,17 @@ production.
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
 
 from campaigns.clock import db_now
 from campaigns.models import Stage
-from staff.wakeups import wake_on_commit
 from voting.models import Tally, TallyEvent
 
 logger = logging.getLogger(__name__)
 
-FOLD_TASK = "voting.fold_tallies"
-# At 500 votes/s one wake-up per 0.2 s is plenty: a fold drains everything pending, and
-# beat sweeps every second anyway. A wake-up older than 5 s is worthless (beat has run).
-FOLD_WAKE_DEBOUNCE = 0.2
-FOLD_WAKE_EXPIRES = 5
-
 TallyKey = tuple[int, int, str]  # (stage_id, contestant_id, channel)
-
-
-def record_tally_events(votes: Iterable[tuple[int, int, int, str]], *, delta: int) -> int:
-    """Write one outbox event per ``(vote_id, stage_id, contestant_id, channel)``.
-
-    Must run inside the transaction that changes those votes (the caller's); writes only
-    ``TallyEvent`` rows, takes no locks beyond the inserts. Returns the number written.
-    """
-    events = [
-        TallyEvent(vote_id=vote_id, stage_id=stage_id, contestant_id=contestant_id,
-                   channel=channel, delta=delta)
-        for vote_id, stage_id, contestant_id, channel in votes
-    ]  # fmt: skip
-    TallyEvent.objects.bulk_create(events, batch_size=1000)
-    return len(events)
-
-
-def wake_tally_fold() -> None:
-    """Wake a worker to fold the outbox once the current transaction commits.
-
-    Called inside the vote's transaction (``cast_vote``, the SMS batch ingest). Sends the
-    ``voting.fold_tallies`` task by name through ``staff.wakeups.wake_on_commit``: bounded,
-    error-swallowing, debounced per process to one message per ``FOLD_WAKE_DEBOUNCE``
-    seconds, and nothing on a rollback. Beat folds every second anyway.
-    """
-    wake_on_commit(FOLD_TASK, expires=FOLD_WAKE_EXPIRES, debounce=FOLD_WAKE_DEBOUNCE)
 
 
 def _upsert_sql(rows: int) -> str:

@@ -6,7 +6,7 @@ to the action's first POST and shows how many votes of which candidate would cha
 form posts back to the same changelist URL (so the filters travel in the query string)
 with a reason. A small selection is changed in the request; a larger one ("all votes
 matching the filter" above ``VOTING_FRAUD_BULK_SYNC_MAX``) becomes a background job
-(``voting.bulk``) and the admin lands on its progress page.
+(``voting.fraud.jobs``) and the admin lands on its progress page.
 """
 
 from typing import Any
@@ -26,7 +26,18 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.models import Stage
 from staff.exceptions import DomainError
-from voting import bulk, fraud
+from voting.fraud.filters import STAGE_PARAM, SUSPICIOUS_PARAM, VoteFilter
+from voting.fraud.jobs import (
+    INVALIDATE,
+    BulkPreview,
+    change_votes,
+    enqueue_vote_job,
+    preview_bulk_change,
+    start_vote_job,
+    vote_job_progress,
+)
+from voting.fraud.patterns import PATTERN_LABELS, local_window, patterns, top_clusters
+from voting.ledger.rules import REASON_MAX_LENGTH
 
 # Seconds between refreshes of a running job's page.
 JOB_REFRESH_SECONDS = 2
@@ -35,7 +46,7 @@ JOB_REFRESH_SECONDS = 2
 class BulkReasonForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
-        max_length=bulk.REASON_MAX_LENGTH,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=gettext_lazy(
             "Required. Recorded in the audit log with your name and the time; the voters' "
@@ -80,24 +91,22 @@ def bulk_change_action(
             if select_across and total > settings.VOTING_FRAUD_BULK_SYNC_MAX:
                 return _start_job(model_admin, request, action, reason, max_vote_id, total)
             ids = list(votes.values_list("pk", flat=True))
-            changed = bulk.change_votes(ids, action=action, actor=request.user, reason=reason)
+            changed = change_votes(ids, action=action, actor=request.user, reason=reason)
         except DomainError as exc:
             model_admin.message_user(request, str(exc.message), level=messages.ERROR)
             return None
         message = (
-            _("%(n)d votes invalidated.")
-            if action == bulk.INVALIDATE
-            else _("%(n)d votes restored.")
+            _("%(n)d votes invalidated.") if action == INVALIDATE else _("%(n)d votes restored.")
         )
         model_admin.message_user(request, message % {"n": len(changed)}, level=messages.SUCCESS)
         return None
-    preview = bulk.preview_bulk_change(queryset, action=action)
+    preview = preview_bulk_change(queryset, action=action)
     if "confirm" in request.POST:
         # Keep the selection frozen where the first preview froze it.
-        preview = bulk.BulkPreview(
+        preview = BulkPreview(
             preview.selected, preview.changing, preview.by_candidate, _frozen_id(request)
         )
-    title = _("Invalidate votes") if action == bulk.INVALIDATE else _("Restore votes")
+    title = _("Invalidate votes") if action == INVALIDATE else _("Restore votes")
     context = _context(
         request,
         model_admin,
@@ -124,7 +133,7 @@ def _start_job(
     total: int,
 ) -> HttpResponse | None:
     try:
-        vote_filter = fraud.VoteFilter.from_query(request.GET, max_vote_id=max_vote_id)
+        vote_filter = VoteFilter.from_query(request.GET, max_vote_id=max_vote_id)
     except ValueError:
         model_admin.message_user(
             request,
@@ -132,7 +141,7 @@ def _start_job(
             level=messages.ERROR,
         )
         return None
-    job_id = bulk.start_vote_job(
+    job_id = start_vote_job(
         vote_filter, action=action, actor=request.user, reason=reason, total=total
     )
     return redirect("admin:voting_vote_job", job_id)
@@ -149,14 +158,14 @@ def clusters_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Htt
     rows = []
     if stage is not None:
         changelist = reverse("admin:voting_vote_changelist")
-        for cluster in fraud.top_clusters(stage.pk):
-            pattern = fraud.patterns()[cluster.pattern]
+        for cluster in top_clusters(stage.pk):
+            pattern = patterns()[cluster.pattern]
             window = int(cluster.key.rsplit(":", 1)[1])
-            query = urlencode({fraud.STAGE_PARAM: stage.pk, fraud.SUSPICIOUS_PARAM: cluster.key})
+            query = urlencode({STAGE_PARAM: stage.pk, SUSPICIOUS_PARAM: cluster.key})
             rows.append(
                 {
                     "cluster": cluster,
-                    "window": fraud.local_window(window, pattern.window_seconds),
+                    "window": local_window(window, pattern.window_seconds),
                     "url": f"{changelist}?{query}",
                 }
             )
@@ -169,15 +178,15 @@ def clusters_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Htt
         rows=rows,
         patterns=[
             {
-                "label": fraud.PATTERN_LABELS[name],
+                "label": PATTERN_LABELS[name],
                 "url": "{}?{}".format(
                     reverse("admin:voting_vote_changelist"),
-                    urlencode({fraud.STAGE_PARAM: stage.pk, fraud.SUSPICIOUS_PARAM: name}),
+                    urlencode({STAGE_PARAM: stage.pk, SUSPICIOUS_PARAM: name}),
                 )
                 if stage is not None
                 else "",
             }
-            for name in fraud.patterns()
+            for name in patterns()
         ],
         settings_summary={
             "ip_votes": settings.VOTING_FRAUD_IP_VOTES,
@@ -194,13 +203,13 @@ def job_view(request: HttpRequest, job_id: str, *, model_admin: admin.ModelAdmin
     the job to a worker again (a lost message, a dead worker): harmless if it is running."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    progress = bulk.vote_job_progress(job_id)
+    progress = vote_job_progress(job_id)
     if progress is None:
         raise Http404
     if request.method == "POST":
         if not model_admin.has_invalidate_permission(request):
             raise PermissionDenied
-        bulk.enqueue_vote_job(job_id)
+        enqueue_vote_job(job_id)
         messages.info(request, _("The job was sent to a worker again."))
         return HttpResponseRedirect(request.path)
     context = _context(

@@ -6,7 +6,7 @@ A recount of a stage makes three checks and stores the result as a ``RecountChec
    PostgreSQL, even while votes and folds commit) counts the valid votes of the stage per
    contestant and channel from scratch (a GROUP BY on the ``vote_recount`` index), and
    reads the tallies and the pending outbox events beside it. The tally invariant of
-   ``voting.tallies`` says they are equal for every key; any key where they are not is a
+   ``voting.counting.tallies`` says they are equal for every key; any key where they are not is a
    difference. Pending events are taken into account rather than folded first, so a
    recount writes nothing to the counting path and never waits for a fold.
 2. **The digest chain.** Every snapshot's digest is recomputed from its stored counts and
@@ -39,8 +39,9 @@ from campaigns.choices import StageStatus
 from campaigns.models import Stage
 from staff.services import Actor, record_audit_event
 from voting.choices import AuditAction, VoteStatus
+from voting.counting.leaderboards import latest_snapshot
+from voting.counting.publication import canonical_counts, chain_digest
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally, TallyEvent, Vote
-from voting.publication import canonical_counts, chain_digest, latest_snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from django.db.models.functions import TruncHour
 
 from campaigns.choices import StageStatus
 from campaigns.models import Stage
-from voting.boards import Freshness, board_freshness
 from voting.choices import VoteChannel, VoteStatus
+from voting.counting.boards import Freshness, board_freshness
+from voting.counting.leaderboards import latest_snapshot, leaderboard_for_stage
+from voting.counting.recount import last_recount_for_stage
 from voting.models import LeaderboardSnapshot, RecountCheck, Vote
-from voting.publication import latest_snapshot, leaderboard_for_stage
-from voting.recount import last_recount_for_stage
 
 CHART_HOURS = 48
 # Biggest movers compare the latest board with the newest one at least this much older.

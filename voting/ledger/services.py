@@ -1,0 +1,228 @@
+"""Casting a vote: the one write of the web vote path.
+
+``cast_vote`` decides and writes in one transaction, under the voter's row lock, by the
+database clock, and returns only after the vote is committed (or inside the caller's
+transaction, which commits before anyone is told). Refusals raise ``voting.exceptions``
+errors with the contract's codes and write nothing. The rules it decides by are
+``voting.ledger.rules``; the statements it runs on PostgreSQL are ``voting.ledger.sql``.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+
+from campaigns.models import Contestant, Stage
+from voting.exceptions import (
+    IdempotencyConflictError,
+    StaffCannotVoteError,
+    StageClosedError,
+    UnknownCandidateError,
+    UnknownStageError,
+)
+from voting.fingerprints import hash_ip, hash_ip_subnet, hash_user_agent
+from voting.ledger.outbox import record_tally_events, wake_tally_fold
+from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code
+from voting.ledger.rules import (
+    RemainingVotes,
+    VoteUsage,
+    check_vote_limits,
+    clean_employee_no,
+    remaining_from_usage,
+    window_open,
+)
+from voting.ledger.selectors import VoteFacts, read_facts_orm, vote_usage
+from voting.ledger.sql import insert_vote_sql, lock_voter, read_facts_sql
+from voting.models import Vote
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CastResult:
+    """A counted vote. ``remaining_today`` is what the voter may still cast today (the
+    smaller of the day's and the stage's allowances), ``remaining_stage`` what is left in
+    the stage; ``None`` means unlimited. ``replayed``: an earlier result given again for a
+    repeated idempotency key or provider message id."""
+
+    vote_id: int
+    receipt_code: str
+    remaining_today: int | None
+    remaining_stage: int | None
+    cast_at: datetime
+    replayed: bool = False
+
+
+def replay_vote(
+    original: Vote, *, stage_id: int, contestant: Contestant | int | None, employee_no: str | None
+) -> CastResult:
+    """The original result of a repeated request, after checking it asks for the same vote."""
+    same_candidate = (
+        original.contestant_id == getattr(contestant, "pk", contestant)
+        if contestant is not None
+        else original.contestant.staff_member.employee_no == employee_no
+    )
+    if original.stage_id != stage_id or not same_candidate:
+        raise IdempotencyConflictError(_("This request key was already used for another vote."))
+    usage = vote_usage(
+        original.stage_id,
+        original.voter_hash,
+        day=original.local_day,
+        contestant_id=original.contestant_id,
+        up_to_vote_id=original.pk,
+    )
+    remaining = remaining_from_usage(original.stage, usage)
+    return CastResult(
+        vote_id=original.pk,
+        receipt_code=original.receipt_code,
+        remaining_today=remaining.today,
+        remaining_stage=remaining.stage,
+        cast_at=original.cast_at,
+        replayed=True,
+    )
+
+
+def _insert_vote(**fields: object) -> Vote:
+    """Insert with a fresh receipt code; a receipt collision (unique) retries with another.
+
+    The savepoint keeps the transaction usable after a collision (PostgreSQL aborts the
+    whole transaction on an error otherwise).
+    """
+    for attempt in range(RECEIPT_INSERT_TRIES):
+        try:
+            with transaction.atomic():
+                return Vote.objects.create(receipt_code=new_receipt_code(), **fields)
+        except IntegrityError:
+            if attempt == RECEIPT_INSERT_TRIES - 1:
+                raise
+            logger.warning("receipt code collision, drawing another")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def decide_vote(facts: VoteFacts) -> RemainingVotes:
+    """Decide a new vote on ``facts``: raise the refusal, or return what the voter has left
+    once this vote is counted.
+
+    Checks, in this order: the stage exists (``UnknownStageError``), its window is open at
+    ``facts.now`` (``StageClosedError``), the candidate is ``in`` it
+    (``UnknownCandidateError``), the voter is no staff member (``StaffCannotVoteError``),
+    and the limits (``LimitReachedError``). Pure: no query, no write.
+    """
+    limits = facts.limits
+    if limits is None:
+        raise UnknownStageError(_("There is no such voting stage."))
+    if not window_open(facts.status, facts.opens_at, facts.closes_at, facts.now):
+        raise StageClosedError(_("Voting in this stage is not open."))
+    if facts.contestant_id is None:
+        raise UnknownCandidateError(_("There is no candidate with this number in this stage."))
+    if facts.is_staff:
+        raise StaffCannotVoteError(_("Staff members cannot vote."))
+    usage = facts.usage
+    check_vote_limits(
+        limits, today=usage.today, in_stage=usage.stage, for_candidate=usage.candidate
+    )
+    after = VoteUsage(stage=usage.stage + 1, today=usage.today + 1, candidate=usage.candidate + 1)
+    return remaining_from_usage(limits, after)
+
+
+def _write_vote(fields: dict[str, object]) -> tuple[int, str]:
+    """Insert the vote and its +1 tally event; ``(vote id, receipt code)``."""
+    if connection.vendor == "postgresql":
+        return insert_vote_sql(fields)
+    vote = _insert_vote(**fields)
+    # Tally outbox: the +1 commits with the vote or not at all (voting.ledger.outbox).
+    record_tally_events([(vote.pk, vote.stage_id, vote.contestant_id, vote.channel)], delta=1)
+    return vote.pk, vote.receipt_code
+
+
+def cast_vote(
+    stage: Stage | int,
+    *,
+    contestant_employee_no: object = None,
+    contestant: Contestant | int | None = None,
+    voter_hash: str,
+    phone_masked: str,
+    channel: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    idempotency_key: str | None = None,
+    provider_message_id: str | None = None,
+) -> CastResult:
+    """Cast one vote of a verified voter for a contestant of ``stage``, or refuse it.
+
+    The candidate is given as ``contestant`` (instance or id) or ``contestant_employee_no``.
+    In one transaction: locks the voter row (``lock_voter``), so one voter's concurrent
+    votes run one after another and the last vote of a limit is taken once; reads the
+    database clock once (with everything else it decides on: one ``SELECT`` on
+    PostgreSQL, ``voting.ledger.sql.read_facts_sql``); then checks, in this order, a repeated ``idempotency_key`` (per
+    voter) or ``provider_message_id`` (per channel) — which returns the original result
+    and writes nothing —, the stage window (module docstring), the candidate (status
+    ``in`` in this stage), the staff exclusion (any staff record with this phone hash,
+    active or not: a deactivation during a campaign must not open a way to vote), and the
+    limits per stage, per Asia/Shanghai day, and per candidate (0 = unlimited; invalidated
+    votes count). Then inserts the ``Vote`` (``cast_at`` and ``local_day`` from the
+    database clock, a fresh receipt code). The checks are ``decide_vote``.
+
+    Raises ``UnknownStageError``, ``StageClosedError``, ``UnknownCandidateError`` (also for
+    a malformed employee number, before any query), ``StaffCannotVoteError``,
+    ``LimitReachedError`` (``.limit`` says which), ``IdempotencyConflictError`` (a key
+    reused for another vote). Also writes the vote's +1 tally event in the same
+    transaction (``voting.ledger.outbox``) and, on commit, wakes the tally fold with a bounded,
+    error-swallowing broker call; the request never waits on the broker.
+    """
+    employee_no = None
+    contestant_id = None
+    if contestant is None:
+        employee_no = clean_employee_no(contestant_employee_no)
+    else:
+        contestant_id = int(getattr(contestant, "pk", contestant))
+    stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
+    with transaction.atomic():
+        # The lock is its own statement, before the read: in READ COMMITTED every
+        # statement sees what was committed before *it* started, so a read in a later
+        # statement sees the votes of a transaction this one waited for. (Locking and
+        # reading in one statement would read from a snapshot taken before the wait.)
+        lock_voter(voter_hash)
+        read = read_facts_sql if connection.vendor == "postgresql" else read_facts_orm
+        facts = read(
+            stage_id,
+            voter_hash=voter_hash,
+            contestant_id=contestant_id,
+            employee_no=employee_no,
+            channel=channel,
+            idempotency_key=idempotency_key,
+            provider_message_id=provider_message_id,
+        )
+        if facts.original_id is not None:
+            original = Vote.objects.select_related("stage", "contestant__staff_member").get(
+                pk=facts.original_id
+            )
+            return replay_vote(
+                original, stage_id=stage_id, contestant=contestant, employee_no=employee_no
+            )
+        remaining = decide_vote(facts)
+        fields = {
+            "stage_id": stage_id,
+            "contestant_id": facts.contestant_id,
+            "voter_hash": voter_hash,
+            "phone_masked": phone_masked,
+            "channel": channel,
+            "ip_hash": hash_ip(ip),
+            "ip_subnet_hash": hash_ip_subnet(ip),
+            "user_agent_hash": hash_user_agent(user_agent),
+            "cast_at": facts.now,
+            "local_day": facts.day,
+            "idempotency_key": idempotency_key,
+            "provider_message_id": provider_message_id,
+        }
+        vote_id, receipt_code = _write_vote(fields)
+        wake_tally_fold()
+    return CastResult(
+        vote_id=vote_id,
+        receipt_code=receipt_code,
+        remaining_today=remaining.today,
+        remaining_stage=remaining.stage,
+        cast_at=facts.now,
+    )

@@ -1,0 +1,218 @@
+"""Every raw SQL statement of the web vote path, in one place: the voter lock, what a vote
+is decided on (read under that lock), and the write of a counted vote with its tally event.
+
+On PostgreSQL each is one statement (``lock_voter``, ``read_facts_sql``,
+``insert_vote_sql``): a vote costs 5 statements counting BEGIN and COMMIT
+(docs/benchmarks.md, "Web vote ingest"). On SQLite ``voting.ledger.selectors.read_facts_orm``
+asks the same questions a query at a time and ``cast_vote`` inserts through the ORM; a
+hypothesis test on PostgreSQL runs both decisions side by side and holds them equal.
+
+No column or table name is typed by hand: the statements are templates over
+``_Names(Model)``, which renders ``{V}`` as the model's quoted table and ``{V.field}`` as
+the quoted column of that field, so a renamed column or table changes the SQL with it.
+"""
+
+import functools
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection
+from django.db.models import Model
+
+from campaigns.choices import ContestantStatus
+from campaigns.models import Contestant, Stage
+from staff.models import StaffMember
+from voting.choices import VoteStatus
+from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code
+from voting.ledger.rules import StageLimits, VoteUsage
+from voting.ledger.selectors import VoteFacts
+from voting.models import TallyEvent, Vote, Voter
+
+logger = logging.getLogger(__name__)
+
+
+class _Names:
+    """A model's quoted table name (``str()``) and quoted column names (attributes)."""
+
+    def __init__(self, model: type[Model]) -> None:
+        self._model = model
+
+    def __str__(self) -> str:
+        return connection.ops.quote_name(self._model._meta.db_table)
+
+    def __getattr__(self, name: str) -> str:
+        return connection.ops.quote_name(self._model._meta.get_field(name).column)
+
+
+def _names() -> dict[str, _Names]:
+    return {
+        "S": _Names(Stage),
+        "C": _Names(Contestant),
+        "M": _Names(StaffMember),
+        "V": _Names(Vote),
+        "E": _Names(TallyEvent),
+        "R": _Names(Voter),
+    }
+
+
+_LOCK_VOTER_SQL = (
+    "INSERT INTO {R} ({R.voter_hash}) VALUES (%s) "
+    "ON CONFLICT ({R.voter_hash}) DO UPDATE SET {R.voter_hash} = excluded.{R.voter_hash}"
+)
+
+
+def lock_voter(voter_hash: str) -> None:
+    """Create the voter's row if needed and lock it until the end of the transaction.
+
+    One statement: ``INSERT … ON CONFLICT (voter_hash) DO UPDATE``. A new voter's row is
+    inserted (and, being uncommitted, blocks a concurrent insert of the same key until
+    this transaction ends); an existing row is updated to itself, which takes the row
+    lock an ``UPDATE`` takes — it conflicts with itself and with ``SELECT … FOR UPDATE``
+    (the SMS ingest's lock), so everything one voter does in parallel (votes, code
+    requests) queues on this one row: a per-voter lock, never a hot row shared by many
+    voters. A waiter that finds the row changed re-checks the latest version and locks
+    that. The no-op update leaves a dead row version per vote (vacuumed like any
+    update); it saves the separate ``SELECT … FOR UPDATE`` round trip. The caller must
+    read what the lock protects in a *later* statement (see
+    ``voting.ledger.services.cast_vote``). On SQLite, ``IMMEDIATE`` transactions serialise
+    all writers. Must run inside ``transaction.atomic``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_VOTER_SQL.format(**_names()), [voter_hash])
+
+
+# Invalidated votes count (as in ``vote_usage``); the usage uses the (voter, stage, …)
+# indexes. A missing stage or candidate leaves NULLs that ``cast_vote`` turns into the
+# same errors, in the same order, as the ORM path.
+_FACTS_SQL = """
+SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
+       s.{S.id}, s.{S.status}, s.{S.opens_at}, s.{S.closes_at},
+       s.{S.votes_per_day}, s.{S.votes_per_stage}, s.{S.votes_per_candidate},
+       c.id,
+       EXISTS (SELECT 1 FROM {M} WHERE {M.phone_hash} = %(voter)s),
+       u.in_stage, u.today, u.for_candidate,
+       COALESCE(
+           (SELECT {V.id} FROM {V}
+                WHERE {V.voter_hash} = %(voter)s AND {V.idempotency_key} = %(key)s),
+           (SELECT {V.id} FROM {V} WHERE {V.channel} = %(channel)s
+                AND {V.provider_message_id} = %(message)s)
+       )
+FROM (SELECT now() AS now) AS n
+LEFT JOIN {S} AS s ON s.{S.id} = %(stage)s
+LEFT JOIN LATERAL (
+    SELECT c.{C.id} AS id FROM {C} AS c JOIN {M} AS m ON m.{M.id} = c.{C.staff_member}
+    WHERE c.{C.stage} = s.{S.id} AND c.{C.status} = %(in)s AND {candidate}
+    LIMIT 1
+) AS c ON true
+CROSS JOIN LATERAL (
+    SELECT count(*) AS in_stage,
+           count(*) FILTER (WHERE v.{V.local_day} = (n.now AT TIME ZONE %(tz)s)::date) AS today,
+           count(*) FILTER (WHERE v.{V.contestant} = c.id) AS for_candidate
+    FROM {V} AS v WHERE v.{V.stage} = %(stage)s AND v.{V.voter_hash} = %(voter)s
+) AS u
+"""
+
+
+def read_facts_sql(
+    stage_id: int,
+    *,
+    voter_hash: str,
+    contestant_id: int | None,
+    employee_no: str | None,
+    channel: str,
+    idempotency_key: str | None,
+    provider_message_id: str | None,
+) -> VoteFacts:
+    """``VoteFacts`` in one ``SELECT`` (PostgreSQL): ``now()``, the stage, the candidate,
+    the staff exclusion, the usage counts and a repeated request, by subqueries.
+
+    Must run after ``lock_voter``, in a later statement (see ``cast_vote``). The day is
+    ``now()`` in ``TIME_ZONE``, as ``campaigns.clock.local_day`` computes it.
+    """
+    names = _names()
+    by = (
+        "c.{C.id} = %(contestant)s" if contestant_id is not None else "m.{M.employee_no} = %(no)s"
+    ).format(**names)
+    sql = _FACTS_SQL.format(candidate=by, **names)
+    params = {
+        "stage": stage_id,
+        "voter": voter_hash,
+        "contestant": contestant_id,
+        "no": employee_no,
+        "in": ContestantStatus.IN,
+        "tz": settings.TIME_ZONE,
+        "key": idempotency_key,
+        "channel": channel,
+        "message": provider_message_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    (now, day, found_stage, status, opens_at, closes_at, per_day, per_stage, per_candidate) = row[
+        :9
+    ]
+    (found, is_staff, in_stage, today, for_candidate, original_id) = row[9:]
+    return VoteFacts(
+        now=now,
+        day=day,
+        limits=StageLimits(per_day, per_stage, per_candidate) if found_stage else None,
+        status=status or "",
+        opens_at=opens_at,
+        closes_at=closes_at,
+        contestant_id=found,
+        is_staff=is_staff,
+        usage=VoteUsage(stage=in_stage, today=today, candidate=for_candidate),
+        original_id=original_id,
+    )
+
+
+# The vote and its +1 tally event (voting.counting.tallies) in one statement: the
+# data-modifying CTE runs exactly once, so the event commits with the vote or not at all.
+# A receipt collision (unique, 2^-50 per pair) inserts nothing and returns no row: draw
+# another code and retry, without the savepoint the ORM path needs. Any other unique
+# violation (a reused key) still raises.
+_INSERT_VOTE_SQL = """
+WITH v AS (
+    INSERT INTO {V} ({columns}) VALUES ({values})
+    ON CONFLICT ({V.receipt_code}) DO NOTHING
+    RETURNING {V.id}, {V.stage}, {V.contestant}, {V.channel}, {V.cast_at}
+), e AS (
+    INSERT INTO {E} ({E.vote}, {E.stage}, {E.contestant}, {E.channel}, {E.delta}, {E.created_at})
+    SELECT {V.id}, {V.stage}, {V.contestant}, {V.channel}, 1, {V.cast_at} FROM v
+)
+SELECT {V.id} FROM v
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_vote_statement(fields: tuple[str, ...], vendor_key: str) -> str:
+    """The insert for these ``Vote`` fields (``vendor_key`` keys the cache per database)."""
+    names = _names()
+    columns = ", ".join(getattr(names["V"], name) for name in fields)
+    values = ", ".join(f"%({name})s" for name in fields)
+    return _INSERT_VOTE_SQL.format(columns=columns, values=values, **names)
+
+
+def insert_vote_sql(fields: dict[str, Any]) -> tuple[int, str]:
+    """Insert a vote and its tally event (``_INSERT_VOTE_SQL``); ``(id, receipt code)``.
+
+    ``fields`` maps ``Vote`` field names (``stage_id`` style for foreign keys) to values;
+    the status (valid), an empty invalidation reason and a fresh receipt code are added.
+    """
+    values = {
+        **fields,
+        "status": VoteStatus.VALID,
+        "invalidated_reason": "",
+        "receipt_code": "",
+    }
+    sql = _insert_vote_statement(tuple(values), connection.alias)
+    with connection.cursor() as cursor:
+        for _attempt in range(RECEIPT_INSERT_TRIES):
+            receipt_code = new_receipt_code()
+            cursor.execute(sql, {**values, "receipt_code": receipt_code})
+            row = cursor.fetchone()
+            if row is not None:
+                return row[0], receipt_code
+            logger.warning("receipt code collision, drawing another")
+    raise IntegrityError("no free receipt code")
