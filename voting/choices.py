@@ -85,11 +85,26 @@ class AuditAction(models.TextChoices):
     VOTES_INVALIDATED = "voting.vote.invalidated", _("Votes invalidated")
     VOTES_RESTORED = "voting.vote.restored", _("Votes restored")
     TALLY_REPAIRED = "voting.tally.repaired", _("Tallies repaired from the ledger")
-    # A background job over a large selection (voting.fraud.jobs): started, one event per
-    # batch (its checkpoint), and "completed" only after the last batch.
-    VOTE_JOB_STARTED = "voting.vote_job.started", _("Bulk vote job started")
-    VOTE_JOB_PROGRESSED = "voting.vote_job.progressed", _("Bulk vote job batch done")
-    VOTE_JOB_COMPLETED = "voting.vote_job.completed", _("Bulk vote job completed")
+
+
+class VoteJobAction(models.TextChoices):
+    """What a bulk vote job of the fraud review does to the votes it selects."""
+
+    INVALIDATE = "invalidate", _("Invalidate")
+    RESTORE = "restore", _("Restore")
+
+
+class VoteJobStatus(models.TextChoices):
+    """Life of a bulk vote job: ``queued`` until a worker takes its first batch, ``running``
+    while batches commit, then ``done`` or ``failed`` (refused, e.g. a finalised stage)."""
+
+    QUEUED = "queued", _("Waiting for a worker")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+VOTE_JOB_FINISHED = (VoteJobStatus.DONE, VoteJobStatus.FAILED)
 
 
 OTP_DIGITS = 6

@@ -25,7 +25,11 @@ Terms and invariants:
   tally outbox and its fold (``voting.counting.tallies``), published boards and their digest chain
   (``voting.counting.publication``) and recount results (``voting.counting.recount``). Each can be rebuilt
   from the ledger.
+* **VoteJob** — a bulk invalidation or restoration of the fraud review, run by a worker in
+  batches (``voting.fraud.jobs``): its selection, actor and reason, and its checkpoint.
 """
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -42,6 +46,8 @@ from voting.choices import (
     SmsStatus,
     SmsTemplate,
     VoteChannel,
+    VoteJobAction,
+    VoteJobStatus,
     VoteStatus,
 )
 
@@ -348,6 +354,78 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contestant_id}/{self.channel}: {self.votes}"
+
+
+class VoteJob(models.Model):
+    """A bulk invalidate/restore of the fraud review over a selection too large for one
+    request, run by a worker in batches (``voting.fraud.jobs``).
+
+    ``filters`` are the changelist's parameters (``voting.fraud.filters.VoteFilter``; never
+    a phone number), frozen at ``max_vote_id``. ``last_vote_id`` is the checkpoint: each
+    batch updates it in the same transaction as the batch's votes, so a worker killed
+    mid-batch resumes after the last committed batch. The audit log records only what the
+    batches changed (``voting.vote.invalidated`` / ``restored``, one event per batch and
+    stage), never the job's own bookkeeping.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    action = models.CharField(_("action"), max_length=16, choices=VoteJobAction.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=VoteJobStatus.choices, default=VoteJobStatus.QUEUED
+    )
+    stage = models.ForeignKey(
+        Stage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    max_vote_id = models.BigIntegerField(_("highest vote previewed"), null=True, blank=True)
+    reason = models.TextField(_("reason"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("started by (name)"), max_length=150, blank=True)
+    total = models.PositiveIntegerField(_("votes previewed"), default=0)
+    processed = models.PositiveIntegerField(_("votes processed"), default=0)
+    changed = models.PositiveIntegerField(_("votes changed"), default=0)
+    batches = models.PositiveIntegerField(_("batches"), default=0)
+    last_vote_id = models.BigIntegerField(_("last vote done"), default=0)
+    error_code = models.CharField(_("error code"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), db_default=Now())
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk vote job")
+        verbose_name_plural = _("bulk vote jobs")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=VoteJobStatus.values), name="votejob_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(action__in=VoteJobAction.values), name="votejob_action_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.pk.hex[:8]}"
+
+    @property
+    def percent(self) -> int:
+        """Progress for the progress bar: 100 when done, else at most 99."""
+        if self.status == VoteJobStatus.DONE:
+            return 100
+        return min(99, self.processed * 100 // self.total) if self.total else 0
 
 
 class LeaderboardSnapshot(models.Model):

@@ -58,20 +58,21 @@ def purge_otp_records_task() -> dict[str, int]:
 def run_vote_job_task(self, *, job_id: str) -> dict | None:
     """Run or resume a bulk invalidate/restore job of the fraud review (``voting.fraud.jobs``).
 
-    Takes only the job id: the filters, reason and actor are in the job's audit event.
+    Takes only the job id: the filters, reason and actor are in the ``VoteJob`` row.
     Resumes after the last committed batch, so a redelivery or a second run is harmless.
     Retries only database connection errors.
     """
-    from voting.fraud.jobs import run_vote_job  # noqa: PLC0415 -- leaf
+    from voting.fraud.jobs import job_summary, run_vote_job  # noqa: PLC0415 -- leaf
 
     try:
-        progress = run_vote_job(job_id)
+        job = run_vote_job(job_id)
     except OperationalError as exc:
         raise self.retry(exc=exc, countdown=10) from exc
-    if progress is None:
+    if job is None:
         return None
-    logger.info("vote job %s: %s", job_id, progress.as_dict())
-    return progress.as_dict()
+    summary = job_summary(job)
+    logger.info("vote job %s: %s", job_id, summary)
+    return summary
 
 
 @shared_task(

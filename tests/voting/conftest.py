@@ -70,3 +70,11 @@ def set_limits(stage: Stage, *, day: int = 0, stage_total: int = 0, candidate: i
     )
     stage.refresh_from_db()
     return stage
+
+
+def finalise(stage: Stage) -> Stage:
+    """Mark ``stage`` finalised (as confirmed advancement leaves it), bypassing the state
+    machine: the tests of frozen results need a finalised stage that still holds votes."""
+    Stage.objects.filter(pk=stage.pk).update(status="finalized", finalized_at=db_now())
+    stage.refresh_from_db()
+    return stage

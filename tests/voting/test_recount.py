@@ -7,10 +7,12 @@ from django.db import connection
 
 from staff.models import AuditEvent
 from staff.phones import parse_phone
+from tests.factories.staff import UserFactory
 from voting.choices import AuditAction, VoteChannel
 from voting.counting.publication import publish_stage_leaderboard
 from voting.counting.recount import last_recount_for_stage, recount_stage
 from voting.counting.tallies import fold_tally_events
+from voting.exceptions import InvalidationError
 from voting.ledger.corrections import invalidate_votes
 from voting.ledger.services import cast_vote
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally
@@ -115,7 +117,9 @@ def test_repair_rewrites_tallies_and_audits_before_and_after(voting, admin_user)
     Tally.objects.filter(contestant=voting.alice).update(votes=7)
     cast(voting.stage, voting.alice)  # pending while repairing
 
-    report = recount_stage(voting.stage, repair=True, actor=admin_user)
+    report = recount_stage(
+        voting.stage, repair=True, actor=admin_user, reason="drift after a restore"
+    )
     fold_tally_events()
     after = recount_stage(voting.stage)
 
@@ -123,8 +127,9 @@ def test_repair_rewrites_tallies_and_audits_before_and_after(voting, admin_user)
     assert Tally.objects.get(contestant=voting.alice).votes == 3
     assert after.ok is True
     event = AuditEvent.objects.get(action=AuditAction.TALLY_REPAIRED)
-    assert (event.actor, event.campaign_id, event.target_id) == (
+    assert (event.actor, event.reason, event.campaign_id, event.target_id) == (
         admin_user,
+        "drift after a restore",
         voting.stage.campaign_id,
         str(voting.stage.pk),
     )
@@ -146,6 +151,74 @@ def test_recount_command_exits_non_zero_on_a_difference(voting, capsys):
     assert "1 valid votes, equal" in out
     assert "DIFFERENT" in out
     assert RecountCheck.objects.filter(stage=voting.stage).count() == 2
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 1001])
+def test_repair_needs_a_reason_and_changes_nothing_without_one(voting, admin_user, reason):
+    cast(voting.stage, voting.alice)
+    fold_tally_events()
+    Tally.objects.filter(contestant=voting.alice).update(votes=7)
+
+    with pytest.raises(InvalidationError) as refused:
+        recount_stage(voting.stage, repair=True, actor=admin_user, reason=reason)
+
+    assert refused.value.code == ("reason_too_long" if len(reason) > 1000 else "reason_required")
+    assert Tally.objects.get(contestant=voting.alice).votes == 7
+    assert not RecountCheck.objects.exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.TALLY_REPAIRED).exists()
+
+
+def _drifted(voting):
+    cast(voting.stage, voting.alice)
+    fold_tally_events()
+    Tally.objects.filter(contestant=voting.alice).update(votes=7)
+
+
+def test_recount_command_repair_refuses_without_a_reason(voting, admin_user):
+    _drifted(voting)
+
+    with pytest.raises(CommandError, match=r"--repair needs --reason: Give a reason\."):
+        call_command("recount", "--stage", str(voting.stage.pk), "--repair", "--actor", "hr")
+
+    assert Tally.objects.get(contestant=voting.alice).votes == 7
+
+
+def test_recount_command_repair_records_the_named_actor_and_reason(voting, admin_user):
+    _drifted(voting)
+
+    with pytest.raises(CommandError):  # the report still shows what was found: exit 1
+        call_command(
+            "recount", "--stage", str(voting.stage.pk), "--repair",
+            "--reason", "ticket 42", "--actor", "hr",
+        )  # fmt: skip
+
+    event = AuditEvent.objects.get(action=AuditAction.TALLY_REPAIRED)
+    assert (event.actor, event.actor_label, event.reason) == (admin_user, "hr", "ticket 42")
+    assert Tally.objects.get(contestant=voting.alice).votes == 1
+
+
+def test_recount_command_repair_maps_the_os_user_to_an_admin(voting, admin_user, monkeypatch):
+    _drifted(voting)
+    # The OS login is a process boundary: the command reads it through getpass.
+    monkeypatch.setattr("getpass.getuser", lambda: "hr")
+
+    with pytest.raises(CommandError):
+        call_command("recount", "--stage", str(voting.stage.pk), "--repair", "--reason", "drift")
+
+    assert AuditEvent.objects.get(action=AuditAction.TALLY_REPAIRED).actor == admin_user
+
+
+def test_recount_command_repair_refuses_an_unknown_or_non_admin_actor(voting):
+    _drifted(voting)
+    UserFactory(username="clerk")
+
+    with pytest.raises(CommandError, match="No active admin user clerk"):
+        call_command(
+            "recount", "--stage", str(voting.stage.pk), "--repair", "--reason", "x",
+            "--actor", "clerk",
+        )  # fmt: skip
+
+    assert Tally.objects.get(contestant=voting.alice).votes == 7
 
 
 def test_recount_command_refuses_an_unknown_stage(db):

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from campaigns.choices import ContestantStatus, StageStatus
 from campaigns.clock import local_day
@@ -14,7 +14,7 @@ from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory, UserFactory
 from tests.factories.voting import VoteFactory
-from tests.voting.conftest import set_limits
+from tests.voting.conftest import finalise, set_limits
 from voting.choices import AuditAction, LimitKind, VoteChannel, VoteStatus
 from voting.exceptions import (
     IdempotencyConflictError,
@@ -22,6 +22,7 @@ from voting.exceptions import (
     LimitReachedError,
     StaffCannotVoteError,
     StageClosedError,
+    StageFrozenError,
     UnknownCandidateError,
     UnknownStageError,
 )
@@ -449,6 +450,48 @@ def test_invalidation_needs_a_reason(voting, reason):
     assert excinfo.value.code == "reason_required"
     assert Vote.objects.get().status == VoteStatus.VALID
     assert AuditEvent.objects.count() == 0
+
+
+def test_invalidation_reason_is_trimmed_normalised_and_bounded(voting):
+    vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
+
+    with pytest.raises(InvalidationError) as too_long:
+        invalidate_votes([vote.pk], actor=None, reason="x" * 1001)
+    invalidate_votes([vote.pk], actor=None, reason="  line one\r\nline two  ")
+
+    assert too_long.value.code == "reason_too_long"
+    assert Vote.objects.get().invalidated_reason == "line one\nline two"
+
+
+FROZEN = "The results of this stage are final: its votes can no longer be changed."
+
+
+@pytest.mark.parametrize("change", [invalidate_votes, restore_votes])
+def test_votes_of_a_finalised_stage_are_frozen_for_the_service(voting, change):
+    valid = VoteFactory(stage=voting.stage, contestant=voting.alice)
+    invalid = VoteFactory(stage=voting.stage, contestant=voting.alice, invalidated=True)
+    other = VoteFactory()  # an open stage's vote in the same call: all or nothing
+    before = dict(Vote.objects.values_list("pk", "status"))
+    finalise(voting.stage)
+
+    with pytest.raises(StageFrozenError) as refused:
+        change([other.pk, valid.pk, invalid.pk], actor=None, reason="late review")
+
+    assert (refused.value.code, str(refused.value.message)) == ("stage_frozen", FROZEN)
+    assert dict(Vote.objects.values_list("pk", "status")) == before
+    assert AuditEvent.objects.count() == 0
+    assert TallyEvent.objects.filter(delta=-1).count() == 0
+
+
+def test_votes_of_a_finalised_stage_are_frozen_for_any_update(voting):
+    vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
+    finalise(voting.stage)
+
+    # The database trigger (migration vote_frozen_stage_trigger), behind the service's back.
+    with pytest.raises(IntegrityError, match="stage_frozen"), transaction.atomic():
+        Vote.objects.filter(pk=vote.pk).update(contestant=voting.bob)
+
+    assert Vote.objects.get().contestant_id == voting.alice.pk
 
 
 @pytest.mark.parametrize("status", [StageStatus.OPEN, StageStatus.CLOSED])

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from campaigns.models import Stage
 from staff.exceptions import DomainError
+from voting.choices import VOTE_JOB_FINISHED
 from voting.fraud.filters import STAGE_PARAM, SUSPICIOUS_PARAM, VoteFilter
 from voting.fraud.jobs import (
     INVALIDATE,
@@ -34,7 +35,7 @@ from voting.fraud.jobs import (
     enqueue_vote_job,
     preview_bulk_change,
     start_vote_job,
-    vote_job_progress,
+    vote_job,
 )
 from voting.fraud.patterns import PATTERN_LABELS, local_window, patterns, top_clusters
 from voting.ledger.rules import REASON_MAX_LENGTH
@@ -203,11 +204,12 @@ def job_view(request: HttpRequest, job_id: str, *, model_admin: admin.ModelAdmin
     the job to a worker again (a lost message, a dead worker): harmless if it is running."""
     if not model_admin.has_view_permission(request):
         raise PermissionDenied
-    progress = vote_job_progress(job_id)
-    if progress is None:
+    job = vote_job(job_id)
+    if job is None:
         raise Http404
+    finished = job.status in VOTE_JOB_FINISHED
     if request.method == "POST":
-        if not model_admin.has_invalidate_permission(request):
+        if finished or not model_admin.has_invalidate_permission(request):
             raise PermissionDenied
         enqueue_vote_job(job_id)
         messages.info(request, _("The job was sent to a worker again."))
@@ -216,8 +218,8 @@ def job_view(request: HttpRequest, job_id: str, *, model_admin: admin.ModelAdmin
         request,
         model_admin,
         _("Bulk vote job"),
-        progress=progress,
-        refresh=JOB_REFRESH_SECONDS if progress.state != "done" else None,
-        can_resend=progress.state != "done" and model_admin.has_invalidate_permission(request),
+        job=job,
+        refresh=None if finished else JOB_REFRESH_SECONDS,
+        can_resend=not finished and model_admin.has_invalidate_permission(request),
     )
     return TemplateResponse(request, "admin/voting/vote_job.html", context)

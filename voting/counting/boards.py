@@ -26,6 +26,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from campaigns.choices import StageStatus, Visibility
+from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
 from voting.counting.leaderboards import LeaderboardData, leaderboard_for_stage
 
@@ -221,13 +222,15 @@ class StageBoardAge:
 
 
 def open_board_ages() -> list[StageBoardAge]:
-    """The freshness of the board of every open stage: one query for the stages, then the
+    """The freshness of the board of every open stage, measured on the database clock (the
+    clock that stamped the boards): one query for the clock, one for the stages, then the
     cache per stage (the latest snapshot, one query each, when the cache misses or is down)."""
+    now = db_now()
     stages = Stage.objects.filter(status=StageStatus.OPEN).order_by("pk")
     return [
         StageBoardAge(
             stage_id=stage.pk,
-            freshness=board_freshness(leaderboard_for_stage(stage), is_open=True),
+            freshness=board_freshness(leaderboard_for_stage(stage), is_open=True, now=now),
         )
         for stage in stages
     ]

@@ -41,6 +41,7 @@ from staff.services import Actor, record_audit_event
 from voting.choices import AuditAction, VoteStatus
 from voting.counting.leaderboards import latest_snapshot
 from voting.counting.publication import canonical_counts, chain_digest
+from voting.ledger.rules import clean_reason
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally, TallyEvent, Vote
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def _repair(
         stage,
         actor=actor,
         action=AuditAction.TALLY_REPAIRED,
-        reason=reason or "recount",
+        reason=reason,
         data={"changes": changes},
         campaign_id=stage.campaign_id,
     )
@@ -165,11 +166,14 @@ def recount_stage(
 
     Read-only on the counting path unless ``repair``: then, in one transaction, tallies
     are rewritten to match the ledger and ``voting.tally.repaired`` is audited (with
-    ``actor`` and ``reason``, "recount" when none is given); the report still lists what
-    was found before the repair. ``progress`` is called with the name of each finished
+    ``actor`` and ``reason``); the report still lists what was found before the repair.
+    A repair needs a reason: ``InvalidationError`` (``reason_required`` /
+    ``reason_too_long``, ``voting.ledger.rules.clean_reason``) before anything is read. ``progress`` is called with the name of each finished
     step (``count``, ``chain``, ``store``). Takes no locks without ``repair`` (see the
     module docstring for the lock it takes with).
     """
+    if repair:
+        reason = clean_reason(reason)
     started = time.monotonic()
     with transaction.atomic():
         if repair and connection.vendor == "postgresql":
@@ -232,10 +236,9 @@ def recount_stage(
 
 
 def recount_stages(
-    *, stage_id: int | None = None, repair: bool = False, actor: Actor = None,
-    progress: Progress | None = None,
-) -> list[RecountReport]:  # fmt: skip
-    """Recount one stage, or every stage from open on (the nightly beat run).
+    *, stage_id: int | None = None, progress: Progress | None = None
+) -> list[RecountReport]:
+    """Recount one stage, or every stage from open on (the nightly beat run); never repairs.
 
     Raises ``Stage.DoesNotExist`` for an unknown ``stage_id``.
     """
@@ -244,7 +247,7 @@ def recount_stages(
         if stage_id is not None
         else list(Stage.objects.filter(status__in=RECOUNTED_STATUSES).order_by("pk"))
     )
-    return [recount_stage(stage, repair=repair, actor=actor, progress=progress) for stage in stages]
+    return [recount_stage(stage, progress=progress) for stage in stages]
 
 
 def last_recount_for_stage(stage: Stage | int) -> RecountCheck | None:

@@ -7,16 +7,12 @@ from django.urls import reverse
 from staff.models import AuditEvent
 from tests.factories.staff import UserFactory
 from tests.factories.voting import OtpChallengeFactory, VoteFactory
+from tests.voting.conftest import finalise
 from voting.choices import AuditAction, VoteStatus
-from voting.fraud.jobs import (
-    INVALIDATE,
-    InvalidationError,
-    VoteFilter,
-    run_vote_job,
-    start_vote_job,
-    vote_job_progress,
-)
-from voting.models import OtpChallenge, OutboundSms, Vote, Voter
+from voting.exceptions import InvalidationError
+from voting.fraud.filters import VoteFilter
+from voting.fraud.jobs import INVALIDATE, run_vote_job, start_vote_job
+from voting.models import OtpChallenge, OutboundSms, Vote, VoteJob, Voter
 from voting.tasks import run_vote_job_task
 
 pytestmark = pytest.mark.django_db
@@ -150,45 +146,86 @@ def test_background_job_processes_every_batch_like_a_serial_run(hr, ledger, sett
     first = statuses(ledger.all_ids | {late.pk})
     again = run_vote_job_task(job_id=job_id)
 
-    assert (partial.state, partial.processed, partial.changed) == ("running", 2, 2)
+    assert (partial.status, partial.processed, partial.changed) == ("running", 2, 2)
     assert page.context["refresh"] == 2
     assert 'http-equiv="refresh"' in page.text
     # Serial order would invalidate exactly the six cluster votes; the late vote (cast
     # after the preview) and the clean votes are untouched.
     assert invalid_ids() == {v.pk for v in ledger.cluster}
     assert statuses(ledger.all_ids | {late.pk}) == first
-    assert (again["state"], again["processed"], again["changed"], again["batches"]) == (
+    assert (again["status"], again["processed"], again["changed"], again["batches"]) == (
         "done",
         6,
         6,
         3,
     )
-    events = AuditEvent.objects.filter(data__job=job_id)
-    assert sorted(events.values_list("action", flat=True)) == sorted(
-        [AuditAction.VOTE_JOB_STARTED, AuditAction.VOTE_JOB_COMPLETED]
-        + [AuditAction.VOTE_JOB_PROGRESSED] * 3
+    job = VoteJob.objects.get()
+    assert (job.pk.hex, job.action, job.actor_label, job.reason, job.total) == (
+        job_id,
+        "invalidate",
+        "hr",
+        "IP burst",
+        6,
     )
-    assert AuditEvent.objects.filter(action=AuditAction.VOTES_INVALIDATED).count() == 3
+    assert job.filters == {"stage__id__exact": str(ledger.stage.pk), "suspicious": "ip"}
+    # The audit log holds only the effective changes: one event per batch that changed votes.
+    events = AuditEvent.objects.filter(action__startswith="voting.")
+    assert sorted(e.data["count"] for e in events) == [2, 2, 2]
+    assert {e.action for e in events} == {AuditAction.VOTES_INVALIDATED}
     done_page = hr.get(reverse("admin:voting_vote_job", args=[job_id]))
     assert done_page.context["refresh"] is None
     assert 'http-equiv="refresh"' not in done_page.text
 
 
-def test_background_job_with_the_cache_lost_resumes_from_the_audit_log(hr, ledger, settings):
-    from django.core.cache import cache
-
+def test_background_job_resumes_after_the_last_committed_batch(hr, ledger, settings):
     job_id = _start_background_job(
         hr, ledger, settings, query=f"?stage__id__exact={ledger.stage.pk}"
     )
-    run_vote_job(job_id, max_batches=2)
-    cache.clear()
+    partial = run_vote_job(job_id, max_batches=2)
 
-    progress = vote_job_progress(job_id)
     final = run_vote_job(job_id)
 
-    assert (progress.state, progress.processed) == ("running", 4)
-    assert (final.state, final.processed, final.changed) == ("done", 9, 9)
+    assert (partial.status, partial.processed, partial.batches) == ("running", 4, 2)
+    assert (final.status, final.processed, final.changed, final.batches) == ("done", 9, 9, 5)
     assert invalid_ids() == ledger.all_ids
+
+
+def test_background_job_on_a_finalised_stage_fails_and_changes_nothing(hr, ledger, settings):
+    job_id = _start_background_job(
+        hr, ledger, settings, query=f"?stage__id__exact={ledger.stage.pk}"
+    )
+    finalise(ledger.stage)
+
+    job = run_vote_job(job_id)
+    page = hr.get(reverse("admin:voting_vote_job", args=[job_id]))
+
+    assert (job.status, job.error_code, job.processed, job.changed) == (
+        "failed",
+        "stage_frozen",
+        0,
+        0,
+    )
+    assert job.error == "The results of this stage are final: its votes can no longer be changed."
+    assert invalid_ids() == set()
+    assert not AuditEvent.objects.filter(action=AuditAction.VOTES_INVALIDATED).exists()
+    assert page.context["refresh"] is None
+    assert "The results of this stage are final" in page.text
+    assert run_vote_job(job_id).status == "failed"
+
+
+def test_invalidate_action_on_a_finalised_stage_shows_the_error_and_changes_nothing(hr, ledger):
+    ids = [v.pk for v in ledger.cluster[:3]]
+    finalise(ledger.stage)
+
+    response = post_action(hr, "invalidate_selected", ids, confirm="yes", reason="burst")
+    shown = [(m.level_tag, m.message) for m in response.wsgi_request._messages]
+
+    assert response.status_code == 302
+    assert shown == [
+        ("error", "The results of this stage are final: its votes can no longer be changed.")
+    ]
+    assert invalid_ids() == set()
+    assert not AuditEvent.objects.filter(action=AuditAction.VOTES_INVALIDATED).exists()
 
 
 def test_job_refuses_a_full_phone_number_in_the_search(ledger, admin_user):
@@ -198,7 +235,7 @@ def test_job_refuses_a_full_phone_number_in_the_search(ledger, admin_user):
         start_vote_job(vote_filter, action=INVALIDATE, actor=admin_user, reason="x", total=1)
 
     assert refused.value.code == "phone_in_filter"
-    assert not AuditEvent.objects.filter(action=AuditAction.VOTE_JOB_STARTED).exists()
+    assert not VoteJob.objects.exists()
 
 
 def test_view_only_admin_sees_no_bulk_actions_and_cannot_post_them(client, ledger):
