@@ -4,17 +4,15 @@ Seen to fail (several threads "closing" the same stage, several audit events) wi
 lock in ``services._lock_stage`` removed.
 """
 
-import threading
-
 import pytest
 from django.db import connection
 
 from campaigns import services
 from campaigns.choices import AuditAction, StageStatus
-from campaigns.exceptions import CampaignError
 from campaigns.models import Stage
 from staff.models import AuditEvent
 from tests.factories.campaigns import StageFactory
+from tests.race import race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -24,36 +22,10 @@ pytestmark = [
 THREADS = 8
 
 
-def race(target, count: int = THREADS) -> list[str]:
-    """Run ``target()`` in ``count`` threads released together; return each outcome."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    lock = threading.Lock()  # guards the Python list only, not any database invariant
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            target()
-            outcome = "ok"
-        except CampaignError as exc:
-            outcome = exc.code
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes)
-
-
 def test_concurrent_closes_move_the_stage_exactly_once(admin_user):
     stage = StageFactory(order=1, open=True)
 
-    outcomes = race(lambda: services.close_stage(Stage(pk=stage.pk), actor=admin_user))
+    outcomes = race(lambda: services.close_stage(Stage(pk=stage.pk), actor=admin_user), THREADS)
 
     assert outcomes == ["invalid_transition"] * (THREADS - 1) + ["ok"]
     assert Stage.objects.get(pk=stage.pk).status == StageStatus.CLOSED

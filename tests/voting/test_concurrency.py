@@ -14,15 +14,14 @@ How each was seen to fail with its guard removed (DESIGN.md §4.10):
   5 threads verified (and 5 votes were cast), stopped only by the 5-try cap.
 """
 
-import threading
-from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.db import connection
 
-from staff.exceptions import DomainError
 from staff.models import AuditEvent
 from tests.factories.voting import VoteFactory, VoterFactory
+from tests.race import race, run_together
 from tests.voting.conftest import set_limits
 from voting.choices import VoteChannel
 from voting.ledger.corrections import invalidate_votes
@@ -37,32 +36,6 @@ pytestmark = [
         reason="needs PostgreSQL row locks and concurrent connections (SQLite serialises writers)",
     ),
 ]
-
-
-def race(target: Callable[[], object], count: int) -> list[str]:
-    """Run ``target()`` in ``count`` threads released together; return sorted outcomes."""
-    barrier = threading.Barrier(count)
-    outcomes: list[str] = []
-    guard = threading.Lock()  # guards the Python list only, never a database invariant
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            target()
-            outcome = "ok"
-        except DomainError as exc:
-            outcome = exc.code
-        finally:
-            connection.close()
-        with guard:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=worker) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(outcomes)
 
 
 @pytest.mark.timeout(60)
@@ -111,15 +84,11 @@ def test_twenty_wrong_guesses_at_once_get_only_five_tries(db):
     phone = "13812345678"
     request_otp(phone=phone, ip=None)
     code = OutboundSms.objects.get().params["code"]
-    guesses = iter(f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 21))
-    lock = threading.Lock()
+    guesses = [f"{(int(code) + n) % 1_000_000:06d}" for n in range(1, 21)]
 
-    def guess() -> None:
-        with lock:
-            mine = next(guesses)
-        verify_otp(phone=phone, code=mine)
-
-    outcomes = race(guess, count=20)
+    outcomes = sorted(
+        run_together([partial(verify_otp, phone=phone, code=guess) for guess in guesses])
+    )
 
     assert outcomes == ["bad_code"] * 5 + ["code_locked"] * 15
     assert OtpChallenge.objects.get().attempts == 5
@@ -150,15 +119,8 @@ def test_twenty_votes_with_the_same_code_count_once(voting):
 def test_concurrent_invalidations_change_each_vote_once(voting):
     votes = [VoteFactory(stage=voting.stage, contestant=voting.alice) for _ in range(5)]
     ids = [vote.pk for vote in votes]
-    changed: list[list[int]] = []
-    lock = threading.Lock()
 
-    def invalidate() -> None:
-        result = invalidate_votes(ids, actor=None, reason="Same /24")
-        with lock:
-            changed.append(result)
-
-    race(invalidate, count=6)
+    changed = run_together([partial(invalidate_votes, ids, actor=None, reason="Same /24")] * 6)
 
     assert sorted(changed, key=len) == [[]] * 5 + [sorted(ids)]
     assert AuditEvent.objects.count() == 1

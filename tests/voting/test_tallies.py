@@ -1,10 +1,9 @@
 """The tally outbox and its fold: every counted change is folded exactly once."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +11,7 @@ from staff import wakeups
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.voting import VoteFactory
+from tests.race import run_together
 from voting.choices import VoteChannel, VoteStatus
 from voting.counting.recount import count_state
 from voting.counting.tallies import counted_votes, fold_pending_tallies, fold_tally_events
@@ -257,21 +257,7 @@ def test_concurrent_folds_never_double_count():
         for i in range(400)
     ]
     record_tally_events([(v.pk, v.stage_id, v.contestant_id, v.channel) for v in votes], delta=1)
-    barrier = threading.Barrier(4)
-    folded: list[int] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            folded.append(fold_pending_tallies(batch_size=7, time_budget=60))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    folded = run_together([lambda: fold_pending_tallies(batch_size=7, time_budget=60)] * 4)
 
     assert sum(folded) == 400
     assert tallies(stage) == ledger(stage)

@@ -209,7 +209,7 @@ def _run_batch(job_pk: UUID, batch_size: int) -> tuple[VoteJob, bool]:
     is finished (done now, or already done or failed)."""
     with transaction.atomic():
         # The job row is the job's lock: concurrent runs take turns, batch by batch.
-        job = VoteJob.objects.select_for_update().select_related("actor").get(pk=job_pk)
+        job = VoteJob.objects.select_for_update(of=("self",)).select_related("actor").get(pk=job_pk)
         if job.status in VOTE_JOB_FINISHED:
             return job, False
         vote_filter = VoteFilter(params=job.filters, max_vote_id=job.max_vote_id)

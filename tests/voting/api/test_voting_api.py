@@ -58,10 +58,9 @@ def test_request_otp_answers_202_and_queues_a_code(client, frozen_now):
 def test_request_otp_answers_in_chinese_by_default(client, frozen_now):
     response = post(client, "/api/otp/", {"phone": PHONE})
 
-    assert (
-        response.json() == {"detail": "如果该号码可以接收短信，验证码正在发送。"}
-        or response.status_code == 202
-    )
+    assert response.status_code == 202
+    assert response.json() == {"detail": "如果该号码可以接收短信，验证码正在发送中。"}
+    assert OutboundSms.objects.get().language == "zh-hans"
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,13 @@ How each was seen to fail with its guard removed:
   rounds counted both votes against a daily limit of 1.
 """
 
-import threading
 from collections.abc import Callable
 
 import pytest
 from django.db import connection
 
-from staff.exceptions import DomainError
 from tests.factories.voting import VoterFactory
+from tests.race import run_together
 from tests.voting.conftest import set_limits
 from voting.choices import VoteChannel
 from voting.inbound.ingest import InboundMessage, ingest_sms_batch
@@ -33,28 +32,6 @@ pytestmark = [
 ]
 
 
-def race(targets: list[Callable[[], object]]) -> list[object]:
-    """Run each target in its own thread, released together; return outcomes in order."""
-    barrier = threading.Barrier(len(targets))
-    outcomes: list[object] = [None] * len(targets)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = targets[index]()
-        except DomainError as exc:
-            outcomes[index] = exc.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(targets))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
-
-
 def batch(*ids: str, text: str = "TP 1234") -> Callable[[], object]:
     messages = [InboundMessage(id=i, sender="13812345678", text=text) for i in ids]
     return lambda: ingest_sms_batch(messages, provider="generic")
@@ -62,7 +39,7 @@ def batch(*ids: str, text: str = "TP 1234") -> Callable[[], object]:
 
 @pytest.mark.timeout(60)
 def test_two_concurrent_deliveries_of_one_id_count_once(voting):
-    outcomes = race([batch("m1"), batch("m1")])
+    outcomes = run_together([batch("m1"), batch("m1")])
 
     statuses = sorted(result[0].status for result in outcomes)
     assert statuses == ["counted", "duplicate"]
@@ -75,7 +52,7 @@ def test_two_concurrent_deliveries_of_one_id_count_once(voting):
 def test_overlapping_batches_in_opposite_orders_do_not_deadlock(voting):
     ids = [f"m{n}" for n in range(30)]
 
-    outcomes = race([batch(*ids), batch(*reversed(ids))])
+    outcomes = run_together([batch(*ids), batch(*reversed(ids))])
 
     counted = sum(r.status == "counted" for result in outcomes for r in result)
     assert counted == 30
@@ -105,7 +82,7 @@ def test_the_last_vote_by_web_and_by_sms_at_once_counts_once(voting, rounds):
         [result] = batch(f"r{rounds}")()
         return result.code or result.status
 
-    outcomes = race([web, sms])
+    outcomes = run_together([web, sms])
 
     assert sorted(outcomes) == ["counted", "limit_reached"]
     assert Vote.objects.filter(voter_hash=voter.hash).count() == 1
