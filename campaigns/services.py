@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -46,7 +45,6 @@ from campaigns.exceptions import (
 )
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
 from campaigns.results import ALL_POSITIONS, compute_stage_results
-from campaigns.signals import stage_status_changed
 from staff.models import StaffMember
 from staff.services import Actor, record_audit_event
 
@@ -146,8 +144,8 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
     - → finalized: refuses unresolved ties, freezes the rows, marks contestants advanced or
       eliminated, and enrols the qualifiers in the next stage (or finishes the campaign).
 
-    Writes an audit event (from, to, reason, and a summary of the work). Queues the
-    ``stage_status_changed`` signal on commit. Updates ``stage`` in place and returns it.
+    Writes an audit event (from, to, reason, and a summary of the work). Updates
+    ``stage`` in place and returns it.
 
     Raises ``InvalidTransitionError`` (code ``invalid_transition``) for a move not in the
     table, ``StageGuardError`` for a failed guard, ``InvalidRulesError`` for bad rules and
@@ -198,16 +196,6 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
         reason=reason,
         data=data,
         campaign_id=locked.campaign_id,
-    )
-    transaction.on_commit(
-        partial(
-            stage_status_changed.send,
-            sender=Stage,
-            stage_id=locked.pk,
-            campaign_id=locked.campaign_id,
-            from_status=from_status,
-            to_status=to,
-        )
     )
     logger.info("stage %s moved from %s to %s", locked.pk, from_status, to)
     for name in update_fields:

@@ -1,8 +1,5 @@
-"""Signals the campaigns app sends. Receivers live in the apps that care (voting tallies,
-leaderboard publication, demo votes), so ``campaigns`` never imports them.
-
-``stage_status_changed`` is sent *after commit* of a stage transition, with keyword
-arguments ``stage_id``, ``campaign_id``, ``from_status`` and ``to_status``.
+"""Signals the campaigns app sends. Receivers live in the apps that care (demo votes), so
+``campaigns`` never imports them.
 
 ``demo_campaign_seeded`` is sent by ``manage.py seed_demo`` once the demo campaign exists,
 with ``sender`` the ``Campaign`` class and keyword arguments ``campaign`` (the demo
@@ -14,7 +11,5 @@ idempotently, and returns an object whose ``str()`` is one line for the operator
 """
 
 from django.dispatch import Signal
-
-stage_status_changed = Signal()
 
 demo_campaign_seeded = Signal()

@@ -19,7 +19,6 @@ from campaigns.choices import (
 )
 from campaigns.exceptions import InvalidTransitionError, StageGuardError
 from campaigns.models import Stage, StageResult
-from campaigns.signals import stage_status_changed
 from staff.models import AuditEvent
 from tests.factories.campaigns import ContestantFactory, StageFactory, StageResultFactory
 
@@ -190,35 +189,6 @@ def test_invalid_rules_refuse_opening(admin_user, english):
 
     assert excinfo.value.code == "invalid_rules"
     assert str(excinfo.value.message) == "Component weights must add up to exactly 1."
-
-
-def test_the_signal_is_sent_after_commit_with_the_move(
-    admin_user, django_capture_on_commit_callbacks
-):
-    stage = stage_in(StageStatus.OPEN)
-    received = []
-
-    def receiver(sender, **kwargs):
-        received.append({k: v for k, v in kwargs.items() if k != "signal"})
-
-    stage_status_changed.connect(receiver)
-    try:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            services.close_stage(stage, actor=admin_user)
-        assert received == []
-        for callback in callbacks:
-            callback()
-    finally:
-        stage_status_changed.disconnect(receiver)
-
-    assert received == [
-        {
-            "stage_id": stage.pk,
-            "campaign_id": stage.campaign_id,
-            "from_status": StageStatus.OPEN,
-            "to_status": StageStatus.CLOSED,
-        }
-    ]
 
 
 def test_discarding_a_preview_deletes_its_rows(admin_user):
