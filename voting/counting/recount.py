@@ -154,6 +154,30 @@ def _repair(
     )
 
 
+def _check_latest_snapshot(
+    stage: Stage, state: dict[tuple[int, str], tuple[int, int, int]]
+) -> tuple[bool | None, list[dict[str, Any]]]:
+    """Whether the latest snapshot shows the counted state (``None``: no snapshot), and a
+    difference if it does but its digest is not the ledger's (module docstring)."""
+    latest = latest_snapshot(stage)
+    if latest is None:
+        return None, []
+    counted = canonical_counts({key: t + p for key, (_l, t, p) in state.items()})
+    if latest.counts != counted:
+        return False, []
+    ledger_digest = chain_digest(
+        stage_id=stage.pk,
+        previous_digest=latest.previous.digest if latest.previous_id else "",
+        counts=canonical_counts({key: ledger for key, (ledger, _t, _p) in state.items()}),
+    )
+    if ledger_digest == latest.digest:
+        return True, []
+    return True, [
+        {"kind": "snapshot", "snapshot_id": latest.pk,
+         "stored": latest.digest, "ledger": ledger_digest}
+    ]  # fmt: skip
+
+
 def recount_stage(
     stage: Stage,
     *,
@@ -191,22 +215,8 @@ def recount_stage(
         if ledger != tally + pending
     ]  # fmt: skip
     differences += verify_chain(stage.pk)
-    snapshot_current = None
-    latest = latest_snapshot(stage)
-    if latest is not None:
-        counted = canonical_counts({key: t + p for key, (_l, t, p) in state.items()})
-        snapshot_current = latest.counts == counted
-        if snapshot_current:
-            ledger_digest = chain_digest(
-                stage_id=stage.pk,
-                previous_digest=latest.previous.digest if latest.previous_id else "",
-                counts=canonical_counts({key: ledger for key, (ledger, _t, _p) in state.items()}),
-            )
-            if ledger_digest != latest.digest:
-                differences.append(
-                    {"kind": "snapshot", "snapshot_id": latest.pk,
-                     "stored": latest.digest, "ledger": ledger_digest}
-                )  # fmt: skip
+    snapshot_current, snapshot_differences = _check_latest_snapshot(stage, state)
+    differences += snapshot_differences
     if progress:
         progress("chain")
     duration = dt.timedelta(seconds=time.monotonic() - started)

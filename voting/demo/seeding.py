@@ -68,7 +68,7 @@ import io
 import itertools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -90,6 +90,7 @@ from voting.demo.generation import (
     RECEIPT_PREFIX,
     VOTE_COLUMNS,
     VOTER_BATCH_SIZE,
+    Generated,
     Progress,
     demo_receipt_code,
     generate_votes,
@@ -270,6 +271,78 @@ def _window(stage: Stage, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def _ledger_rows(
+    stage: Stage, generated: Generated, *, first_index: int, now: dt.datetime
+) -> Iterator[tuple]:
+    """The generated votes as rows of ``VOTE_COLUMNS``, with their receipt codes."""
+    suffix = "+00" if connection.vendor == "postgresql" else ""
+    invalidated_at = text_stamp(now)
+    valid, invalid = VoteStatus.VALID.value, VoteStatus.INVALIDATED.value
+    codes = receipt_codes(first_index, len(generated.rows))
+    for row, code in zip(generated.rows, codes, strict=True):
+        cast_at, contestant, voter, masked, channel, ip, subnet, agent, day, bad = row
+        yield (
+            stage.pk, contestant, voter, masked, channel, ip, subnet, agent,
+            cast_at + suffix, day, invalid if bad else valid,
+            INVALID_REASON if bad else "", invalidated_at + suffix if bad else None, code,
+        )  # fmt: skip
+
+
+def _audit_invalidated(stage: Stage, *, after_id: int, codes: tuple[str, str]) -> list[int]:
+    """Record one audit event for the demo votes written invalidated; return their ids."""
+    invalid_ids = [
+        pk
+        for pk, code in Vote.objects.filter(
+            stage=stage, status=VoteStatus.INVALIDATED, pk__gt=after_id
+        )
+        .order_by("pk")
+        .values_list("pk", "receipt_code")
+        if codes[0] <= code <= codes[1]
+    ]
+    if invalid_ids:
+        record_audit_event(
+            stage,
+            actor=None,
+            action=AuditAction.VOTES_INVALIDATED,
+            reason=INVALID_REASON,
+            data={"vote_ids": invalid_ids, "count": len(invalid_ids), "demo": True},
+            campaign_id=stage.campaign_id,
+        )
+    return invalid_ids
+
+
+def _write_votes(
+    stage: Stage, generated: Generated, *, now: dt.datetime, report: Progress
+) -> tuple[int, list[int]]:
+    """In one transaction: the votes, their tallies, their voters and the audit event of the
+    invalidated ones; ``(votes written, ids of the invalidated ones)``."""
+    last_code = Vote.objects.filter(receipt_code__startswith=RECEIPT_PREFIX).aggregate(
+        last=Max("receipt_code")
+    )["last"]
+    first_index = receipt_index(last_code) + 1 if last_code else 0
+    total = len(generated.rows)
+    codes = (demo_receipt_code(first_index), demo_receipt_code(first_index + total - 1))
+    rows = _ledger_rows(stage, generated, first_index=first_index, now=now)
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic():
+        after_id = Vote.objects.aggregate(last=Max("pk"))["last"] or 0
+        if postgres:
+            _insert_votes_postgresql(rows, total=total, progress=report)
+        else:
+            with connection.cursor() as cursor:
+                # A larger page cache for this connection: the voter indexes take random
+                # inserts. 256 MB at most, released when the connection closes.
+                cursor.execute("PRAGMA cache_size = -262144")
+            _insert_votes_sqlite(rows, total=total, progress=report)
+        finishing = _("Demo votes: tallies, voters, board, recount")
+        report(finishing, 0, 4)
+        _add_tallies(stage, after_id=after_id, codes=codes, now=now)
+        report(finishing, 1, 4)
+        _insert_voters(generated.voters, postgres=postgres)
+        invalid_ids = _audit_invalidated(stage, after_id=after_id, codes=codes)
+    return total, invalid_ids
+
+
 def seed_demo_votes(
     stage: Stage, *, votes: int, progress: Progress | None = None
 ) -> DemoVotesSummary:
@@ -322,61 +395,8 @@ def seed_demo_votes(
     if not generated.rows:
         return DemoVotesSummary(**base, skipped=_("the voting window has no whole hour yet"))
     generated.rows.sort(key=lambda row: row[0])
-
-    last_code = Vote.objects.filter(receipt_code__startswith=RECEIPT_PREFIX).aggregate(
-        last=Max("receipt_code")
-    )["last"]
-    first_index = receipt_index(last_code) + 1 if last_code else 0
-    invalidated_at = text_stamp(now)
-    postgres = connection.vendor == "postgresql"
-    suffix = "+00" if postgres else ""
-    valid, invalid = VoteStatus.VALID.value, VoteStatus.INVALIDATED.value
-
-    def ledger_rows() -> Iterable[tuple]:
-        codes = receipt_codes(first_index, len(generated.rows))
-        for row, code in zip(generated.rows, codes, strict=True):
-            cast_at, contestant, voter, masked, channel, ip, subnet, agent, day, bad = row
-            yield (
-                stage.pk, contestant, voter, masked, channel, ip, subnet, agent,
-                cast_at + suffix, day, invalid if bad else valid,
-                INVALID_REASON if bad else "", invalidated_at + suffix if bad else None, code,
-            )  # fmt: skip
-
-    total = len(generated.rows)
-    codes = (demo_receipt_code(first_index), demo_receipt_code(first_index + total - 1))
-    with transaction.atomic():
-        after_id = Vote.objects.aggregate(last=Max("pk"))["last"] or 0
-        if postgres:
-            _insert_votes_postgresql(ledger_rows(), total=total, progress=report)
-        else:
-            with connection.cursor() as cursor:
-                # A larger page cache for this connection: the voter indexes take random
-                # inserts. 256 MB at most, released when the connection closes.
-                cursor.execute("PRAGMA cache_size = -262144")
-            _insert_votes_sqlite(ledger_rows(), total=total, progress=report)
-        finishing = _("Demo votes: tallies, voters, board, recount")
-        report(finishing, 0, 4)
-        _add_tallies(stage, after_id=after_id, codes=codes, now=now)
-        report(finishing, 1, 4)
-        _insert_voters(generated.voters, postgres=postgres)
-        invalid_ids = [
-            pk
-            for pk, code in Vote.objects.filter(
-                stage=stage, status=VoteStatus.INVALIDATED, pk__gt=after_id
-            )
-            .order_by("pk")
-            .values_list("pk", "receipt_code")
-            if codes[0] <= code <= codes[1]
-        ]
-        if invalid_ids:
-            record_audit_event(
-                stage,
-                actor=None,
-                action=AuditAction.VOTES_INVALIDATED,
-                reason=INVALID_REASON,
-                data={"vote_ids": invalid_ids, "count": len(invalid_ids), "demo": True},
-                campaign_id=stage.campaign_id,
-            )
+    total, invalid_ids = _write_votes(stage, generated, now=now, report=report)
+    finishing = _("Demo votes: tallies, voters, board, recount")
     report(finishing, 2, 4)
     snapshot = publish_stage_leaderboard(stage)
     report(finishing, 3, 4)
