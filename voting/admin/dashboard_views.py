@@ -19,11 +19,11 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
 from voting.admin.dashboard import CHART_HEIGHT, CHART_WIDTH, stage_dashboard
 from voting.counting.recount import recount_stage
@@ -90,7 +90,7 @@ def dashboard_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Ht
         _("Stage dashboard"),
         stages=stages,
         stage=stage,
-        dashboard=stage_dashboard(stage, now=db_now()) if stage else None,
+        dashboard=stage_dashboard(stage, now=timezone.now()) if stage else None,
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,
         can_recount=request.user.has_perm(RECOUNT_PERMISSION),
