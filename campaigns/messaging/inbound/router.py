@@ -70,7 +70,9 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.clock import db_now
 from campaigns.messaging.choices import DECIDED_STATUSES, DUPLICATE, InboundStatus
@@ -143,8 +145,9 @@ class InboundItem:
     outcome_ref: int | None = None
     outcome_label: str = ""
     handled_by: str = ""
-    # The router's own refusal reason (bad_phone, bad_text), rendered into the reply.
-    reason: str = ""
+    # The router's own refusal reason (bad_phone, bad_text): lazy, rendered into the reply
+    # in the sender's language.
+    reason: str | Promise = ""
 
 
 class InboundHandlerFunc(Protocol):
@@ -224,12 +227,12 @@ def _prepare(message: InboundMessage, provider: str) -> InboundItem:
         phone = parse_phone(message.sender if isinstance(message.sender, str) else "")
     except InvalidPhoneError as exc:
         item = InboundItem(message=message, provider=provider, phone=None, text="")
-        item.status, item.code, item.reason = InboundStatus.REFUSED, "bad_phone", str(exc.message)
+        item.status, item.code, item.reason = InboundStatus.REFUSED, "bad_phone", exc.message
         return item
     if not is_readable(message.text):
         item = InboundItem(message=message, provider=provider, phone=phone, text="")
         item.status, item.code = InboundStatus.REFUSED, "bad_text"
-        item.reason = _("This message could not be read.")
+        item.reason = gettext_lazy("This message could not be read.")
         return item
     raw: str = message.text  # type: ignore[assignment] -- is_readable checked it is a str
     text = normalize_sms(raw) if len(raw) <= NORMALIZE_MAX_CHARS else ""
@@ -306,12 +309,12 @@ def _write_replies(items: list[InboundItem]) -> None:
                     texts[key] = help_reply()
             item.reply = texts[key]
         elif item.reason:
-            key = (item.reason, item.language)
+            key = (item.code, str(item.reason), item.language)
             if key not in texts:
                 with translation.override(item.language):
                     texts[key] = _(
                         "[Service Star] Your message could not be handled: %(reason)s"
-                    ) % {"reason": item.reason}
+                    ) % {"reason": str(item.reason)}
             item.reply = texts[key]
 
 
