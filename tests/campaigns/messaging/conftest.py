@@ -11,11 +11,13 @@ import pytest
 from django.utils import translation
 
 from campaigns.messaging.inbound.gateways import sign_generic
+from campaigns.messaging.models import InboundSms, OutboundSms
 from tests.voting.conftest import (  # noqa: F401 -- fixtures shared with the voting tests
     _quiet_broker_and_fresh_throttles,
     frozen_now,
     voting,
 )
+from voting.models import Vote
 
 SECRET = "test-sms-inbound-secret"  # config/settings/test.py
 URL = "/api/sms/inbound/"
@@ -59,3 +61,16 @@ def hr(admin_client):
     """The superuser "hr" with pages in English (requests default to Chinese)."""
     admin_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return admin_client
+
+
+def recorded() -> dict[str, list]:
+    """Everything an inbound delivery may write, in a comparable form."""
+    inbound = InboundSms.objects.order_by("provider", "message_id")
+    return {
+        "inbound": list(inbound.values_list("provider", "message_id", "status", "code")),
+        "votes": sorted(Vote.objects.values_list("provider_message_id", flat=True)),
+        "outbox": list(OutboundSms.objects.order_by("pk").values_list("template", "phone_masked")),
+    }
+
+
+NOTHING = {"inbound": [], "votes": [], "outbox": []}

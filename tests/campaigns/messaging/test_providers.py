@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from campaigns.messaging.inbound.gateways import twilio_signature
-from campaigns.messaging.models import InboundSms, OutboundSms
+from campaigns.messaging.models import InboundSms
+from tests.campaigns.messaging.conftest import NOTHING, recorded
 from voting.models import Vote
 
 pytestmark = pytest.mark.django_db
@@ -90,9 +91,17 @@ def test_a_signed_twilio_message_is_counted_and_answered_with_empty_twiml(
     assert response.status_code == 200
     assert response["Content-Type"] == "text/xml; charset=utf-8"
     assert response.content == b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-    vote = Vote.objects.get()
-    assert vote.provider_message_id == "twilio:SM0001"
-    assert OutboundSms.objects.get().template == "vote_receipt"
+    assert recorded() == {
+        "inbound": [("twilio", "SM0001", "counted", "")],
+        "votes": ["twilio:SM0001"],
+        "outbox": [("vote_receipt", "138****5678")],
+    }
+    inbound = InboundSms.objects.get()
+    assert (inbound.to_number, inbound.text, inbound.outcome_ref) == (
+        "+8610690000",
+        "TP 1234",
+        Vote.objects.get().pk,
+    )
 
 
 def test_a_twilio_redelivery_counts_once(client, voting, twilio_token):
@@ -101,9 +110,15 @@ def test_a_twilio_redelivery_counts_once(client, voting, twilio_token):
 
     response = post_twilio(client, twilio_form(), url=url)
 
-    assert response.status_code == 200
-    assert Vote.objects.count() == 1
-    assert OutboundSms.objects.count() == 1
+    assert (response.status_code, response.content) == (
+        200,
+        b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+    )
+    assert recorded() == {
+        "inbound": [("twilio", "SM0001", "counted", "")],
+        "votes": ["twilio:SM0001"],
+        "outbox": [("vote_receipt", "138****5678")],
+    }
 
 
 @pytest.mark.parametrize("tamper", ["body", "token", "missing", "url"], ids=lambda t: f"forged-{t}")
@@ -127,8 +142,7 @@ def test_a_forged_twilio_request_is_403_and_records_nothing(client, voting, twil
     )
 
     assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
-    assert not InboundSms.objects.exists()
-    assert not Vote.objects.exists()
+    assert recorded() == NOTHING
 
 
 def test_behind_a_tls_proxy_without_the_proxy_setting_the_https_signature_fails(
@@ -143,8 +157,8 @@ def test_behind_a_tls_proxy_without_the_proxy_setting_the_https_signature_fails(
         HTTP_X_FORWARDED_PROTO="https",
     )
 
-    assert response.status_code == 403
-    assert not Vote.objects.exists()
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
 
 
 def test_behind_a_tls_proxy_with_the_proxy_setting_the_https_signature_verifies(
@@ -160,7 +174,7 @@ def test_behind_a_tls_proxy_with_the_proxy_setting_the_https_signature_verifies(
     )
 
     assert response.status_code == 200
-    assert Vote.objects.count() == 1
+    assert recorded()["votes"] == ["twilio:SM0001"]
 
 
 def test_twilio_without_an_auth_token_refuses_everything(client, voting, settings):
@@ -168,7 +182,8 @@ def test_twilio_without_an_auth_token_refuses_everything(client, voting, setting
 
     response = post_twilio(client, twilio_form(), url="http://testserver" + TWILIO_URL)
 
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
 
 
 # Aliyun ------------------------------------------------------------------------------------
@@ -211,6 +226,14 @@ def test_an_aliyun_push_is_counted_and_acknowledged(client, voting, aliyun_token
     ]
     inbound = InboundSms.objects.get(message_id="1001")
     assert inbound.received_at.isoformat() == "2026-11-23T02:20:22+00:00"
+    assert recorded()["inbound"] == [
+        ("aliyun", "1001", "counted", ""),
+        ("aliyun", "1002", "counted", ""),
+    ]
+    assert recorded()["outbox"] == [
+        ("vote_receipt", "138****5678"),
+        ("vote_receipt", "138****0000"),
+    ]
 
 
 def test_a_repeated_aliyun_sequence_id_is_a_duplicate(client, voting, aliyun_token):
@@ -221,8 +244,11 @@ def test_a_repeated_aliyun_sequence_id_is_a_duplicate(client, voting, aliyun_tok
     response = client.post(url, data=body, content_type="application/json")
 
     assert response.json() == {"code": 0, "msg": "成功"}
-    assert Vote.objects.count() == 1
-    assert InboundSms.objects.get().status == "counted"
+    assert recorded() == {
+        "inbound": [("aliyun", "1001", "counted", "")],
+        "votes": ["aliyun:1001"],
+        "outbox": [("vote_receipt", "138****5678")],
+    }
 
 
 @pytest.mark.parametrize("token", ["wrong-token", ALIYUN_TOKEN + "x", ALIYUN_TOKEN[:-1]])
@@ -234,7 +260,7 @@ def test_a_wrong_aliyun_token_is_403_and_records_nothing(client, voting, aliyun_
     )
 
     assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
-    assert not InboundSms.objects.exists()
+    assert recorded() == NOTHING
 
 
 def test_aliyun_without_a_configured_token_refuses_everything(client, voting, settings):
@@ -246,7 +272,8 @@ def test_aliyun_without_a_configured_token_refuses_everything(client, voting, se
         content_type="application/json",
     )
 
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
 
 
 def test_an_aliyun_body_that_is_not_an_array_is_400(client, voting, aliyun_token):
@@ -254,6 +281,11 @@ def test_an_aliyun_body_that_is_not_an_array_is_400(client, voting, aliyun_token
         f"/api/sms/inbound/aliyun/{ALIYUN_TOKEN}/",
         data=b'{"phone_number": "13812345678"}',
         content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
 
-    assert (response.status_code, response.json()["code"]) == (400, "bad_request")
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": "bad_request", "detail": "The request body must be a JSON array."},
+    )
+    assert recorded() == NOTHING

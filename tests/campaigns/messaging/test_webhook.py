@@ -5,19 +5,27 @@ import time
 
 import pytest
 import time_machine
+from django.utils.translation import gettext as _
 
 from campaigns.messaging.inbound.gateways import sign_generic
 from campaigns.messaging.models import InboundSms, OutboundSms
-from tests.campaigns.messaging.conftest import SECRET, URL, message, signed_headers
+from campaigns.messaging.templates import render_sms
+from tests.campaigns.messaging.conftest import (
+    NOTHING,
+    SECRET,
+    URL,
+    in_zh,
+    message,
+    recorded,
+    signed_headers,
+)
 from voting.models import TallyEvent, Vote, Voter
 
 pytestmark = pytest.mark.django_db
 
 
 def nothing_recorded() -> bool:
-    return not any(
-        model.objects.exists() for model in (InboundSms, Vote, OutboundSms, TallyEvent, Voter)
-    )
+    return recorded() == NOTHING and not TallyEvent.objects.exists() and not Voter.objects.exists()
 
 
 def post(client, body: bytes, **headers):
@@ -25,15 +33,30 @@ def post(client, body: bytes, **headers):
 
 
 BODY = json.dumps({"messages": [message("m1")]}).encode()
+COUNTED_M1 = {
+    "inbound": [("generic", "m1", "counted", "")],
+    "votes": ["generic:m1"],
+    "outbox": [("vote_receipt", "138****5678")],
+}
+ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+def receipt_reply(voting, vote) -> str:
+    member = voting.alice.staff_member
+    params = {"name": member.name, "employee_no": "1234", "receipt": vote.receipt_code}
+    return render_sms("vote_receipt", {**params, "remaining_today": None}, "zh-hans")
 
 
 def test_a_signed_batch_is_counted(client, voting):
     response = post(client, BODY, **signed_headers(BODY))
 
-    assert response.status_code == 200
-    [result] = response.json()["results"]
-    assert (result["id"], result["status"], "code" in result) == ("m1", "counted", False)
-    assert Vote.objects.get().provider_message_id == "generic:m1"
+    vote = Vote.objects.get()
+    assert (response.status_code, response.json()) == (
+        200,
+        {"results": [{"id": "m1", "status": "counted", "reply": receipt_reply(voting, vote)}]},
+    )
+    assert recorded() == COUNTED_M1
+    assert InboundSms.objects.get().reply == receipt_reply(voting, vote)
 
 
 def test_upper_case_hex_is_accepted(client, voting):
@@ -42,7 +65,8 @@ def test_upper_case_hex_is_accepted(client, voting):
 
     response = post(client, BODY, **headers)
 
-    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["counted"]
+    assert recorded() == COUNTED_M1
 
 
 @pytest.mark.parametrize("skew", [-300, 300])
@@ -51,7 +75,8 @@ def test_a_timestamp_300_seconds_off_is_accepted(client, voting, skew):
     with time_machine.travel(now, tick=False):
         response = post(client, BODY, **signed_headers(BODY, timestamp=now + skew))
 
-    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["counted"]
+    assert recorded() == COUNTED_M1
 
 
 def _forged(case: str) -> dict:
@@ -131,7 +156,7 @@ def test_a_re_serialised_body_does_not_verify(client, voting):
 
     response = post(client, reserialised, **headers)
 
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
     assert nothing_recorded()
 
 
@@ -140,7 +165,7 @@ def test_without_a_secret_everything_is_refused(client, voting, settings):
 
     response = post(client, BODY, **signed_headers(BODY, secret=""))
 
-    assert response.status_code == 403
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
     assert nothing_recorded()
 
 
@@ -187,11 +212,20 @@ def test_a_thousand_messages_are_answered_in_order(post_signed, voting):
 def test_a_thousand_and_one_messages_are_refused_whole(post_signed, voting):
     messages = [message(f"m{n}", sender=f"1381234{n:04d}") for n in range(1001)]
 
-    response = post_signed({"messages": messages})
+    response = post_signed({"messages": messages}, **ENGLISH)
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "batch_too_large"
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": "batch_too_large", "detail": "At most 1000 messages per request."},
+    )
     assert nothing_recorded()
+
+
+ENVELOPE_DETAILS = {
+    "parse_error": "The request body is not valid JSON.",
+    "bad_request": "The request body must be a JSON object.",
+    "bad_messages": "messages must be a list of messages.",
+}
 
 
 @pytest.mark.parametrize(
@@ -208,10 +242,12 @@ def test_a_thousand_and_one_messages_are_refused_whole(post_signed, voting):
     ],
 )
 def test_envelope_errors_are_400_with_a_stable_code(post_signed, voting, body, code):
-    response = post_signed(body)
+    response = post_signed(body, **ENGLISH)
 
-    assert response.status_code == 400
-    assert response.json()["code"] == code
+    assert (response.status_code, response.json()) == (
+        400,
+        {"code": code, "detail": ENVELOPE_DETAILS[code]},
+    )
     assert nothing_recorded()
 
 
@@ -259,16 +295,24 @@ def test_per_message_field_errors_are_per_message_refusals(post_signed, voting):
 def test_a_body_over_the_upload_limit_is_refused_before_parsing(post_signed, voting):
     body = b'{"messages": [' + b" " * (3 * 1024 * 1024) + b"]}"
 
-    response = post_signed(body)
+    response = post_signed(body, **ENGLISH)
 
-    assert response.status_code == 413
-    assert response.json()["code"] == "body_too_large"
+    assert (response.status_code, response.json()) == (
+        413,
+        {"code": "body_too_large", "detail": "The request body is too large."},
+    )
     assert nothing_recorded()
 
 
 def test_replies_in_the_json_are_escaped_data(post_signed, voting):
     response = post_signed({"messages": [message("m1", "<script>alert(1)</script>")]})
 
-    [result] = response.json()["results"]
-    assert result["status"] == "help"
-    assert InboundSms.objects.get().text == "<script>alert(1)</script>"
+    help_reply = in_zh(
+        lambda: _("[Service Star] To vote, text TP and the employee number, e.g. TP 1234.")
+    )
+    assert response.json() == {"results": [{"id": "m1", "status": "help", "reply": help_reply}]}
+    assert response["Content-Type"] == "application/json"
+    assert list(InboundSms.objects.values_list("text", "status", "reply")) == [
+        ("<script>alert(1)</script>", "help", help_reply)
+    ]
+    assert recorded()["outbox"] == []
