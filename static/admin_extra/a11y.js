@@ -16,9 +16,19 @@
             select.parentElement
                 .querySelectorAll(".select2-selection, .select2-selection__rendered")
                 .forEach(function (node) {
-                    node.setAttribute("aria-label", name);
+                    if (node.getAttribute("aria-label") !== name) {
+                        node.setAttribute("aria-label", name);
+                    }
                 });
         });
     }
-    window.addEventListener("load", nameAutocompletes);
+    // select2 builds (and rebuilds) its widgets from a jQuery ready handler whose timing
+    // varies with the page: name them whenever the form's nodes change.
+    document.addEventListener("DOMContentLoaded", function () {
+        nameAutocompletes();
+        new MutationObserver(nameAutocompletes).observe(document.body, {
+            childList: true,
+            subtree: true,
+        });
+    });
 })();
