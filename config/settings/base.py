@@ -84,6 +84,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and JSON compressed for phones on slow data (a polled board is mostly repeated
+    # markup: ~49 kB becomes a few kB). Whitenoise serves static files precompressed itself.
+    # Django's GZip pads each response at random against BREACH, and CSRF tokens are masked.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,7 +154,19 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded default runs a web server, a worker and beat as separate processes: they
+    # must share the cache (the worker's publication confirmations are what the web server's
+    # "live updates are delayed" check reads), so it lives in files, not in each process's
+    # memory. CACHE_FOLDER lets a test's processes share a throwaway one.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env("CACHE_FOLDER", default=str(VAR_DIR / "cache")),
+            # Rendered board pages are cached per page, view and language: far more than
+            # Django's default of 300 entries, whose culling would empty a third at a time.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
 
 # Sessions live in the database so that logged-in admins and judges survive a Redis outage.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -243,6 +259,10 @@ else:
         "processed_folder": str(_PROCESSED_DIR),
         "store_processed": False,
         "control_folder": str(_CONTROL_DIR),
+        # The folder is polled; at kombu's default of once a second a message of a task that
+        # beat sends every second with a one-second expiry was often expired on arrival,
+        # so the board was never confirmed and the pages reported a stall.
+        "polling_interval": 0.1,
     }
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-staff-imports": {
