@@ -16,8 +16,12 @@ $(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.runtime-installed
+# axe-core (accessibility checks in the browser tests) comes from the npm registry, pinned in
+# package-lock.json; without npm those checks are skipped with a message.
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt package.json package-lock.json $(VENV)/.runtime-installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the accessibility checks (axe-core) will be skipped"; fi
 	touch $@
 
 install: $(VENV)/.runtime-installed

@@ -1,7 +1,10 @@
 """What the public sees of a campaign's stages.
 
-A previewed stage's results are still under review by HR admins: for the public (pages and
-the API) it is simply closed until it is finalised. Finalised results show the weighted
+Customers see only the stages that are theirs: open ones (to vote), closed ones (results
+to come) and finalised ones (winners). Draft and scheduled stages are HR's work in progress
+and do not exist for the public (pages answer 404, lists leave them out). A previewed
+stage's results are still under review by HR admins: for the public (pages and the API) it
+is simply closed until it is finalised. Finalised results show the weighted
 total unless the stage's visibility rule is "ranks only" (the "hidden in the final hours"
 rule only hides counts while voting is still open).
 """
@@ -9,14 +12,14 @@ rule only hides counts while voting is still open).
 from campaigns.choices import StageStatus, Visibility
 from campaigns.models import Stage
 
-# The states a public reader can see; "previewed" is never among them.
+# The states a public reader can see; "previewed" is never among them (it reads as closed).
 PUBLIC_STAGE_STATUSES: tuple[str, ...] = (
-    StageStatus.DRAFT,
-    StageStatus.SCHEDULED,
     StageStatus.OPEN,
     StageStatus.CLOSED,
     StageStatus.FINALIZED,
 )
+# The stored states of the stages the public may see at all.
+VISIBLE_STAGE_STATUSES: tuple[str, ...] = (*PUBLIC_STAGE_STATUSES, StageStatus.PREVIEWED)
 
 
 def public_stage_status(stage: Stage) -> str:

@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from campaigns.choices import CampaignStatus, ContestantStatus, ResultOutcome, StageStatus
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
+from campaigns.public import VISIBLE_STAGE_STATUSES
 from staff.models import AuditEvent, OrgUnit
 
 _STAFF_JOINS = ("staff_member__unit", "staff_member__position")
@@ -248,13 +249,18 @@ def audit_events_for_campaign(campaign: Campaign | int) -> QuerySet[AuditEvent]:
 
 
 def public_campaigns() -> QuerySet[Campaign]:
-    """Campaigns the public may see (not drafts), newest first, with their stages prefetched
-    in order, each annotated with ``contestant_count`` (withdrawn excluded). Two queries."""
-    stages = Stage.objects.annotate(
-        contestant_count=Count(
-            "contestants", filter=~Q(contestants__status=ContestantStatus.WITHDRAWN)
+    """Campaigns the public may see (not drafts), newest first, with their public stages
+    (``campaigns.public``) prefetched in order, each annotated with ``contestant_count``
+    (withdrawn excluded). Two queries."""
+    stages = (
+        Stage.objects.filter(status__in=VISIBLE_STAGE_STATUSES)
+        .annotate(
+            contestant_count=Count(
+                "contestants", filter=~Q(contestants__status=ContestantStatus.WITHDRAWN)
+            )
         )
-    ).order_by("order")
+        .order_by("order")
+    )
     return (
         Campaign.objects.exclude(status=CampaignStatus.DRAFT)
         .prefetch_related(Prefetch("stages", queryset=stages))
@@ -263,9 +269,11 @@ def public_campaigns() -> QuerySet[Campaign]:
 
 
 def public_stage(stage_id: int) -> Stage:
-    """A stage of a public campaign, with its campaign joined. Raises ``Stage.DoesNotExist``."""
+    """A public stage (``campaigns.public``) of a public campaign, with its campaign joined.
+    Raises ``Stage.DoesNotExist`` for any other stage."""
     return (
         Stage.objects.select_related("campaign")
+        .filter(status__in=VISIBLE_STAGE_STATUSES)
         .exclude(campaign__status=CampaignStatus.DRAFT)
         .get(pk=stage_id)
     )

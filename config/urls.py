@@ -7,7 +7,7 @@ from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from config.views import HealthView, api_not_found
+from config.views import HealthView, api_not_found, favicon
 
 admin.site.site_header = _("Service Star administration")
 admin.site.site_title = _("Service Star")
@@ -19,6 +19,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", HealthView.as_view(), name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/", include("voting.api.urls")),
     path("api/", include("campaigns.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -4,7 +4,8 @@ import logging
 
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -62,3 +63,9 @@ class HealthView(View):
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """A path under ``/api/`` that no endpoint matches: the contract's JSON error, not HTML."""
     return JsonResponse({"code": "not_found", "detail": _("Not found.")}, status=404)
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """``/favicon.ico``, which browsers ask for on pages without an icon link (API docs,
+    JSON): the product's icon from the static files (its hashed name, known at run time)."""
+    return HttpResponseRedirect(static("favicon.svg"))

@@ -77,6 +77,6 @@ def test_embedded_default_needs_no_environment():
     assert result.stdout.split("\n")[:4] == [
         "django.db.backends.sqlite3",
         "atomicfs://",
-        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
         "Asia/Shanghai zh-hans True",
     ]

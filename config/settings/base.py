@@ -84,6 +84,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and JSON compressed for phones on slow data (a polled board is mostly repeated
+    # markup: ~49 kB becomes a few kB). Whitenoise serves static files precompressed itself.
+    # Django's GZip pads each response at random against BREACH, and CSRF tokens are masked.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,7 +154,19 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # The embedded default runs a web server, a worker and beat as separate processes: they
+    # must share the cache (the worker's publication confirmations are what the web server's
+    # "live updates are delayed" check reads), so it lives in files, not in each process's
+    # memory. CACHE_FOLDER lets a test's processes share a throwaway one.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env("CACHE_FOLDER", default=str(VAR_DIR / "cache")),
+            # Rendered board pages are cached per page, view and language: far more than
+            # Django's default of 300 entries, whose culling would empty a third at a time.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
 
 # Sessions live in the database so that logged-in admins and judges survive a Redis outage.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -243,6 +259,10 @@ else:
         "processed_folder": str(_PROCESSED_DIR),
         "store_processed": False,
         "control_folder": str(_CONTROL_DIR),
+        # The folder is polled; at kombu's default of once a second a message of a task that
+        # beat sends every second with a one-second expiry was often expired on arrival,
+        # so the board was never confirmed and the pages reported a stall.
+        "polling_interval": 0.1,
     }
 CELERY_BEAT_SCHEDULE = {
     "purge-stale-staff-imports": {
@@ -258,7 +278,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The outbox sweep: sends what a lost or skipped wake-up left behind.
     "send-pending-sms": {
-        "task": "voting.send_pending_sms",
+        "task": "campaigns.send_pending_sms",
         "schedule": 5.0,
         "options": {"expires": 5},
     },
@@ -303,7 +323,7 @@ PHONE_HASH_KEY = env("PHONE_HASH_KEY", default=_DEV_PHONE_HASH_KEY if DEBUG else
 if not PHONE_HASH_KEY:
     raise ImproperlyConfigured("PHONE_HASH_KEY must be set when DEBUG is off.")
 SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
-# Inbound SMS webhooks (voting.inbound.gateways). An empty secret or token refuses every
+# Inbound SMS webhooks (campaigns.messaging.inbound.gateways). An empty secret or token refuses every
 # request of that gateway. The generic webhook's X-Timestamp may be this far from our clock.
 SMS_INBOUND_MAX_SKEW = 300
 SMS_TWILIO_AUTH_TOKEN = env("SMS_TWILIO_AUTH_TOKEN", default="")
@@ -329,18 +349,18 @@ VOTING_SESSION_MAX_AGE = env.int("VOTING_SESSION_MAX_AGE", default=1800)
 # Courtesy throttles of the voting API per client IP (DRF rate strings); the real limits
 # are the database ones above and the stage's vote limits.
 VOTING_API_THROTTLE_RATES = {"otp": "30/min", "votes": "120/min", "receipts": "120/min"}
-# Outbound SMS (voting.sms). The outbox backend sends nothing and keeps every text.
-SMS_BACKEND = env("SMS_BACKEND", default="voting.sms.backends.outbox.OutboxBackend")
+# Outbound SMS (campaigns.messaging.sender). The outbox backend sends nothing and keeps
+# every text.
+SMS_BACKEND = env("SMS_BACKEND", default="campaigns.messaging.backends.outbox.OutboxBackend")
 SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=50)
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
 SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=10)
 SMS_RETRY_MAX_SECONDS = env.int("SMS_RETRY_MAX_SECONDS", default=600)
 # A row "sending" for longer than this was left by a dead worker: its outcome is unknown.
 SMS_CLAIM_TIMEOUT = env.int("SMS_CLAIM_TIMEOUT", default=300)
-# Wake-up calls to the broker after commit: bounded, and errors are only logged.
-SMS_WAKE_SENDER = env.bool("SMS_WAKE_SENDER", default=True)
+# The connection timeout of the bulk vote job's wake-up (voting.bulk); the SMS sender is
+# woken through staff.wakeups (WAKEUP_*).
 SMS_WAKE_TIMEOUT = env.float("SMS_WAKE_TIMEOUT", default=1.0)
-SMS_WAKE_EXPIRES = 60
 SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)

@@ -17,6 +17,10 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / "test-media"
+# One test process: without Redis, an in-memory cache keeps tests apart from each other and
+# from a demo's cache folder (tests that run several processes set CACHE_FOLDER themselves).
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = False
 LOGGING["root"]["level"] = "WARNING"
 # whitenoise warns about a missing STATIC_ROOT; tests serve from the finders instead.

@@ -145,13 +145,12 @@ def test_campaign_page_lists_stages_in_order_with_state_dates_and_quota(client, 
     assert response.status_code == 200
     text = response.text
     assert "<h1>满意100服务明星</h1>" in text
-    assert re.findall(r"<h3>([^<]+)</h3>", text) == ["第一阶段", "第二阶段"]
-    assert re.findall(r'class="state state-(\w+)">([^<]+)<', text) == [
-        ("open", "已开启"),
-        ("draft", "草稿"),
-    ]
+    # The second stage is a draft: HR's work in progress, not shown to customers.
+    assert re.findall(r"<h3>([^<]+)</h3>", text) == ["第一阶段"]
+    assert re.findall(r'class="state state-(\w+)">([^<]+)<', text) == [("open", "已开启")]
+    assert "草稿" not in text
     assert "服务评价" in text
-    assert "现场比赛" in text
+    assert "现场比赛" not in text  # the draft live contest stage
     assert '<time datetime="2026-03-01T09:30:00+08:00">2026年3月1日 09:30</time>' in text
     assert '<time datetime="2026-03-31T22:00:00+08:00">2026年3月31日 22:00</time>' in text
     contestants_url = reverse("campaigns:stage-contestants", args=[campaign.first.pk])
@@ -163,10 +162,7 @@ def test_campaign_page_in_english(client, campaign):
     response = client.get(reverse("campaigns:campaign-detail", args=[campaign.pk]), **EN)
 
     text = response.text
-    assert re.findall(r'class="state state-(\w+)">([^<]+)<', text) == [
-        ("open", "Open"),
-        ("draft", "Draft"),
-    ]
+    assert re.findall(r'class="state state-(\w+)">([^<]+)<', text) == [("open", "Open")]
     assert "March 1, 2026, 9:30 a.m." in text
     assert "Top 3 go through" in text
     assert "See the contestants" in text
@@ -183,8 +179,7 @@ def test_campaign_page_shows_a_previewed_stage_as_closed_and_links_winners_when_
     finalised = client.get(reverse("campaigns:campaign-detail", args=[campaign.pk]), **EN)
 
     assert re.findall(r'class="state state-(\w+)">([^<]+)<', previewed.text) == [
-        ("closed", "Closed"),
-        ("draft", "Draft"),
+        ("closed", "Closed")
     ]
     assert "previewed" not in previewed.text.lower()
     third = campaign.stages.get(order=3)
@@ -320,11 +315,28 @@ def test_contestants_page_leaves_out_withdrawn_contestants(client, campaign):
 
 
 def test_contestants_page_of_an_empty_stage_says_so(client, campaign):
+    campaign.second.status = StageStatus.OPEN
+    campaign.second.save()
+
     response = client.get(contestants_url(campaign.second), **EN)
 
     assert response.status_code == 200
     assert names(response) == []
     assert "This stage has no contestants yet." in response.text
+
+
+@pytest.mark.parametrize("status", [StageStatus.DRAFT, StageStatus.SCHEDULED])
+def test_draft_and_scheduled_stages_do_not_exist_for_customers(client, campaign, status):
+    campaign.second.status = status
+    campaign.second.save()
+
+    page = client.get(reverse("campaigns:campaign-detail", args=[campaign.pk]))
+    api = client.get(f"/api/campaigns/{campaign.pk}/")
+
+    assert "第二阶段" not in page.text
+    assert [stage["id"] for stage in api.json()["stages"]] == [campaign.first.pk]
+    assert client.get(contestants_url(campaign.second)).status_code == 404
+    assert client.get(f"/api/stages/{campaign.second.pk}/contestants/").status_code == 404
 
 
 def test_contestants_page_is_404_for_unknown_stages_and_draft_campaigns(client):

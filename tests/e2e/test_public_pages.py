@@ -79,3 +79,37 @@ def test_customer_finds_a_candidate_on_a_phone(live_server, page, screenshot_dir
     assert "100002" in page.locator(".person-no").inner_text()
     assert "华城人民路营业厅" in page.locator(".facts").inner_text()
     page.screenshot(path=screenshot_dir / "public-candidate.png", full_page=True)
+
+
+def test_status_pills_language_menu_and_icon_on_a_phone(live_server, page, screenshot_dir):
+    campaign = CampaignFactory(name="满意100服务明星", status=CampaignStatus.RUNNING)
+    long_name = "第一阶段：全体一线员工客户满意度评价与短信投票（营业厅、客服中心、政企客户经理）"
+    StageFactory(campaign=campaign, order=1, name=long_name, open=True, timed=True)
+    StageFactory(campaign=campaign, order=2, name="第二阶段：现场技能比赛与观众投票决出二十三强")
+    page.set_viewport_size(PHONE)
+
+    for path in ("/", f"/campaigns/{campaign.pk}/"):
+        page.goto(f"{live_server.url}{path}")
+        pills = page.locator(".state")
+        assert pills.count() == 1  # the draft second stage is not the public's
+        box = pills.first.bounding_box()
+        # One line of text, wider than tall: the pill keeps its shape beside a wrapped title.
+        assert box["height"] < 32
+        assert box["width"] > box["height"]
+    page.screenshot(path=screenshot_dir / "public-campaign-long-title.png", full_page=True)
+
+    options = page.locator("#lang-select option")
+    assert options.all_inner_texts() == ["简体中文", "English"]
+    page.select_option("#lang-select", "en")
+    page.locator(".lang-switch button").click()
+    page.wait_for_load_state()
+    assert page.locator("#lang-select option").all_inner_texts() == ["简体中文", "English"]
+    assert page.locator(".state").first.inner_text() == "Open"
+
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    response = page.request.get(f"{live_server.url}{icon}")
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    redirected = page.request.get(f"{live_server.url}/favicon.ico")
+    assert redirected.status == 200
+    assert redirected.url.endswith("favicon.svg")

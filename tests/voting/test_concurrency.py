@@ -19,6 +19,7 @@ from functools import partial
 import pytest
 from django.db import connection
 
+from campaigns.messaging.models import OutboundSms
 from staff.models import AuditEvent
 from tests.factories.voting import VoteFactory, VoterFactory
 from tests.race import race, run_together
@@ -26,7 +27,7 @@ from tests.voting.conftest import set_limits
 from voting.choices import VoteChannel
 from voting.ledger.corrections import invalidate_votes
 from voting.ledger.services import cast_vote
-from voting.models import OtpChallenge, OutboundSms, Vote
+from voting.models import OtpChallenge, Vote
 from voting.otp.services import cast_vote_with_otp, request_otp, verify_otp
 
 pytestmark = [

@@ -1,4 +1,4 @@
 """The voting app's admin, one module per page family; importing them registers them
 (Django's admin autodiscovery imports this package)."""
 
-from voting.admin import records, sms, votes  # noqa: F401 -- registers the ModelAdmins
+from voting.admin import records, votes  # noqa: F401 -- registers the ModelAdmins

@@ -33,6 +33,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from campaigns.clock import db_now
+from campaigns.messaging.models import OutboundSms
+from campaigns.messaging.services import queue_sms, wake_sms_sender_on_commit
 from campaigns.models import Stage
 from staff.phones import Phone, parse_phone
 from voting.choices import (
@@ -54,8 +56,7 @@ from voting.ledger.rules import clean_employee_no
 from voting.ledger.selectors import find_original
 from voting.ledger.services import CastResult, cast_vote, replay_vote
 from voting.ledger.sql import lock_voter
-from voting.models import OtpChallenge, OutboundSms, RateEvent
-from voting.sms.services import queue_sms, wake_sms_sender
+from voting.models import OtpChallenge, RateEvent
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def request_otp(*, phone: str, ip: str | None, language: str | None = None) -> N
             limit=limit,
             created_at=now,
         )
-        transaction.on_commit(wake_sms_sender)
+        wake_sms_sender_on_commit()
 
 
 def _issue_code(phone: Phone, *, ip_hash: str, language: str | None, now: datetime) -> None:

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
 from tests.factories.voting import VoteFactory
 from tests.voting.admin.conftest import CLUSTER_AT
 from voting.choices import VoteChannel
@@ -16,7 +17,6 @@ from voting.fraud.patterns import (
     suspicious_votes,
     top_clusters,
 )
-from voting.inbound.ingest import InboundMessage, ingest_sms_batch
 from voting.ledger.services import cast_vote
 from voting.models import Vote
 
@@ -53,7 +53,7 @@ def test_cast_vote_stores_the_subnet_key_and_sms_votes_have_none(voting, frozen_
         channel=VoteChannel.WEB,
         ip="198.51.100.23",
     )
-    ingest_sms_batch(
+    route_sms_batch(
         [InboundMessage(id="m1", sender="13900001111", text="TP 1234", to="10690000")],
         provider="generic",
     )
