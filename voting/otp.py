@@ -32,6 +32,7 @@ from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from campaigns.clock import db_now
 from staff.phones import Phone, parse_phone
 from voting.choices import (
     OTP_DIGITS,
@@ -41,7 +42,6 @@ from voting.choices import (
     RateOutcome,
     SmsTemplate,
 )
-from campaigns.clock import db_now
 from voting.exceptions import (
     BadCodeError,
     CodeExpiredError,

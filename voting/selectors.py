@@ -7,9 +7,9 @@ from typing import NamedTuple
 
 from django.db.models import Count, Q, QuerySet
 
+from campaigns.clock import db_now, local_day
 from campaigns.models import Stage
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, VoteStatus
-from campaigns.clock import db_now, local_day
 from voting.models import OutboundSms, Vote
 
 _RECEIPT = re.compile(rf"[{RECEIPT_ALPHABET}]{{{RECEIPT_LENGTH}}}")

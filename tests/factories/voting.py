@@ -6,6 +6,7 @@ import datetime as dt
 
 import factory
 
+from campaigns.clock import db_now, local_day
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from voting.choices import (
@@ -16,7 +17,6 @@ from voting.choices import (
     VoteChannel,
     VoteStatus,
 )
-from campaigns.clock import db_now, local_day
 from voting.fingerprints import hash_number_block
 from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
 from voting.services import new_receipt_code

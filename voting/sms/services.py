@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from campaigns.clock import db_now
 from staff.phones import Phone
 from voting.choices import OTP_TTL_SECONDS, SmsStatus, SmsTemplate
-from campaigns.clock import db_now
 from voting.models import OutboundSms
 from voting.sms.backends.base import (
     BaseSmsBackend,
