@@ -68,7 +68,7 @@ def main() -> None:
 
     from staff import services
     from staff.choices import UnitKind
-    from staff.importing import confirm_staff_import, preview_staff_import
+    from staff.importing.services import confirm_staff_import, preview_staff_import
     from staff.models import AuditEvent, OrgUnit, Position, StaffImport, StaffMember
     from staff.phones import parse_phone
 

@@ -10,6 +10,7 @@ from typing import Any
 
 Progress = Callable[[int], None]
 
+
 @dataclass(frozen=True)
 class Column:
     """A column of the import file: canonical field, its English and Chinese headers."""
@@ -49,7 +50,6 @@ HEADER_ALIASES: dict[str, str] = {
     for column in COLUMNS
     for alias in (column.english, column.chinese)
 }
-
 
 
 def column_by_field(name: str) -> Column:
@@ -96,4 +96,3 @@ class ImportPlan:
     created: int
     updated: int
     unchanged: int
-

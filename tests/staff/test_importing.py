@@ -17,15 +17,15 @@ from openpyxl import Workbook
 
 from staff.choices import AuditAction, StaffImportStatus, UnitKind
 from staff.exceptions import DomainError, ImportAlreadyHandledError, StaffImportError
-from staff.importing import (
-    check_staff_rows,
+from staff.importing.checking import check_staff_rows
+from staff.importing.reading import read_staff_file
+from staff.importing.services import (
     confirm_staff_import,
     discard_staff_import,
     import_staff,
     plan_staff_import,
     preview_staff_import,
     purge_stale_imports,
-    read_staff_file,
 )
 from staff.models import AuditEvent, StaffImport, StaffMember
 from staff.phones import parse_phone
