@@ -20,7 +20,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from campaigns import admin_views, services
+from campaigns import admin_views
 from campaigns.choices import (
     ENROLMENT_STATUSES,
     RULES_EDITABLE_STATUSES,
@@ -35,6 +35,8 @@ from campaigns.forms import (
     format_percent,
 )
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
+from campaigns.services.contestants import withdraw_contestant
+from campaigns.services.rules import RULE_FIELDS, update_stage_rules
 from staff.exceptions import DomainError
 from staff.models import OrgUnit, Position
 
@@ -188,7 +190,7 @@ class StageForm(forms.ModelForm):
 
     Weights, per-position quotas and the tie-break order are typed as percentages, places
     per position and a few drop-downs (``campaigns.forms``); they clean to the JSON the
-    model and ``services.update_stage_rules`` take, and ``Stage.clean`` checks them with
+    model and ``update_stage_rules`` take, and ``Stage.clean`` checks them with
     the other rules (position quotas against the quota).
     """
 
@@ -432,12 +434,10 @@ class StageAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         changes = {
-            name: form.cleaned_data[name]
-            for name in form.changed_data
-            if name in services.RULE_FIELDS
+            name: form.cleaned_data[name] for name in form.changed_data if name in RULE_FIELDS
         }
         try:
-            services.update_stage_rules(
+            update_stage_rules(
                 obj, changes=changes, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as exc:
@@ -631,7 +631,7 @@ class ContestantAdmin(admin.ModelAdmin):
             done, refused = 0, []
             for contestant in contestants:
                 try:
-                    services.withdraw_contestant(
+                    withdraw_contestant(
                         contestant, actor=request.user, reason=form.cleaned_data["reason"]
                     )
                     done += 1

@@ -27,7 +27,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from campaigns import exports, selectors, services
+from campaigns import exports, selectors
 from campaigns.choices import (
     STAGE_TRANSITIONS,
     ComponentKey,
@@ -38,6 +38,19 @@ from campaigns.choices import (
 from campaigns.components import get_provider
 from campaigns.exceptions import InvalidTransitionError
 from campaigns.models import Campaign, Stage, StageResult
+from campaigns.services.advancement import promote_reserve
+from campaigns.services.campaign_template import create_campaign_from_template
+from campaigns.services.contestants import enrol_contestants
+from campaigns.services.results import resolve_tie
+from campaigns.services.stages import (
+    close_stage,
+    discard_preview,
+    finalize_stage,
+    open_stage,
+    preview_stage,
+    schedule_stage,
+    unschedule_stage,
+)
 from staff.exceptions import DomainError
 from staff.models import OrgUnit, Position, StaffMember
 
@@ -69,7 +82,7 @@ MOVES: dict[str, Move] = {
             "schedule",
             StageStatus.SCHEDULED,
             frozenset({StageStatus.DRAFT}),
-            services.schedule_stage,
+            schedule_stage,
             gettext_lazy("Schedule"),
             gettext_lazy(
                 "The stage opens by itself at its opening time and closes at its closing time. "
@@ -80,7 +93,7 @@ MOVES: dict[str, Move] = {
             "unschedule",
             StageStatus.DRAFT,
             frozenset({StageStatus.SCHEDULED}),
-            services.unschedule_stage,
+            unschedule_stage,
             gettext_lazy("Unschedule"),
             gettext_lazy("The stage goes back to draft and will not open by itself."),
         ),
@@ -88,7 +101,7 @@ MOVES: dict[str, Move] = {
             "open",
             StageStatus.OPEN,
             frozenset({StageStatus.DRAFT, StageStatus.SCHEDULED}),
-            services.open_stage,
+            open_stage,
             gettext_lazy("Open now"),
             gettext_lazy(
                 "Votes and scores are accepted from now until the stage closes. From then on "
@@ -99,7 +112,7 @@ MOVES: dict[str, Move] = {
             "close",
             StageStatus.CLOSED,
             frozenset({StageStatus.OPEN}),
-            services.close_stage,
+            close_stage,
             gettext_lazy("Close"),
             gettext_lazy(
                 "Nothing more is accepted. A closed stage cannot be opened again: votes cast "
@@ -111,7 +124,7 @@ MOVES: dict[str, Move] = {
             "preview",
             StageStatus.PREVIEWED,
             frozenset({StageStatus.CLOSED, StageStatus.PREVIEWED}),
-            services.preview_stage,
+            preview_stage,
             gettext_lazy("Preview results"),
             gettext_lazy(
                 "The results are computed now from the votes and scores recorded and stored "
@@ -122,7 +135,7 @@ MOVES: dict[str, Move] = {
             "discard",
             StageStatus.CLOSED,
             frozenset({StageStatus.PREVIEWED}),
-            services.discard_preview,
+            discard_preview,
             gettext_lazy("Discard preview"),
             gettext_lazy(
                 "The previewed results and any tie decisions are deleted; the stage is closed "
@@ -133,7 +146,7 @@ MOVES: dict[str, Move] = {
             "finalize",
             StageStatus.FINALIZED,
             frozenset({StageStatus.PREVIEWED}),
-            services.finalize_stage,
+            finalize_stage,
             gettext_lazy("Finalise"),
             gettext_lazy(
                 "The results are frozen for good and the qualifiers below become the "
@@ -498,7 +511,7 @@ class TieForm(forms.Form):
 def stage_resolve_tie_view(
     request: HttpRequest, pk: int, *, model_admin: admin.ModelAdmin
 ) -> HttpResponse:
-    """POST only: decide one tie at a cut line through ``services.resolve_tie``."""
+    """POST only: decide one tie at a cut line through ``resolve_tie``."""
     stage = _stage_or_404(pk)
     _require(model_admin.has_change_permission(request, stage))
     results_url = redirect("admin:campaigns_stage_results", stage.pk)
@@ -517,7 +530,7 @@ def stage_resolve_tie_view(
         return results_url
     data = form.cleaned_data
     try:
-        services.resolve_tie(
+        resolve_tie(
             stage,
             admit_all=data["decision"] == TieForm.ADMIT_ALL,
             chosen_contestant_ids=[] if data["decision"] == TieForm.ADMIT_ALL else data["chosen"],
@@ -596,7 +609,7 @@ def stage_enrol_view(
     new = matching.exclude(contestants__stage=stage)
     if request.method == "POST":
         try:
-            added = services.enrol_contestants(
+            added = enrol_contestants(
                 stage,
                 actor=request.user,
                 staff_qs=matching if filters.has_filters() else None,
@@ -687,7 +700,7 @@ def stage_promote_view(
     form = PromoteForm(request.POST or None, reserves=reserves, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            promoted = services.promote_reserve(
+            promoted = promote_reserve(
                 stage,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
@@ -745,7 +758,7 @@ def campaign_from_template_view(
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            campaign = services.create_campaign_from_template(
+            campaign = create_campaign_from_template(
                 name=data["name"],
                 starts_on=data["starts_on"],
                 description=data["description"],

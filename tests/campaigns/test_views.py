@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from campaigns import services
 from campaigns.choices import (
     CampaignStatus,
     ComponentKey,
@@ -17,6 +16,7 @@ from campaigns.choices import (
     StageStatus,
     Visibility,
 )
+from campaigns.services.stages import close_stage, finalize_stage, preview_stage
 from staff import services as staff_services
 from staff.choices import UnitKind
 from tests.factories.campaigns import (
@@ -438,10 +438,10 @@ def test_winners_page_after_finalising_ranks_the_qualifiers(
     ids = {c.staff_member.name: c.pk for c in first.contestants.select_related("staff_member")}
     fake_components.set(ComponentKey.WEB_VOTES, {ids["李娜"]: 10, ids["王强"]: 40, ids["张伟"]: 20})
     fake_components.set(ComponentKey.SMS_VOTES, {ids["李娜"]: 0, ids["王强"]: 40, ids["张伟"]: 10})
-    services.close_stage(first, actor=admin_user)
-    services.preview_stage(first, actor=admin_user)
+    close_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
     before = client.get(reverse("campaigns:stage-winners", args=[first.pk]), **EN)
-    services.finalize_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
 
     response = client.get(reverse("campaigns:stage-winners", args=[first.pk]))
 
