@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.admin_views import MOVES, moves_from
+from campaigns.admin.moves import MOVES, moves_from
 from campaigns.choices import (
     STAGE_TRANSITIONS,
     AuditAction,
