@@ -34,9 +34,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("hire_date", "hire_date", "入职日期", required=False),
     Column("story", "story", "简介", required=False),
     Column("video_url", "video_url", "视频链接", required=False),
+    Column("vote_code", "vote_code", "投票编号", required=False),
 )
-# Optional columns map to model fields of the same name.
-OPTIONAL_FIELDS = tuple(column.field for column in COLUMNS if not column.required)
+# Optional columns stored as they are, in model fields of the same name. The vote code is
+# not one of them: a missing one is kept or assigned (``staff.importing.services``).
+OPTIONAL_FIELDS = tuple(
+    column.field for column in COLUMNS if not column.required and column.field != "vote_code"
+)
 
 
 def header_key(text: str) -> str:

@@ -8,6 +8,7 @@ machine and write an audit event.
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -20,7 +21,8 @@ from staff.importing.checking import check_staff_rows
 from staff.importing.reading import read_staff_file
 from staff.importing.schema import OPTIONAL_FIELDS, CheckedFile, ImportPlan, Progress
 from staff.models import OrgUnit, Position, StaffImport, StaffMember
-from staff.services import Actor, record_audit_event
+from staff.selectors import vote_code_holders
+from staff.services import Actor, allocate_vote_codes, lock_vote_codes, record_audit_event
 
 # Rows per INSERT/UPDATE statement and per progress tick; Django lowers it further where
 # the backend limits query parameters (SQLite: 999).
@@ -52,7 +54,7 @@ def _row_values(row: dict[str, Any]) -> dict[str, Any]:
 
 def _existing_by_employee_no(employee_nos: list[str]) -> dict[str, dict[str, Any]]:
     chunk = min(connection.features.max_query_params or LOOKUP_CHUNK_SIZE, LOOKUP_CHUNK_SIZE)
-    fields = ("pk", "employee_no", *_ALWAYS_WRITTEN, *OPTIONAL_FIELDS)
+    fields = ("pk", "employee_no", "vote_code", *_ALWAYS_WRITTEN, *OPTIONAL_FIELDS)
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(employee_nos), chunk):
         batch = employee_nos[start : start + chunk]
@@ -61,9 +63,16 @@ def _existing_by_employee_no(employee_nos: list[str]) -> dict[str, dict[str, Any
     return found
 
 
-def _split(
-    rows: Iterable[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+@dataclass(frozen=True)
+class _Split:
+    new: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+    unchanged: int
+    # employee number -> stored vote code, for the changed rows
+    stored_codes: dict[str, str]
+
+
+def _split(rows: Iterable[dict[str, Any]]) -> _Split:
     """Rows to create, rows whose stored data differs, and how many are unchanged."""
     rows = list(rows)
     existing = _existing_by_employee_no([row["employee_no"] for row in rows])
@@ -74,17 +83,23 @@ def _split(
             new.append(row)
             continue
         values = _row_values(row)
+        # "" (or a preview stored before vote codes existed) keeps the stored code.
+        if row.get("vote_code"):
+            values["vote_code"] = row["vote_code"]
         if all(stored[name] == value for name, value in values.items()):
             unchanged += 1
         else:
             changed.append(row)
-    return new, changed, unchanged
+    stored_codes = {
+        row["employee_no"]: existing[row["employee_no"]]["vote_code"] for row in changed
+    }
+    return _Split(new, changed, unchanged, stored_codes)
 
 
 def plan_staff_import(rows: Iterable[dict[str, Any]]) -> ImportPlan:
     """How many checked rows would create, update or leave staff unchanged (reads only)."""
-    new, changed, unchanged = _split(rows)
-    return ImportPlan(created=len(new), updated=len(changed), unchanged=unchanged)
+    split = _split(rows)
+    return ImportPlan(created=len(split.new), updated=len(split.changed), unchanged=split.unchanged)
 
 
 # ------------------------------------------------------------------------------
@@ -155,11 +170,53 @@ def _check_still_exist(rows: list[dict[str, Any]]) -> None:
         )
 
 
+def _check_codes_still_free(rows: list[dict[str, Any]]) -> None:
+    """Vote codes the preview found free may have been given to someone else since."""
+    wanted = {row["vote_code"]: row["employee_no"] for row in rows if row.get("vote_code")}
+    for code, holder in vote_code_holders(wanted).items():
+        if holder != wanted[code]:
+            raise DomainError(
+                "stale_preview",
+                _(
+                    "Vote code %(code)s was given to staff member %(holder)s after the "
+                    "preview; upload the file again."
+                )
+                % {"code": code, "holder": holder},
+            )
+
+
+def _vote_codes(split: _Split) -> dict[str, str]:
+    """employee number -> the vote code to write, for every row to write.
+
+    A row's own code if it has one; else the stored one (changed rows); else a newly
+    allocated one (new members whose employee number has letters), in file order so that
+    the same file gives the same codes.
+    """
+    codes = {row["employee_no"]: row.get("vote_code", "") for row in split.new + split.changed}
+    for employee_no, stored in split.stored_codes.items():
+        codes[employee_no] = codes[employee_no] or stored
+    missing = [row["employee_no"] for row in split.new if not codes[row["employee_no"]]]
+    reserved = {code for code in codes.values() if code}
+    for employee_no, code in zip(
+        missing, allocate_vote_codes(len(missing), reserved=reserved), strict=True
+    ):
+        codes[employee_no] = code
+    return codes
+
+
 def _write_rows(rows: list[dict[str, Any]], *, progress: Progress | None) -> ImportPlan:
-    """Create new staff and update changed ones, set-based; return what was done."""
-    new, changed, unchanged = _split(rows)
+    """Create new staff and update changed ones, set-based; return what was done.
+
+    Holds the vote-code lock (``staff.services.lock_vote_codes``) from the first read to
+    the commit, so codes checked free stay free and allocated ones are not handed out twice.
+    """
+    lock_vote_codes()
+    _check_codes_still_free(rows)
+    split = _split(rows)
+    new, changed, unchanged = split.new, split.changed, split.unchanged
     if progress is not None and unchanged:
         progress(unchanged)
+    vote_codes = _vote_codes(split)
     now = timezone.now()
     # One INSERT ... ON CONFLICT (employee_no) DO UPDATE per batch writes new and changed
     # rows alike: the unique key referees a concurrent import of the same employee number
@@ -169,13 +226,19 @@ def _write_rows(rows: list[dict[str, Any]], *, progress: Progress | None) -> Imp
     to_write = new + changed
     if to_write:
         update_fields = [
-            _FIELD_NAMES.get(name, name) for name in (*_written_fields(to_write[0]), "updated_at")
+            _FIELD_NAMES.get(name, name)
+            for name in (*_written_fields(to_write[0]), "vote_code", "updated_at")
         ]
         for start in range(0, len(to_write), WRITE_BATCH_SIZE):
             batch = to_write[start : start + WRITE_BATCH_SIZE]
             StaffMember.objects.bulk_create(
                 [
-                    StaffMember(employee_no=row["employee_no"], updated_at=now, **_row_values(row))
+                    StaffMember(
+                        employee_no=row["employee_no"],
+                        vote_code=vote_codes[row["employee_no"]],
+                        updated_at=now,
+                        **_row_values(row),
+                    )
                     for row in batch
                 ],
                 update_conflicts=True,

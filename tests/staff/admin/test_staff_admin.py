@@ -104,7 +104,7 @@ def test_add_staff_member_stores_only_hash_and_mask(admin_client):
 @pytest.mark.parametrize(
     ("employee_no", "phone", "error"),
     [
-        ("ABC", "13800138000", "工号只能包含数字"),
+        ("BJ#01", "13800138000", "工号由 1 到 16 位字母、数字或连字符组成"),
         ("30002", "1.38001E+10", "表格数字"),
         ("30003", "", "请填写手机号"),
     ],
