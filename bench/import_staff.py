@@ -129,6 +129,7 @@ def main() -> None:
         prepared = [
             StaffMember(
                 employee_no=str(EMPLOYEE_BASE + n),
+                vote_code=str(EMPLOYEE_BASE + n),
                 name="基准",
                 unit=stores[n % STORES],
                 position=positions[n % len(positions)],
