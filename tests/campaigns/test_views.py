@@ -496,3 +496,35 @@ def test_winners_page_is_404_for_unknown_stages_and_draft_campaigns(client):
 
     assert client.get(f"/stages/{draft_stage.pk}/winners/").status_code == 404
     assert client.get("/stages/987654/winners/").status_code == 404
+
+
+def test_public_pages_show_the_vote_code_of_a_letter_employee_number(client, campaign, settings):
+    settings.SMS_VOTE_NUMBER = "1069088"
+    member = StaffMemberFactory(
+        name="赵敏",
+        employee_no="BJ010086",
+        vote_code="800001",
+        unit=campaign.first.contestants.first().staff_member.unit,
+    )
+    ContestantFactory(stage=campaign.first, staff_member=member)
+
+    detail = client.get(candidate_url(campaign, "bj010086"), **EN)
+    gallery = client.get(
+        reverse("campaigns:stage-contestants", args=[campaign.first.pk]), {"q": "8000"}, **EN
+    )
+
+    assert detail.status_code == 200
+    assert "Vote code <strong>800001</strong> · Employee number BJ010086" in detail.text
+    assert "Text <strong>TP 800001</strong> to <strong>1069088</strong> to vote." in detail.text
+    assert names(gallery) == ["赵敏"]
+    assert "Vote code 800001" in gallery.text
+
+
+def test_the_candidate_page_gives_no_sms_hint_when_no_stage_is_open(client, campaign):
+    close_stage(campaign.first, actor=None)
+
+    response = client.get(candidate_url(campaign, "20001"), **EN)
+
+    assert response.status_code == 200
+    assert "to vote." not in response.text
+    assert "Vote code <strong>20001</strong>" in response.text
