@@ -11,10 +11,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.choices import AuditAction, ResultOutcome, StageStatus
+from campaigns.clock import db_now
 from campaigns.exceptions import InvalidRulesError, ResultsFrozenError, StageGuardError
 from campaigns.models import Stage, StageResult, TieResolution
 from campaigns.results import compute_stage_results
@@ -144,7 +144,7 @@ def resolve_tie(
         chosen_contestant_ids=[] if admit_all else chosen,
         reason=reason,
         decided_by=actor if getattr(actor, "is_authenticated", False) else None,
-        decided_at=timezone.now(),
+        decided_at=db_now(),
     )
     record_audit_event(
         locked,

@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.choices import (
@@ -22,6 +21,7 @@ from campaigns.choices import (
     ContestantStatus,
     StageStatus,
 )
+from campaigns.clock import db_now
 from campaigns.exceptions import CampaignError, InvalidTransitionError, StageGuardError
 from campaigns.models import Campaign, Stage
 from campaigns.services.advancement import freeze_and_advance
@@ -73,7 +73,9 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
             _("A stage cannot go from “%(from)s” to “%(to)s”.")
             % {"from": _label(from_status), "to": _label(to)}
         )
-    now = timezone.now()
+    # The database clock decides and stamps every move (DESIGN §2.2 F7): web processes,
+    # workers and beat may disagree about the time, PostgreSQL is one clock for all.
+    now = db_now()
     data: dict[str, Any] = {"from": from_status, "to": to}
     update_fields = ["status"]
 
@@ -188,16 +190,18 @@ def finalize_stage(stage: Stage, *, actor: Actor, reason: str = "") -> Stage:
     return transition_stage(stage, StageStatus.FINALIZED, actor=actor, reason=reason)
 
 
-def open_and_close_due_stages(now: datetime | None = None) -> dict[str, list[int]]:
+def open_and_close_due_stages() -> dict[str, list[int]]:
     """Open scheduled stages whose time has come and close open ones whose time is up.
 
     Idempotent: each stage moves in its own transaction under its row lock, and a stage
     already moved by someone else (or by an overlapping run) is skipped. A scheduled stage
     whose guards fail (previous stage not finalised yet, no contestants) stays scheduled and
     is listed under ``skipped``; so is one whose whole window passed unopened. Returns the
-    stage ids per outcome. Audit events name the actor "system".
+    stage ids per outcome. Audit events name the actor "system". "Due" is decided by the
+    database clock (``campaigns.clock.db_now``), as each move's guard and stamp are, so a
+    beat host with a skewed clock opens and closes stages on time.
     """
-    now = now or timezone.now()
+    now = db_now()
     report: dict[str, list[int]] = {"opened": [], "closed": [], "skipped": []}
     due_to_open = Stage.objects.filter(status=StageStatus.SCHEDULED, opens_at__lte=now).order_by(
         "campaign_id", "order"
