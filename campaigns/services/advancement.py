@@ -16,7 +16,7 @@ from campaigns.choices import (
     ResultOutcome,
 )
 from campaigns.exceptions import StageGuardError
-from campaigns.models import Campaign, Contestant, Stage
+from campaigns.models import Campaign, Contestant, Stage, StageResult
 from campaigns.results import ALL_POSITIONS
 from campaigns.services.contestants import enrol
 from campaigns.services.locks import lock_stage, next_stage_of
@@ -67,6 +67,59 @@ def _list_code(stage: Stage, position_code: str) -> str:
     return position_code if stage.position_quotas else ALL_POSITIONS
 
 
+def _reserve_candidates(stage: Stage) -> list[StageResult]:
+    """Reserves still eliminated in the lists that have a vacancy, best first."""
+    rows = list(stage.results.select_related("contestant").order_by("position_rank", "pk"))
+    qualified: dict[str, int] = defaultdict(int)
+    advanced: dict[str, int] = defaultdict(int)
+    for row in rows:
+        code = _list_code(stage, row.position_code)
+        qualified[code] += row.outcome == ResultOutcome.QUALIFIED
+        advanced[code] += row.contestant.status == ContestantStatus.ADVANCED
+    vacant = sorted(code for code in qualified if qualified[code] > advanced[code])
+    if not vacant:
+        raise StageGuardError("no_vacancy", _("No qualifier has withdrawn: there is no place."))
+    candidates = [
+        row
+        for row in rows
+        if row.outcome == ResultOutcome.RESERVE
+        and row.contestant.status == ContestantStatus.ELIMINATED
+        and _list_code(stage, row.position_code) in vacant
+    ]
+    if not candidates:
+        raise StageGuardError("no_reserve", _("There is no reserve left to promote."))
+    return candidates
+
+
+def _choose_reserve(
+    stage: Stage, candidates: list[StageResult], contestant_id: int | None
+) -> StageResult:
+    """The next-ranked reserve, or the named one if it is a next-ranked one."""
+    if contestant_id is None:
+        first_list = _list_code(stage, candidates[0].position_code)
+        in_list = [r for r in candidates if _list_code(stage, r.position_code) == first_list]
+        best = [r for r in in_list if r.position_rank == in_list[0].position_rank]
+        if len(best) > 1:
+            raise StageGuardError(
+                "reserve_tie",
+                _("The next reserves are tied; choose which one to promote."),
+            )
+        return best[0]
+    matches = [r for r in candidates if r.contestant_id == contestant_id]
+    if not matches:
+        raise StageGuardError("not_next_reserve", _("This contestant is not a reserve."))
+    chosen = matches[0]
+    code = _list_code(stage, chosen.position_code)
+    best_rank = min(
+        r.position_rank for r in candidates if _list_code(stage, r.position_code) == code
+    )
+    if chosen.position_rank != best_rank:
+        raise StageGuardError(
+            "not_next_reserve", _("Only the next-ranked reserve can be promoted.")
+        )
+    return chosen
+
+
 @transaction.atomic
 def promote_reserve(
     stage: Stage, *, actor: Actor, reason: str, contestant_id: int | None = None
@@ -82,7 +135,7 @@ def promote_reserve(
     contestant in the next stage. Locks the stage and the next stage. Writes
     ``campaigns.contestant.promoted``. Raises ``StageGuardError`` with ``stage_not_finalized``,
     ``next_stage_started``, ``no_vacancy``, ``no_reserve``, ``reserve_tie`` or
-    ``not_next_reserve``; ``CampaignError`` ``reason_required``.
+    ``not_next_reserve``; ``ReasonError`` for a missing or too long reason.
     """
     reason = clean_reason(reason)
     locked = lock_stage(stage)
@@ -94,49 +147,7 @@ def promote_reserve(
     if next_stage is not None and next_stage.status not in ENROLMENT_STATUSES:
         raise StageGuardError("next_stage_started", _("The next stage has already started."))
 
-    rows = list(locked.results.select_related("contestant").order_by("position_rank", "pk"))
-    qualified: dict[str, int] = defaultdict(int)
-    advanced: dict[str, int] = defaultdict(int)
-    for row in rows:
-        code = _list_code(locked, row.position_code)
-        qualified[code] += row.outcome == ResultOutcome.QUALIFIED
-        advanced[code] += row.contestant.status == ContestantStatus.ADVANCED
-    vacant = sorted(code for code in qualified if qualified[code] > advanced[code])
-    if not vacant:
-        raise StageGuardError("no_vacancy", _("No qualifier has withdrawn: there is no place."))
-    candidates = [
-        row
-        for row in rows
-        if row.outcome == ResultOutcome.RESERVE
-        and row.contestant.status == ContestantStatus.ELIMINATED
-        and _list_code(locked, row.position_code) in vacant
-    ]
-    if not candidates:
-        raise StageGuardError("no_reserve", _("There is no reserve left to promote."))
-    if contestant_id is None:
-        first_list = _list_code(locked, candidates[0].position_code)
-        in_list = [r for r in candidates if _list_code(locked, r.position_code) == first_list]
-        best = [r for r in in_list if r.position_rank == in_list[0].position_rank]
-        if len(best) > 1:
-            raise StageGuardError(
-                "reserve_tie",
-                _("The next reserves are tied; choose which one to promote."),
-            )
-        chosen = best[0]
-    else:
-        matches = [r for r in candidates if r.contestant_id == contestant_id]
-        if not matches:
-            raise StageGuardError("not_next_reserve", _("This contestant is not a reserve."))
-        chosen = matches[0]
-        code = _list_code(locked, chosen.position_code)
-        best_rank = min(
-            r.position_rank for r in candidates if _list_code(locked, r.position_code) == code
-        )
-        if chosen.position_rank != best_rank:
-            raise StageGuardError(
-                "not_next_reserve", _("Only the next-ranked reserve can be promoted.")
-            )
-
+    chosen = _choose_reserve(locked, _reserve_candidates(locked), contestant_id)
     contestant = Contestant.objects.select_for_update().get(pk=chosen.contestant_id)
     contestant.status = ContestantStatus.ADVANCED
     contestant.save(update_fields=["status"])

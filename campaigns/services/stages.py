@@ -29,6 +29,7 @@ from campaigns.services.locks import lock_stage, previous_stage_of
 from campaigns.services.results import delete_preview, store_preview
 from campaigns.services.rules import check_rules
 from campaigns.signals import stage_status_changed
+from staff.audit import clean_reason
 from staff.services import Actor, record_audit_event
 
 logger = logging.getLogger(__name__)
@@ -64,8 +65,10 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
 
     Raises ``InvalidTransitionError`` (code ``invalid_transition``) for a move not in the
     table, ``StageGuardError`` for a failed guard, ``InvalidRulesError`` for bad rules and
-    ``ResultsFrozenError`` when frozen results would be touched; nothing changes then.
+    ``ResultsFrozenError`` when frozen results would be touched, ``ReasonError`` for a
+    reason over the limit; nothing changes then.
     """
+    reason = clean_reason(reason, required=False)
     locked = lock_stage(stage)
     from_status = locked.status
     if to not in STAGE_TRANSITIONS.get(from_status, frozenset()):
@@ -77,33 +80,7 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
     # workers and beat may disagree about the time, PostgreSQL is one clock for all.
     now = db_now()
     data: dict[str, Any] = {"from": from_status, "to": to}
-    update_fields = ["status"]
-
-    if to == StageStatus.SCHEDULED:
-        _guard_schedulable(locked, now)
-    elif to == StageStatus.OPEN:
-        _guard_openable(locked, now)
-        locked.opened_at = now
-        update_fields.append("opened_at")
-        Campaign.objects.filter(pk=locked.campaign_id, status=CampaignStatus.DRAFT).update(
-            status=CampaignStatus.RUNNING
-        )
-    elif to == StageStatus.CLOSED and from_status == StageStatus.OPEN:
-        locked.closed_at = now
-        update_fields.append("closed_at")
-    elif to == StageStatus.CLOSED:
-        data["discarded_results"] = delete_preview(locked)
-        locked.previewed_at = None
-        update_fields.append("previewed_at")
-    elif to == StageStatus.PREVIEWED:
-        data["summary"] = store_preview(locked, now)
-        locked.previewed_at = now
-        update_fields.append("previewed_at")
-    elif to == StageStatus.FINALIZED:
-        data["summary"] = freeze_and_advance(locked, now)
-        locked.finalized_at = now
-        update_fields.append("finalized_at")
-
+    update_fields = ["status", *_do_move_work(locked, from_status, to, now=now, data=data)]
     locked.status = to
     locked.save(update_fields=update_fields)
     record_audit_event(
@@ -128,6 +105,39 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
     for name in update_fields:
         setattr(stage, name, getattr(locked, name))
     return stage
+
+
+def _do_move_work(
+    locked: Stage, from_status: str, to: str, *, now: datetime, data: dict[str, Any]
+) -> list[str]:
+    """Check the move's guards, do its work and set its time stamp on ``locked``; add a
+    summary of the work to ``data``; return the stamped field names."""
+    if to == StageStatus.SCHEDULED:
+        _guard_schedulable(locked, now)
+        return []
+    if to == StageStatus.OPEN:
+        _guard_openable(locked, now)
+        locked.opened_at = now
+        Campaign.objects.filter(pk=locked.campaign_id, status=CampaignStatus.DRAFT).update(
+            status=CampaignStatus.RUNNING
+        )
+        return ["opened_at"]
+    if to == StageStatus.CLOSED and from_status == StageStatus.OPEN:
+        locked.closed_at = now
+        return ["closed_at"]
+    if to == StageStatus.CLOSED:
+        data["discarded_results"] = delete_preview(locked)
+        locked.previewed_at = None
+        return ["previewed_at"]
+    if to == StageStatus.PREVIEWED:
+        data["summary"] = store_preview(locked, now)
+        locked.previewed_at = now
+        return ["previewed_at"]
+    if to == StageStatus.FINALIZED:
+        data["summary"] = freeze_and_advance(locked, now)
+        locked.finalized_at = now
+        return ["finalized_at"]
+    return []  # draft: a scheduled stage taken back sets nothing
 
 
 def _guard_schedulable(stage: Stage, now: datetime) -> None:
