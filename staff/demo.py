@@ -350,6 +350,8 @@ def seed_demo_directory(
     for a negative count and ``DomainError("demo_conflict")`` when a demo code is taken by a
     unit of another kind or a demo position's name by another code.
     """
+    # Over 60 lines: units, positions and staff are inserted in dependency order with
+    # progress reports between the steps; each step is already a helper.
     if staff_count < 0:
         raise ValueError("staff_count must not be negative")
     report = progress or (lambda _step, _done, _total: None)

@@ -127,6 +127,8 @@ def stage_promote_view(
     each list with a vacancy, at most ``NEXT_RESERVES_LIMIT``) and links to the paged
     results page for the others: a fixed number of queries whatever the number of reserves.
     """
+    # Over 60 lines: a page view assembling one template context; the rules it shows
+    # live in the selectors and ``promote_reserve``.
     stage = stage_or_404(pk)
     require(model_admin.has_change_permission(request, stage))
     vacancies = selectors.reserve_vacancies(stage)

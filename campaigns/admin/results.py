@@ -157,6 +157,8 @@ def stage_results_view(
     ties to decide (previewed) or exports (finalised). Reads only; a fixed number of queries
     whatever the number of contestants (only an unresolved tie group is listed in full).
     """
+    # Over 60 lines: a page view assembling one template context (chart, table, lists,
+    # ties); each part is one selector call or helper above.
     stage = stage_or_404(pk)
     require(model_admin.has_view_permission(request, stage))
     results = selectors.results_for_stage(stage)

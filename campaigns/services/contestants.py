@@ -93,8 +93,8 @@ def withdraw_contestant(contestant: Contestant, *, actor: Actor, reason: str) ->
     the preview first). An *advanced* one may withdraw until the next stage opens; the same
     person's entry in the next stage is withdrawn with it (and vice versa), which leaves a
     place that ``promote_reserve`` can fill. Locks the stage, the next stage and both
-    contestant rows. Writes ``campaigns.contestant.withdrawn``. Raises ``CampaignError``
-    (``reason_required``) or ``StageGuardError`` (``withdrawal_not_allowed``).
+    contestant rows. Writes ``campaigns.contestant.withdrawn``. Raises ``ReasonError``
+    (``reason_required``, ``reason_too_long``) or ``StageGuardError`` (``withdrawal_not_allowed``).
     """
     reason = clean_reason(reason)
     stage = lock_stage(contestant.stage_id)

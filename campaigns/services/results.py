@@ -84,6 +84,25 @@ def store_preview(stage: Stage, now: datetime) -> dict[str, Any]:
     }
 
 
+def _tie_choice(
+    tied: list[int], places: int, *, admit_all: bool | None, chosen: Iterable[int]
+) -> list[int]:
+    """Who qualifies: everyone tied, or exactly ``places`` of them (sorted ids)."""
+    picked = sorted(set(chosen))
+    if admit_all:
+        if picked:
+            raise StageGuardError(
+                "bad_tie_choice", _("Either admit everyone tied or choose, not both.")
+            )
+        return tied
+    if len(picked) != places or not set(picked) <= set(tied):
+        raise StageGuardError(
+            "bad_tie_choice",
+            _("Choose exactly %(places)s of the tied contestants.") % {"places": places},
+        )
+    return picked
+
+
 @transaction.atomic
 def resolve_tie(
     stage: Stage,
@@ -101,8 +120,8 @@ def resolve_tie(
     reserves. ``position_code`` names the position list for stages with per-position quotas.
     Locks the stage and its result rows; updates the unfrozen rows' outcomes; stores a
     ``TieResolution`` and writes ``campaigns.tie.resolved``. Raises ``StageGuardError``
-    (``stage_not_previewed``, ``no_tie``, ``bad_tie_choice``) or ``CampaignError``
-    (``reason_required``).
+    (``stage_not_previewed``, ``no_tie``, ``bad_tie_choice``) or ``ReasonError`` for a
+    missing or too long reason.
     """
     reason = clean_reason(reason)
     locked = lock_stage(stage)
@@ -120,18 +139,7 @@ def resolve_tie(
     if not tied:
         raise StageGuardError("no_tie", _("There is no unresolved tie at this cut line."))
     places = places_total - in_list.filter(outcome=ResultOutcome.QUALIFIED).count()
-    chosen = sorted(set(chosen_contestant_ids))
-    if admit_all:
-        if chosen:
-            raise StageGuardError(
-                "bad_tie_choice", _("Either admit everyone tied or choose, not both.")
-            )
-        chosen = tied
-    elif len(chosen) != places or not set(chosen) <= set(tied):
-        raise StageGuardError(
-            "bad_tie_choice",
-            _("Choose exactly %(places)s of the tied contestants.") % {"places": places},
-        )
+    chosen = _tie_choice(tied, places, admit_all=admit_all, chosen=chosen_contestant_ids)
     tied_rows = in_list.filter(outcome=ResultOutcome.TIED_AT_CUT)
     tied_rows.filter(contestant_id__in=chosen).update(outcome=ResultOutcome.QUALIFIED)
     tied_rows.exclude(contestant_id__in=chosen).update(outcome=ResultOutcome.RESERVE)

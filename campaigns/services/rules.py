@@ -60,6 +60,19 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def _clean_changes(stage: Stage, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Each changed value cleaned by its model field; aware datetimes only."""
+    cleaned: dict[str, Any] = {}
+    for name, value in changes.items():
+        if isinstance(value, datetime) and timezone.is_naive(value):
+            raise InvalidRulesError(_("Times must include a time zone."))
+        try:
+            cleaned[name] = Stage._meta.get_field(name).clean(value, stage)
+        except ValidationError as exc:
+            raise InvalidRulesError(f"{name}: {' '.join(exc.messages)}") from exc
+    return cleaned
+
+
 @transaction.atomic
 def update_stage_rules(
     stage: Stage, *, changes: Mapping[str, Any], actor: Actor, reason: str = ""
@@ -73,7 +86,8 @@ def update_stage_rules(
     changes equal to the current values are a no-op without an event.
 
     Raises ``InvalidRulesError`` for unknown fields or inconsistent rules, ``StageGuardError``
-    (``rules_locked``) for a change to a started stage without a reason.
+    (``rules_locked``) for a change to a started stage without a reason, ``ReasonError``
+    for a reason over the limit.
     """
     locked = lock_stage(stage)
     unknown = sorted(set(changes) - RULE_FIELDS)
@@ -94,14 +108,7 @@ def update_stage_rules(
             _("The stage has started: its rules change only with a reason, which is recorded."),
         )
 
-    cleaned: dict[str, Any] = {}
-    for name, value in changes.items():
-        if isinstance(value, datetime) and timezone.is_naive(value):
-            raise InvalidRulesError(_("Times must include a time zone."))
-        try:
-            cleaned[name] = Stage._meta.get_field(name).clean(value, locked)
-        except ValidationError as exc:
-            raise InvalidRulesError(f"{name}: {' '.join(exc.messages)}") from exc
+    cleaned = _clean_changes(locked, changes)
     changed = {name: v for name, v in cleaned.items() if getattr(locked, name) != v}
     if not changed:
         return locked

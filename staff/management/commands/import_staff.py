@@ -44,6 +44,8 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Cannot read %(file)s: %(error)s") % {"file": file, "error": exc.strerror}
             ) from exc
+        # Over 60 lines: argument handling, progress bars and the report of a command;
+        # every rule is in ``staff.importing``.
 
         try:
             parsed = read_staff_file(data, filename=file.name)
