@@ -29,9 +29,7 @@ def test_concurrent_imports_allocate_distinct_vote_codes():
     PositionFactory(code="clerk", name="营业员")
     files = [
         "工号,姓名,单位编码,岗位,手机\r\n"
-        + "".join(
-            f"T{t}-{n},员工,S001,clerk,1380013{8000 + t * 100 + n}\r\n" for n in range(ROWS)
-        )
+        + "".join(f"T{t}-{n},员工,S001,clerk,1380013{8000 + t * 100 + n}\r\n" for n in range(ROWS))
         for t in range(THREADS)
     ]
     barrier = threading.Barrier(THREADS)
