@@ -16,6 +16,7 @@ from campaigns.choices import (
     ResultOutcome,
     StageStatus,
 )
+from campaigns.clock import db_now
 from campaigns.exceptions import InvalidRulesError, InvalidTransitionError, StageGuardError
 from campaigns.models import Stage, StageResult
 from campaigns.services.stages import (
@@ -114,7 +115,7 @@ def test_the_refusal_names_both_statuses(admin_user, english):
 
 def test_opening_stamps_the_time_audits_and_starts_the_campaign(admin_user):
     stage = stage_in(StageStatus.SCHEDULED)
-    now = timezone.now()
+    now = db_now()  # the clock that stamps the move (on PostgreSQL: this transaction's start)
 
     open_stage(stage, actor=admin_user, reason="launch")
 
