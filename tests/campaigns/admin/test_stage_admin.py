@@ -125,6 +125,18 @@ def test_move_reason_is_optional_except_for_finalise(hr):
     assert events(AuditAction.STAGE_CLOSED) == [("hr", "", {"from": "open", "to": "closed"})]
 
 
+def test_a_move_reason_over_the_one_limit_is_refused_on_the_page_and_changes_nothing(hr):
+    stage = StageFactory(status=StageStatus.OPEN)
+
+    response = hr.post(move_url(stage, "close"), {"reason": "x" * 1001})
+
+    stage.refresh_from_db()
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["reason"]
+    assert stage.status == StageStatus.OPEN
+    assert events(AuditAction.STAGE_CLOSED) == []
+
+
 @pytest.mark.parametrize(
     ("status", "move"),
     [
