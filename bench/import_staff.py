@@ -68,7 +68,7 @@ def main() -> None:
 
     from staff import services
     from staff.choices import UnitKind
-    from staff.importing import confirm_staff_import, preview_staff_import
+    from staff.importing.services import confirm_staff_import, preview_staff_import
     from staff.models import AuditEvent, OrgUnit, Position, StaffImport, StaffMember
     from staff.phones import parse_phone
 
@@ -129,6 +129,7 @@ def main() -> None:
         prepared = [
             StaffMember(
                 employee_no=str(EMPLOYEE_BASE + n),
+                vote_code=str(EMPLOYEE_BASE + n),
                 name="基准",
                 unit=stores[n % STORES],
                 position=positions[n % len(positions)],

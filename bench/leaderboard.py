@@ -139,6 +139,7 @@ def seed() -> dict[int, int]:
             e164 = f"+86139{80000000 + order * 1000 + n:08d}"
             member = StaffMember.objects.create(
                 employee_no=number,
+                vote_code=number,
                 name=f"Board bench {order}-{n}",
                 unit=store,
                 position=position,

@@ -117,6 +117,7 @@ def seed() -> tuple[int, list[str]]:
         e164 = f"+86139{80000000 + n:08d}"
         member = StaffMember.objects.create(
             employee_no=number,
+            vote_code=number,
             name=f"Bench SMS {n}",
             unit=store,
             position=position,

@@ -93,6 +93,7 @@ def make_stage(tag: str, contestants: int):
     members = [
         StaffMember.objects.create(
             employee_no=f"97{ord(tag)}{i:04d}",
+            vote_code=f"97{ord(tag)}{i:04d}",
             name=f"bench {i}",
             unit=unit,
             position=position,

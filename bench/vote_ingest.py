@@ -93,6 +93,7 @@ def seed() -> tuple[int, list[str], list[str]]:
         e164 = f"+86139{90000000 + n:08d}"
         member = StaffMember.objects.create(
             employee_no=number,
+            vote_code=number,
             name=f"Bench {n}",
             unit=store,
             position=position,

@@ -14,12 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from campaigns.services import (
-    create_campaign_from_template,
-    enrol_contestants,
-    open_stage,
-    update_stage_rules,
-)
+from campaigns.services.campaign_template import create_campaign_from_template
+from campaigns.services.contestants import enrol_contestants
+from campaigns.services.rules import update_stage_rules
+from campaigns.services.stages import open_stage
 from staff.services import Actor
 
 DEMO_CAMPAIGN_NAME = "2026年度满意100服务明星评选"

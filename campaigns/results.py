@@ -134,6 +134,8 @@ def rank_contestants(
     ``position_quotas`` (when non-empty) must add up to ``quota``; that is validated with
     the stage's rules, not here.
     """
+    # Over 60 lines on purpose: one pass that sorts, ranks and draws every cut line,
+    # whose steps share the sorted order; split, each piece would need it all again.
     order = tuple(tie_break_order)
     ordered = sorted(entries, key=lambda e: (_sort_key(e, order), e.contestant_id))
     if len({e.contestant_id for e in ordered}) != len(ordered):
@@ -262,6 +264,8 @@ def compute_stage_results(stage: "Stage") -> StageResults:
     Reads: the contestants (one query) and whatever each registered provider reads. Writes
     nothing. Raises ``django.core.exceptions.ValidationError`` for unusable weights.
     """
+    # Over 60 lines on purpose: the gather → normalise → weight → rank pipeline reads
+    # best top to bottom; each step is a few lines over the same per-key dicts.
     weights = parse_weights(stage.weights)
     tie_break_order = [key for key in stage.tie_break_order if key]
     keys = list(dict.fromkeys([*weights, *tie_break_order]))

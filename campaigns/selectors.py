@@ -67,7 +67,8 @@ def filter_contestants(
 ) -> QuerySet[Contestant]:
     """Narrow a contestant queryset by search text, branch subtree and position (no query).
 
-    ``q`` matches the name or the unit's name (contains) or the employee number (prefix);
+    ``q`` matches the name or the unit's name (contains) or the employee number or vote
+    code (prefix; employee numbers in any case);
     ``branch`` is a unit or a unit code and matches staff anywhere in its subtree;
     ``position`` is a position code. Shared by ``contestants_for_stage`` and the API's
     filter set, so the page and the API search alike.
@@ -75,7 +76,8 @@ def filter_contestants(
     if q := (q or "").strip():
         queryset = queryset.filter(
             Q(staff_member__name__icontains=q)
-            | Q(staff_member__employee_no__startswith=q)
+            | Q(staff_member__employee_no__startswith=q.upper())
+            | Q(staff_member__vote_code__startswith=q)
             | Q(staff_member__unit__name__icontains=q)
         )
     if isinstance(branch, OrgUnit):
@@ -129,14 +131,15 @@ def filter_results(
     """Narrow result rows by outcome and search text (no query).
 
     ``outcome`` is a ``ResultOutcome`` value; ``q`` matches the contestant's name (contains)
-    or employee number (prefix), as ``filter_contestants`` does.
+    or employee number or vote code (prefix), as ``filter_contestants`` does.
     """
     if outcome:
         queryset = queryset.filter(outcome=outcome)
     if q := (q or "").strip():
         queryset = queryset.filter(
             Q(contestant__staff_member__name__icontains=q)
-            | Q(contestant__staff_member__employee_no__startswith=q)
+            | Q(contestant__staff_member__employee_no__startswith=q.upper())
+            | Q(contestant__staff_member__vote_code__startswith=q)
         )
     return queryset
 

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from campaigns.services import open_and_close_due_stages
+from campaigns.services.stages import open_and_close_due_stages
 
 logger = logging.getLogger(__name__)
 

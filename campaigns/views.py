@@ -8,17 +8,19 @@ shown as a form error and ignored.
 
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
 from campaigns import selectors
-from campaigns.choices import CampaignStatus, StageStatus
+from campaigns.choices import CampaignStatus, ContestantStatus, StageStatus
 from campaigns.forms import ContestantSearchForm
 from campaigns.models import Campaign, Contestant, Stage
 from campaigns.public import public_stage_status, public_stage_status_label, shows_totals
 from staff.choices import FRONTLINE_KINDS, UnitKind
+from staff.identifiers import normalise_employee_no
 from staff.models import OrgUnit, StaffMember
 from staff.selectors import branch_of
 
@@ -143,7 +145,9 @@ class CandidateDetailView(TemplateView):
             )
         except Campaign.DoesNotExist as exc:
             raise Http404 from exc
-        entries = selectors.candidate_entries(campaign, self.kwargs["employee_no"])
+        # Links carry the employee number as stored; a hand-typed one may be lower case.
+        employee_no = normalise_employee_no(self.kwargs["employee_no"])
+        entries = selectors.candidate_entries(campaign, employee_no)
         if not entries:
             raise Http404
         member = entries[0].staff_member
@@ -153,6 +157,12 @@ class CandidateDetailView(TemplateView):
             member=member,
             branch=branch_of(member.unit),
             entries=entries,
+            # Customers text "TP <vote code>" to this number while one of the stages is open.
+            sms_number=settings.SMS_VOTE_NUMBER,
+            is_open=any(
+                entry.stage.status == StageStatus.OPEN and entry.status == ContestantStatus.IN
+                for entry in entries
+            ),
         )
         return context
 

@@ -16,8 +16,10 @@ from import_export.formats.base_formats import CSV, XLSX
 
 from staff import services
 from staff.admin_import import staff_import_preview_view, staff_import_upload_view
+from staff.audit import ReasonField
 from staff.choices import UnitKind
 from staff.exceptions import DomainError
+from staff.identifiers import is_digits, is_valid_employee_no, normalise_employee_no
 from staff.models import AuditEvent, OrgUnit, Position, StaffMember
 from staff.phones import parse_phone
 from staff.resources import StaffMemberResource
@@ -130,6 +132,12 @@ class StaffMemberForm(forms.ModelForm):
     video_url = forms.URLField(
         label=_("video link"), required=False, max_length=200, assume_scheme="https"
     )
+    status_reason = ReasonField(
+        label=_("reason for the change of status"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text=_("Recorded in the audit log when you deactivate or reactivate this person."),
+    )
 
     class Meta:
         model = StaffMember
@@ -147,9 +155,27 @@ class StaffMemberForm(forms.ModelForm):
         )
 
     def clean_employee_no(self) -> str:
-        value = self.cleaned_data["employee_no"].strip()
-        if not value.isascii() or not value.isdigit():
-            raise forms.ValidationError(gettext("Employee numbers are digits only."))
+        value = normalise_employee_no(self.cleaned_data["employee_no"])
+        if not is_valid_employee_no(value):
+            raise forms.ValidationError(
+                gettext(
+                    "Employee numbers have 1 to 16 letters, digits or hyphens and start "
+                    "with a letter or digit."
+                )
+            )
+        if is_digits(value):
+            # A digit employee number becomes its holder's vote code: it must be free.
+            holder = (
+                StaffMember.objects.filter(vote_code=value)
+                .exclude(pk=self.instance.pk)
+                .values_list("employee_no", flat=True)
+                .first()
+            )
+            if holder is not None:
+                raise forms.ValidationError(
+                    gettext("%(value)s is already the vote code of staff member %(holder)s.")
+                    % {"value": value, "holder": holder}
+                )
         return value
 
     def clean_phone(self) -> Any:
@@ -181,6 +207,7 @@ class StaffMemberAdmin(ExportMixin, admin.ModelAdmin):
     list_display = (
         "avatar",
         "employee_no",
+        "vote_code",
         "name",
         "unit",
         "position",
@@ -190,14 +217,27 @@ class StaffMemberAdmin(ExportMixin, admin.ModelAdmin):
     )
     list_display_links = ("employee_no", "name")
     list_filter = (BranchFilter, UnitFilter, "position", "unit__kind", "is_active")
-    search_fields = ("employee_no", "name", "unit__name")
+    search_fields = ("=employee_no", "=vote_code", "name", "unit__name")
     autocomplete_fields = ("unit",)
     list_select_related = ("unit", "position")
-    readonly_fields = ("phone_masked", "avatar", "created_at", "updated_at")
+    readonly_fields = ("vote_code", "phone_masked", "avatar", "created_at", "updated_at")
     list_per_page = 50
     actions = ("deactivate_selected", "activate_selected")
     fieldsets = (
-        (None, {"fields": ("employee_no", "name", "unit", "position", "is_active")}),
+        (
+            None,
+            {
+                "fields": (
+                    "employee_no",
+                    "vote_code",
+                    "name",
+                    "unit",
+                    "position",
+                    "is_active",
+                    "status_reason",
+                )
+            },
+        ),
         (_("Contact"), {"fields": ("phone_masked", "phone")}),
         (_("Profile"), {"fields": ("avatar", "photo", "story", "video_url", "hire_date")}),
         (_("Record"), {"fields": ("created_at", "updated_at")}),
@@ -223,6 +263,14 @@ class StaffMemberAdmin(ExportMixin, admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: StaffMember, form: Any, change: bool) -> None:
+        # The admin runs this inside its transaction: the vote code is decided under the
+        # vote-code lock, and a change of status goes through the same audited service as
+        # the list actions.
+        new_status = obj.is_active
+        status_changed = change and "is_active" in form.changed_data
+        if status_changed:
+            obj.is_active = form.initial["is_active"]
+        obj.vote_code = services.vote_code_for(obj.employee_no, current=obj.vote_code)
         phone = form.cleaned_data.get("phone")
         if phone is not None:
             obj.phone_hash, obj.phone_masked = phone.hash, phone.masked
@@ -231,6 +279,14 @@ class StaffMemberAdmin(ExportMixin, admin.ModelAdmin):
             upload = form.cleaned_data["photo"]
             obj.photo = StaffMember._meta.get_field("photo").get_default()
         super().save_model(request, obj, form, change)
+        if status_changed:
+            services.set_staff_active(
+                obj,
+                is_active=new_status,
+                actor=request.user,
+                reason=form.cleaned_data.get("status_reason", ""),
+            )
+            obj.is_active = new_status
         if photo_changed:
             services.set_staff_photo(obj, upload=upload)
 

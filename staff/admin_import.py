@@ -2,7 +2,7 @@
 
 Plain view functions wired by ``StaffMemberAdmin.get_urls`` (wrapped in
 ``admin_site.admin_view`` there). They only turn requests into calls of
-``staff.importing`` and results into pages; every rule lives in that module. Also
+``staff.importing.services`` and results into pages; every rule lives in that module. Also
 registers the read-only ``StaffImport`` admin (history of uploads).
 """
 
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from staff.choices import StaffImportStatus
 from staff.exceptions import DomainError, StaffImportError
-from staff.importing import (
+from staff.importing.services import (
     confirm_staff_import,
     discard_staff_import,
     plan_staff_import,

@@ -8,8 +8,11 @@ enterprise account-manager teams. Staff get the position that matches their unit
 Invariants:
 
 * Deterministic. Everything is derived from fixed tables and from ``random.Random`` seeded
-  per staff member, so staff member *n* (employee number ``100000 + n``) has the same name,
-  unit, phone and story whatever ``staff_count`` is. Seeding 300 and then 7,000 gives the
+  per staff member, so staff member *n* (vote code ``100000 + n``) has the same name,
+  unit, phone and story whatever ``staff_count`` is. Their employee number is the vote
+  code, except for account managers, whom the operator's enterprise division numbers in
+  its own HR system as ``KH`` + the same digits (``KH100037``): as in real directories,
+  some employee numbers have letters, and those staff vote by their vote code. Seeding 300 and then 7,000 gives the
   same first 300 as seeding 7,000 at once.
 * Idempotent and non-destructive. Rows are inserted with ``ON CONFLICT DO NOTHING`` keyed
   on unit code, position code and employee number: a second run creates nothing and
@@ -142,6 +145,8 @@ STORIES_BY_KIND: dict[str, tuple[str, ...]] = {
 }
 
 FIRST_EMPLOYEE_NO = 100_001
+# Account managers' employee numbers come from another HR system: letters, then digits.
+ACCOUNT_MANAGER_PREFIX = "KH"
 HIRE_DATE_FIRST = datetime.date(2005, 1, 1)
 HIRE_DATE_LAST = datetime.date(2025, 12, 31)
 DEMO_SEED = 20_260_000
@@ -314,8 +319,11 @@ def _staff_rows(
         given = "".join(rng.choices(GIVEN_NAME_CHARS, k=1 if rng.random() < 0.3 else 2))
         template = rng.choice(STORIES_COMMON + STORIES_BY_KIND[unit.kind])
         phone = parse_phone(demo_phone(index))
+        vote_code = str(FIRST_EMPLOYEE_NO + index)
+        prefix = ACCOUNT_MANAGER_PREFIX if unit.kind == UnitKind.ACCOUNT_MANAGER_TEAM else ""
         yield StaffMember(
-            employee_no=str(FIRST_EMPLOYEE_NO + index),
+            employee_no=f"{prefix}{vote_code}",
+            vote_code=vote_code,
             name=rng.choices(surnames, weights=surname_weights)[0] + given,
             unit=unit,
             position=positions[unit.kind],
@@ -335,12 +343,15 @@ def seed_demo_directory(
 
     Writes ``OrgUnit``, ``Position`` and ``StaffMember`` rows in one transaction, inserting
     only what is missing (keyed on unit code, position code and employee number); existing
-    rows are left as they are. Staff members are numbered ``100001``, ``100002``…; a smaller
+    rows are left as they are. Staff members get vote codes ``100001``, ``100002``… (their
+    employee number too, but ``KH100003`` for an account manager); a smaller
     ``staff_count`` than a previous run deletes nothing. ``progress(step, done, total)`` is
     called after each batch with ``step`` ``"units"`` or ``"staff"``. Raises ``ValueError``
     for a negative count and ``DomainError("demo_conflict")`` when a demo code is taken by a
     unit of another kind or a demo position's name by another code.
     """
+    # Over 60 lines: units, positions and staff are inserted in dependency order with
+    # progress reports between the steps; each step is already a helper.
     if staff_count < 0:
         raise ValueError("staff_count must not be negative")
     report = progress or (lambda _step, _done, _total: None)

@@ -9,12 +9,18 @@ however deep the tree. Paths are written only by ``staff.services``.
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from staff.choices import StaffImportStatus, UnitKind
 
-EMPLOYEE_NO_PATTERN = r"^[0-9]{1,16}$"
+# HR's own identifiers (``BJ010086``, ``100234``, ``SX-0042``), stored normalised: NFKC,
+# trimmed, upper case (``staff.identifiers.normalise_employee_no``).
+EMPLOYEE_NO_PATTERN = r"^[0-9A-Z][0-9A-Z-]{0,15}$"
+# What customers type after TP: digits only, short, one per staff member.
+VOTE_CODE_PATTERN = r"^[0-9]{1,16}$"
+DIGITS_PATTERN = r"^[0-9]+$"
 UNIT_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 
 
@@ -89,7 +95,19 @@ class StaffMember(models.Model):
         _("employee number"),
         max_length=16,
         unique=True,
-        help_text=_("Digits only. Customers text this number to vote."),
+        help_text=_("HR's number: letters, digits and hyphens, stored in upper case."),
+    )
+    # Unique, so finding the candidate of "TP <code>" is one probe of this index. Equal to
+    # the employee number when that is digits (a constraint below), so a digit string sent
+    # by a customer means the same person whichever of the two they meant.
+    vote_code = models.CharField(
+        _("vote code"),
+        max_length=16,
+        unique=True,
+        help_text=_(
+            "Digits only: customers vote with “TP” and this code. The employee number when "
+            "that is digits, otherwise assigned."
+        ),
     )
     name = models.CharField(_("full name"), max_length=64)
     unit = models.ForeignKey(
@@ -120,8 +138,16 @@ class StaffMember(models.Model):
         ordering = ["employee_no"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(employee_no__regex=EMPLOYEE_NO_PATTERN),
-                name="staffmember_employee_no_digits",
+                condition=Q(employee_no__regex=EMPLOYEE_NO_PATTERN),
+                name="staffmember_employee_no_format",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_code__regex=VOTE_CODE_PATTERN),
+                name="staffmember_vote_code_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(vote_code=F("employee_no")) | ~Q(employee_no__regex=DIGITS_PATTERN),
+                name="staffmember_digit_employee_no_is_vote_code",
             ),
         ]
 

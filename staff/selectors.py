@@ -1,9 +1,21 @@
 """Read functions of the staff directory."""
 
+from collections.abc import Iterable
+
+from django.db import connection
 from django.db.models import QuerySet
 
 from staff.choices import UnitKind
+from staff.identifiers import (
+    EMPLOYEE_NO_MAX_LENGTH,
+    is_digits,
+    is_valid_employee_no,
+    normalise_employee_no,
+)
 from staff.models import OrgUnit, StaffMember
+
+# Values per ``IN (...)`` lookup.
+LOOKUP_CHUNK_SIZE = 10_000
 
 
 def units_in_subtree(unit: OrgUnit, *, kinds: tuple[str, ...] | None = None) -> QuerySet[OrgUnit]:
@@ -32,3 +44,41 @@ def branch_of(unit: OrgUnit) -> OrgUnit | None:
 def units_by_code(codes: set[str]) -> dict[str, OrgUnit]:
     """Units keyed by code, for bulk lookups (one query)."""
     return {unit.code: unit for unit in OrgUnit.objects.filter(code__in=codes)}
+
+
+def staff_by_vote_code_or_employee_no(value: str) -> StaffMember | None:
+    """The staff member a customer means by ``value``: a vote code or an employee number.
+
+    ``value`` is normalised like an employee number (NFKC, trimmed, upper case). Digits
+    are looked up as a vote code, anything else as an employee number: one probe of a
+    unique index either way, and no ambiguity, because a digit employee number always is
+    its holder's vote code (constraint ``staffmember_digit_employee_no_is_vote_code``).
+    Anything that cannot be either (too long, stray characters) returns ``None`` without
+    a query. Inactive staff are returned too; whether they may receive votes is the
+    caller's rule.
+    """
+    text = normalise_employee_no(value or "")
+    if not text or len(text) > EMPLOYEE_NO_MAX_LENGTH:
+        return None
+    if is_digits(text):
+        return StaffMember.objects.filter(vote_code=text).first()
+    if not is_valid_employee_no(text):
+        return None
+    return StaffMember.objects.filter(employee_no=text).first()
+
+
+def vote_code_holders(codes: Iterable[str]) -> dict[str, str]:
+    """``{vote code: employee number of its holder}`` for those of ``codes`` that are held.
+
+    One query per ``LOOKUP_CHUNK_SIZE`` codes (fewer where the backend limits parameters):
+    one for a whole import file on PostgreSQL.
+    """
+    wanted = sorted(set(codes))
+    chunk = min(connection.features.max_query_params or LOOKUP_CHUNK_SIZE, LOOKUP_CHUNK_SIZE)
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), chunk):
+        batch = wanted[start : start + chunk]
+        found.update(
+            StaffMember.objects.filter(vote_code__in=batch).values_list("vote_code", "employee_no")
+        )
+    return found

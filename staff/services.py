@@ -2,19 +2,22 @@
 
 import io
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
-from django.db import models, transaction
-from django.db.models import Value
-from django.db.models.functions import Concat, Length, Substr
+from django.db import connection, models, transaction
+from django.db.models import BigIntegerField, F, Max, Value
+from django.db.models.functions import Cast, Concat, Length, Substr
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from staff.audit import clean_reason
 from staff.choices import ALLOWED_PARENT_KINDS, AuditAction
 from staff.exceptions import DomainError
+from staff.identifiers import default_vote_code
 from staff.models import AuditEvent, OrgUnit, StaffMember
 
 logger = logging.getLogger(__name__)
@@ -23,6 +26,14 @@ THUMBNAIL_SIZE = (160, 160)
 # Bounds on decoded photos: Pillow's own bomb guard stops at ~179 Mpx; a staff portrait
 # never needs more than this, and a smaller bound keeps worker memory predictable.
 MAX_PHOTO_PIXELS = 40_000_000
+
+# Vote codes assigned to staff whose employee number has letters count up from here, past
+# any assigned before. Six digits keep "TP 800123" short, and a block this high is rarely
+# used by HR's own digit numbers (a clash is still caught: see ``allocate_vote_codes``).
+FIRST_ASSIGNED_VOTE_CODE = 800_001
+# The PostgreSQL advisory lock that serialises vote-code allocation; any fixed number
+# that no other lock in the project uses.
+VOTE_CODE_LOCK_KEY = 0x53_56_43  # "SVC"
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
@@ -149,7 +160,14 @@ def set_staff_photo(member: StaffMember, *, upload: Any) -> StaffMember:
 def set_staff_active(
     member: StaffMember, *, is_active: bool, actor: Actor, reason: str = ""
 ) -> StaffMember:
-    """Activate or deactivate a staff member, with an audit event. Locks the row."""
+    """Activate or deactivate a staff member, with an audit event. Locks the row.
+
+    The one path for both the list actions and the change form. Writes
+    ``staff.member.deactivated`` / ``staff.member.activated`` with the reason (optional,
+    checked by ``staff.audit.clean_reason``); a member already in that state is returned
+    unchanged and nothing is recorded. Raises ``ReasonError`` for a reason that is too long.
+    """
+    reason = clean_reason(reason, required=False)
     member = StaffMember.objects.select_for_update().get(pk=member.pk)
     if member.is_active == is_active:
         return member
@@ -163,3 +181,61 @@ def set_staff_active(
         data={"before": {"is_active": not is_active}, "after": {"is_active": is_active}},
     )
     return member
+
+
+def lock_vote_codes() -> None:
+    """Serialise vote-code allocation until the caller's transaction ends.
+
+    Every writer that gives staff members vote codes (the import's confirm, the admin's
+    staff form) takes this lock first, so two of them never hand out the same code or
+    insert a digit employee number another is about to assign. PostgreSQL: a transaction
+    advisory lock. SQLite needs none: it runs one writing transaction at a time.
+    Must be called inside ``transaction.atomic``.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_vote_codes() needs the caller's transaction")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VOTE_CODE_LOCK_KEY])
+
+
+def allocate_vote_codes(count: int, *, reserved: Iterable[str] = ()) -> list[str]:
+    """``count`` new vote codes for staff whose employee number has letters.
+
+    Deterministic: the next numbers after the highest code assigned so far (never below
+    ``FIRST_ASSIGNED_VOTE_CODE``), skipping every code already held and every code in
+    ``reserved`` (the digit employee numbers about to be written with them). Takes the
+    vote-code lock (``lock_vote_codes``), so concurrent imports cannot collide; the
+    unique index on ``vote_code`` referees anything else. Reads two queries; writes nothing.
+    """
+    lock_vote_codes()
+    if count <= 0:
+        return []
+    held = set(StaffMember.objects.values_list("vote_code", flat=True))
+    held.update(reserved)
+    highest = (
+        StaffMember.objects.exclude(vote_code=F("employee_no"))
+        .annotate(number=Cast("vote_code", BigIntegerField()))
+        .aggregate(highest=Max("number"))["highest"]
+    )
+    candidate = max(FIRST_ASSIGNED_VOTE_CODE, (highest or 0) + 1)
+    codes: list[str] = []
+    while len(codes) < count:
+        code = str(candidate)
+        if code not in held:
+            codes.append(code)
+        candidate += 1
+    return codes
+
+
+def vote_code_for(employee_no: str, *, current: str = "") -> str:
+    """The vote code a staff member with ``employee_no`` must have: the employee number if
+    it is digits, else the current code, else a newly allocated one.
+
+    Takes the vote-code lock; must be called inside the transaction that saves the member.
+    """
+    lock_vote_codes()  # also for a digit number: an allocation must not hand it out meanwhile
+    implied = default_vote_code(employee_no)
+    if implied is not None:
+        return implied
+    return current or allocate_vote_codes(1)[0]

@@ -79,6 +79,8 @@ class ContestantSerializer(serializers.ModelSerializer):
     """A contestant of a stage: the staff member's public card. ``id`` is the contestant's."""
 
     employee_no = serializers.CharField(source="staff_member.employee_no", read_only=True)
+    # What customers text after TP (and may give as employee_no to the vote API).
+    vote_code = serializers.CharField(source="staff_member.vote_code", read_only=True)
     name = serializers.CharField(source="staff_member.name", read_only=True)
     unit = UnitSerializer(source="staff_member.unit", read_only=True)
     position = PositionSerializer(source="staff_member.position", read_only=True)
@@ -90,6 +92,7 @@ class ContestantSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "employee_no",
+            "vote_code",
             "name",
             "unit",
             "position",

@@ -136,7 +136,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Staff import files are checked against their own limits (staff.importing); this keeps
+# Staff import files are checked against their own limits (staff.importing.reading); this keeps
 # ordinary form posts bounded while letting a 20 MB spreadsheet through to that check.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

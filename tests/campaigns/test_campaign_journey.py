@@ -10,10 +10,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns import selectors, services
+from campaigns import selectors
 from campaigns.choices import AuditAction, ComponentKey, ContestantStatus, StageStatus
 from campaigns.components import VOTE_SHARE, score_range
 from campaigns.models import Contestant, StageResult
+from campaigns.services.campaign_template import create_campaign_from_template
+from campaigns.services.contestants import enrol_contestants
+from campaigns.services.rules import update_stage_rules
+from campaigns.services.stages import close_stage, finalize_stage, open_stage, preview_stage
 from staff.models import AuditEvent
 from tests.factories.staff import StaffMemberFactory
 
@@ -26,31 +30,31 @@ SCORED = {ComponentKey.SATISFACTION, ComponentKey.JUDGE_SCORE}
 def _run_stage(stage, *, actor, values_by_key, fake_components):
     """Open, close, preview and finalise one stage with the given component values."""
     now = timezone.now()
-    services.update_stage_rules(
+    update_stage_rules(
         stage,
         changes={"opens_at": now - dt.timedelta(hours=1), "closes_at": now + dt.timedelta(days=1)},
         actor=actor,
     )
-    services.open_stage(stage, actor=actor)
+    open_stage(stage, actor=actor)
     contestants = list(Contestant.objects.filter(stage=stage).order_by("staff_member__employee_no"))
-    services.close_stage(stage, actor=actor, reason="voting over")
+    close_stage(stage, actor=actor, reason="voting over")
     for key, value_of in values_by_key.items():
         fake_components.set(
             key,
             {c.pk: value_of(i) for i, c in enumerate(contestants)},
             scale=score_range(0, 10) if key in SCORED else VOTE_SHARE,
         )
-    services.preview_stage(stage, actor=actor)
-    services.finalize_stage(stage, actor=actor, reason="results checked by the committee")
+    preview_stage(stage, actor=actor)
+    finalize_stage(stage, actor=actor, reason="results checked by the committee")
 
 
 def test_campaign_runs_from_template_to_ten_winners(fake_components, admin_user):
     staff = StaffMemberFactory.create_batch(90)
-    campaign = services.create_campaign_from_template(
+    campaign = create_campaign_from_template(
         name="满意100服务明星 2027", actor=admin_user, starts_on=dt.date(2027, 1, 1)
     )
     first, second, third = selectors.stages_for_campaign(campaign)
-    services.enrol_contestants(first, actor=admin_user)
+    enrol_contestants(first, actor=admin_user)
 
     # Stage 1: distinct satisfaction means and SMS votes, so no tie reaches the cut line.
     _run_stage(

@@ -1,15 +1,15 @@
 """Races on the stage state machine, on real PostgreSQL connections in threads.
 
 Seen to fail (several threads "closing" the same stage, several audit events) with the row
-lock in ``services._lock_stage`` removed.
+lock in ``lock_stage`` removed.
 """
 
 import pytest
 from django.db import connection
 
-from campaigns import services
 from campaigns.choices import AuditAction, StageStatus
 from campaigns.models import Stage
+from campaigns.services.stages import close_stage
 from staff.models import AuditEvent
 from tests.factories.campaigns import StageFactory
 from tests.race import race
@@ -25,7 +25,7 @@ THREADS = 8
 def test_concurrent_closes_move_the_stage_exactly_once(admin_user):
     stage = StageFactory(order=1, open=True)
 
-    outcomes = race(lambda: services.close_stage(Stage(pk=stage.pk), actor=admin_user), THREADS)
+    outcomes = race(lambda: close_stage(Stage(pk=stage.pk), actor=admin_user), THREADS)
 
     assert outcomes == ["invalid_transition"] * (THREADS - 1) + ["ok"]
     assert Stage.objects.get(pk=stage.pk).status == StageStatus.CLOSED

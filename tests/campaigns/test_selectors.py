@@ -2,8 +2,9 @@
 
 import pytest
 
-from campaigns import selectors, services
+from campaigns import selectors
 from campaigns.choices import ContestantStatus, ResultOutcome
+from campaigns.services.campaign_template import create_campaign_from_template
 from staff import services as staff_services
 from staff.choices import UnitKind
 from tests.factories.campaigns import (
@@ -132,7 +133,7 @@ def test_winners_are_empty_before_finalising():
 
 
 def test_audit_events_for_campaign(admin_user):
-    campaign = services.create_campaign_from_template(
+    campaign = create_campaign_from_template(
         name="c", actor=admin_user, starts_on=CampaignFactory.build().starts_on
     )
 

@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from campaigns import services
 from campaigns.choices import (
     AuditAction,
     CampaignStatus,
@@ -16,6 +15,9 @@ from campaigns.choices import (
 )
 from campaigns.exceptions import CampaignError, InvalidRulesError, StageGuardError
 from campaigns.models import Contestant, Stage
+from campaigns.services.campaign_template import create_campaign_from_template
+from campaigns.services.contestants import enrol_contestants
+from campaigns.services.rules import update_stage_rules
 from staff.models import AuditEvent
 from tests.factories.campaigns import StageFactory
 from tests.factories.staff import StaffMemberFactory
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_template_creates_the_three_stage_campaign(admin_user):
-    campaign = services.create_campaign_from_template(
+    campaign = create_campaign_from_template(
         name="满意100服务明星 2026", actor=admin_user, starts_on=dt.date(2026, 3, 1)
     )
 
@@ -61,8 +63,8 @@ def test_enrol_takes_every_active_staff_member_once(admin_user):
     active = StaffMemberFactory.create_batch(3)
     StaffMemberFactory(is_active=False)
 
-    first = services.enrol_contestants(stage, actor=admin_user)
-    again = services.enrol_contestants(stage, actor=admin_user)
+    first = enrol_contestants(stage, actor=admin_user)
+    again = enrol_contestants(stage, actor=admin_user)
 
     assert (first, again) == (3, 0)
     assert set(Contestant.objects.values_list("staff_member_id", flat=True)) == {
@@ -75,10 +77,8 @@ def test_enrol_by_ids_or_queryset(admin_user):
     stage = StageFactory(order=1)
     a, b, _c = StaffMemberFactory.create_batch(3)
 
-    services.enrol_contestants(stage, staff_ids=[a.pk], actor=admin_user)
-    services.enrol_contestants(
-        stage, staff_qs=type(b).objects.filter(pk__in=[b.pk, a.pk]), actor=admin_user
-    )
+    enrol_contestants(stage, staff_ids=[a.pk], actor=admin_user)
+    enrol_contestants(stage, staff_qs=type(b).objects.filter(pk__in=[b.pk, a.pk]), actor=admin_user)
 
     assert set(Contestant.objects.values_list("staff_member_id", flat=True)) == {a.pk, b.pk}
 
@@ -88,7 +88,7 @@ def test_enrolment_closes_when_the_stage_opens(admin_user):
     StaffMemberFactory()
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.enrol_contestants(stage, actor=admin_user)
+        enrol_contestants(stage, actor=admin_user)
 
     assert excinfo.value.code == "enrolment_closed"
     assert Contestant.objects.count() == 0
@@ -97,7 +97,7 @@ def test_enrolment_closes_when_the_stage_opens(admin_user):
 def test_rules_change_freely_before_opening_and_are_audited(admin_user):
     stage = StageFactory(order=1, quota=2)
 
-    services.update_stage_rules(
+    update_stage_rules(
         stage,
         changes={"quota": 3, "position_quotas": {"clerk": 2, "agent": 1}},
         actor=admin_user,
@@ -116,7 +116,7 @@ def test_rules_of_an_open_stage_need_a_reason(admin_user):
     stage = StageFactory(order=1, open=True, quota=2)
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.update_stage_rules(stage, changes={"quota": 5}, actor=admin_user)
+        update_stage_rules(stage, changes={"quota": 5}, actor=admin_user)
 
     assert excinfo.value.code == "rules_locked"
     assert Stage.objects.get(pk=stage.pk).quota == 2
@@ -127,7 +127,7 @@ def test_rules_of_an_open_stage_change_with_a_reason_recorded(admin_user):
     closes = timezone.now() + dt.timedelta(days=3)
     stage = StageFactory(order=1, open=True)
 
-    services.update_stage_rules(
+    update_stage_rules(
         stage, changes={"closes_at": closes}, actor=admin_user, reason="Typhoon: extend by a day"
     )
 
@@ -167,7 +167,7 @@ def test_inconsistent_rules_are_refused_with_a_message(admin_user, changes, mess
     before = Stage.objects.filter(pk=stage.pk).values().get()
 
     with pytest.raises(InvalidRulesError) as excinfo:
-        services.update_stage_rules(stage, changes=changes, actor=admin_user)
+        update_stage_rules(stage, changes=changes, actor=admin_user)
 
     assert (excinfo.value.code, str(excinfo.value.message)) == ("invalid_rules", message)
     assert Stage.objects.filter(pk=stage.pk).values().get() == before
@@ -179,7 +179,7 @@ def test_a_naive_time_is_refused(admin_user):
     naive = dt.datetime(2026, 5, 1, 9)  # noqa: DTZ001 -- a naive time is the input under test
 
     with pytest.raises(InvalidRulesError):
-        services.update_stage_rules(stage, changes={"opens_at": naive}, actor=admin_user)
+        update_stage_rules(stage, changes={"opens_at": naive}, actor=admin_user)
 
     assert Stage.objects.get(pk=stage.pk).opens_at is None
 
@@ -187,7 +187,7 @@ def test_a_naive_time_is_refused(admin_user):
 def test_an_unchanged_rule_writes_nothing(admin_user):
     stage = StageFactory(order=1, quota=2)
 
-    services.update_stage_rules(stage, changes={"quota": 2}, actor=admin_user)
+    update_stage_rules(stage, changes={"quota": 2}, actor=admin_user)
 
     assert AuditEvent.objects.count() == 0
 
@@ -196,6 +196,6 @@ def test_a_previewed_stage_refuses_rule_changes(admin_user):
     stage = StageFactory(order=1, closed=True, status=StageStatus.PREVIEWED)
 
     with pytest.raises(CampaignError) as excinfo:
-        services.update_stage_rules(stage, changes={"quota": 3}, actor=admin_user, reason="r")
+        update_stage_rules(stage, changes={"quota": 3}, actor=admin_user, reason="r")
 
     assert excinfo.value.code == "stage_previewed"

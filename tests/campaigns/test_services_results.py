@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns import selectors, services
+from campaigns import selectors
 from campaigns.choices import (
     AuditAction,
     CampaignStatus,
@@ -15,8 +15,19 @@ from campaigns.choices import (
     ResultOutcome,
     StageStatus,
 )
-from campaigns.exceptions import CampaignError, InvalidTransitionError, StageGuardError
+from campaigns.exceptions import (
+    InvalidTransitionError,
+    ResultsFrozenError,
+    StageGuardError,
+)
 from campaigns.models import Contestant, Stage, StageResult, TieResolution
+from campaigns.services.advancement import promote_reserve
+from campaigns.services.contestants import withdraw_contestant
+from campaigns.services.results import resolve_tie
+from campaigns.services.rules import update_stage_rules
+from campaigns.services.stages import close_stage, finalize_stage, open_stage, preview_stage
+from staff.audit import ReasonError
+from staff.exceptions import DomainError
 from staff.models import AuditEvent
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import PositionFactory, StaffMemberFactory
@@ -35,8 +46,8 @@ Q, R, T, E = (
 def run(three_stages, admin_user, fake_components):
     """Stage 1 (quota 3, 2 reserves) opened and closed, its five contestants voted for."""
     campaign, stages, contestants = three_stages
-    services.open_stage(stages[0], actor=admin_user)
-    services.close_stage(stages[0], actor=admin_user)
+    open_stage(stages[0], actor=admin_user)
+    close_stage(stages[0], actor=admin_user)
 
     def votes(*web: int, sms: tuple[int, ...] = (0, 0, 0, 0, 0)) -> None:
         fake_components.set(ComponentKey.WEB_VOTES, dict(zip(ids, web, strict=True)))
@@ -58,7 +69,7 @@ def test_preview_stores_ranked_unfrozen_rows_with_channel_subtotals(run, admin_u
     _campaign, (first, *_), c, votes = run
     votes(100, 80, 60, 40, 20, sms=(10, 10, 10, 0, 4))
 
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
 
     rows = list(selectors.results_for_stage(first))
     assert [(r.contestant_id, r.rank, r.outcome, r.is_frozen) for r in rows] == [
@@ -91,9 +102,9 @@ def test_preview_stores_ranked_unfrozen_rows_with_channel_subtotals(run, admin_u
 def test_finalize_freezes_results_and_advances_the_qualifiers(run, admin_user):
     _campaign, (first, second, _third), c, votes = run
     votes(100, 80, 60, 40, 20)
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
 
-    services.finalize_stage(first, actor=admin_user, reason="confirmed by HR")
+    finalize_stage(first, actor=admin_user, reason="confirmed by HR")
 
     assert set(StageResult.objects.filter(stage=first).values_list("is_frozen", flat=True)) == {
         True
@@ -133,27 +144,27 @@ def test_finalize_freezes_results_and_advances_the_qualifiers(run, admin_user):
 def test_frozen_results_ignore_later_provider_changes_and_refuse_a_new_preview(run, admin_user):
     _campaign, (first, *_), _c, votes = run
     votes(100, 80, 60, 40, 20)
-    services.preview_stage(first, actor=admin_user)
-    services.finalize_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
     frozen = list(StageResult.objects.filter(stage=first).order_by("pk").values())
 
     votes(0, 0, 0, 0, 1000)
     with pytest.raises(InvalidTransitionError) as excinfo:
-        services.preview_stage(first, actor=admin_user)
+        preview_stage(first, actor=admin_user)
 
     assert excinfo.value.code == "invalid_transition"
     assert list(StageResult.objects.filter(stage=first).order_by("pk").values()) == frozen
-    with pytest.raises(services.ResultsFrozenError):
-        services.update_stage_rules(first, changes={"quota": 4}, actor=admin_user, reason="x")
+    with pytest.raises(ResultsFrozenError):
+        update_stage_rules(first, changes={"quota": 4}, actor=admin_user, reason="x")
 
 
 def test_re_preview_recomputes_unfrozen_rows(run, admin_user):
     _campaign, (first, *_), c, votes = run
     votes(100, 80, 60, 40, 20)
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
 
     votes(100, 80, 60, 40, 90)  # e.g. after a fraud invalidation elsewhere
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
 
     assert outcomes(first) == {c[0].id: Q, c[4].id: Q, c[1].id: Q, c[2].id: R, c[3].id: R}
     assert StageResult.objects.filter(stage=first).count() == 5
@@ -162,18 +173,18 @@ def test_re_preview_recomputes_unfrozen_rows(run, admin_user):
 def test_a_tie_at_the_cut_is_reported_and_an_admin_pick_is_recorded(run, admin_user):
     _campaign, (first, second, _), c, votes = run
     votes(100, 80, 60, 60, 20)
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
     assert outcomes(first) == {c[0].id: Q, c[1].id: Q, c[2].id: T, c[3].id: T, c[4].id: R}
     assert list(selectors.unresolved_ties(first)) == [""]
 
-    resolution = services.resolve_tie(
+    resolution = resolve_tie(
         first,
         admit_all=False,
         chosen_contestant_ids=[c[3].id],
         actor=admin_user,
         reason="Better customer letters",
     )
-    services.finalize_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
 
     assert outcomes(first) == {c[0].id: Q, c[1].id: Q, c[2].id: R, c[3].id: Q, c[4].id: R}
     assert (
@@ -202,10 +213,10 @@ def test_a_tie_at_the_cut_is_reported_and_an_admin_pick_is_recorded(run, admin_u
 def test_admitting_everyone_tied_exceeds_the_quota(run, admin_user):
     _campaign, (first, second, _), _c, votes = run
     votes(100, 80, 60, 60, 20)
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
 
-    services.resolve_tie(first, admit_all=True, actor=admin_user, reason="Both deserve it")
-    services.finalize_stage(first, actor=admin_user)
+    resolve_tie(first, admit_all=True, actor=admin_user, reason="Both deserve it")
+    finalize_stage(first, actor=admin_user)
 
     assert Contestant.objects.filter(stage=second).count() == 4
 
@@ -225,12 +236,12 @@ def test_a_bad_tie_decision_is_refused_and_changes_nothing(
 ):
     _campaign, (first, *_), c, votes = run
     votes(100, 80, 60, 60, 20)
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
     before = outcomes(first)
     ids = {"both": [c[2].id, c[3].id], "one": [c[2].id], "outsider": [c[4].id]}
 
-    with pytest.raises(CampaignError) as excinfo:
-        services.resolve_tie(
+    with pytest.raises(DomainError) as excinfo:
+        resolve_tie(
             first,
             admit_all=admit_all,
             chosen_contestant_ids=[i for key in chosen for i in ids[key]],
@@ -248,8 +259,8 @@ def test_overflow_stage_admits_the_whole_tie_without_asking(run, admin_user):
     Stage.objects.filter(pk=first.pk).update(allow_tie_overflow=True)
     votes(100, 80, 60, 60, 20)
 
-    services.preview_stage(first, actor=admin_user)
-    services.finalize_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
 
     assert outcomes(first) == {c[0].id: Q, c[1].id: Q, c[2].id: Q, c[3].id: Q, c[4].id: R}
     assert Contestant.objects.filter(stage=second).count() == 4
@@ -258,12 +269,12 @@ def test_overflow_stage_admits_the_whole_tie_without_asking(run, admin_user):
 def test_withdrawal_then_promotion_gives_the_place_to_the_next_reserve(run, admin_user):
     _campaign, (first, second, _), c, votes = run
     votes(100, 80, 60, 40, 20)
-    services.preview_stage(first, actor=admin_user)
-    services.finalize_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
     frozen = list(StageResult.objects.filter(stage=first).order_by("pk").values())
 
-    services.withdraw_contestant(c[1], actor=admin_user, reason="Moved to another city")
-    promoted = services.promote_reserve(first, actor=admin_user, reason="Next in line")
+    withdraw_contestant(c[1], actor=admin_user, reason="Moved to another city")
+    promoted = promote_reserve(first, actor=admin_user, reason="Next in line")
 
     assert promoted.pk == c[3].id
     assert statuses(first) == {
@@ -298,21 +309,21 @@ def test_withdrawal_then_promotion_gives_the_place_to_the_next_reserve(run, admi
     assert (promoted_event.target_id, promoted_event.data["rank"]) == (str(c[3].id), 4)
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.promote_reserve(first, actor=admin_user, reason="again")
+        promote_reserve(first, actor=admin_user, reason="again")
     assert excinfo.value.code == "no_vacancy"
 
 
 def test_no_promotion_once_the_next_stage_is_open(run, admin_user):
     _campaign, (first, second, _), c, votes = run
     votes(100, 80, 60, 40, 20)
-    services.preview_stage(first, actor=admin_user)
-    services.finalize_stage(first, actor=admin_user)
-    services.open_stage(second, actor=admin_user)
+    preview_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
+    open_stage(second, actor=admin_user)
 
     with pytest.raises(StageGuardError) as withdraw_error:
-        services.withdraw_contestant(c[1], actor=admin_user, reason="too late")
+        withdraw_contestant(c[1], actor=admin_user, reason="too late")
     with pytest.raises(StageGuardError) as promote_error:
-        services.promote_reserve(first, actor=admin_user, reason="too late")
+        promote_reserve(first, actor=admin_user, reason="too late")
 
     assert (withdraw_error.value.code, promote_error.value.code) == (
         "withdrawal_not_allowed",
@@ -324,8 +335,8 @@ def test_no_promotion_once_the_next_stage_is_open(run, admin_user):
 def test_withdrawing_needs_a_reason(run, admin_user):
     _campaign, (first, *_), c, _votes = run
 
-    with pytest.raises(CampaignError) as excinfo:
-        services.withdraw_contestant(c[0], actor=admin_user, reason="")
+    with pytest.raises(ReasonError) as excinfo:
+        withdraw_contestant(c[0], actor=admin_user, reason="")
 
     assert excinfo.value.code == "reason_required"
     assert statuses(first)[c[0].id] == ContestantStatus.IN
@@ -334,9 +345,9 @@ def test_withdrawing_needs_a_reason(run, admin_user):
 def test_withdrawn_contestants_are_left_out_of_the_results(run, admin_user):
     _campaign, (first, *_), c, votes = run
     votes(100, 80, 60, 40, 20)
-    services.withdraw_contestant(c[0], actor=admin_user, reason="Resigned")
+    withdraw_contestant(c[0], actor=admin_user, reason="Resigned")
 
-    services.preview_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
 
     assert outcomes(first) == {c[1].id: Q, c[2].id: Q, c[3].id: Q, c[4].id: R}
 
@@ -344,10 +355,10 @@ def test_withdrawn_contestants_are_left_out_of_the_results(run, admin_user):
 def test_finalizing_the_last_stage_finishes_the_campaign(admin_user, fake_components):
     contestant = ContestantFactory(stage__order=1, stage__quota=1)
     stage = contestant.stage
-    for move in (services.open_stage, services.close_stage, services.preview_stage):
+    for move in (open_stage, close_stage, preview_stage):
         move(stage, actor=admin_user)
 
-    services.finalize_stage(stage, actor=admin_user)
+    finalize_stage(stage, actor=admin_user)
 
     assert Stage.objects.get(pk=stage.pk).campaign.status == CampaignStatus.FINISHED
     assert statuses(stage) == {contestant.id: ContestantStatus.ADVANCED}
@@ -373,7 +384,7 @@ def test_per_position_quotas_cut_each_position_and_ties_are_decided_per_position
         {clerks[0].id: 10, clerks[1].id: 9, clerks[2].id: 1, **{a.id: 50 for a in agents}},
     )
     fake_components.set(ComponentKey.SMS_VOTES, {})
-    for move in (services.open_stage, services.close_stage, services.preview_stage):
+    for move in (open_stage, close_stage, preview_stage):
         move(stage, actor=admin_user)
     assert outcomes(stage) == {
         clerks[0].id: Q,
@@ -386,7 +397,7 @@ def test_per_position_quotas_cut_each_position_and_ties_are_decided_per_position
     assert list(selectors.unresolved_ties(stage)) == ["agent"]
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.resolve_tie(
+        resolve_tie(
             stage,
             admit_all=False,
             chosen_contestant_ids=[agents[1].id],
@@ -395,7 +406,7 @@ def test_per_position_quotas_cut_each_position_and_ties_are_decided_per_position
             position_code="clerk",
         )
     assert excinfo.value.code == "no_tie"
-    services.resolve_tie(
+    resolve_tie(
         stage,
         admit_all=False,
         chosen_contestant_ids=[agents[1].id],
@@ -403,7 +414,7 @@ def test_per_position_quotas_cut_each_position_and_ties_are_decided_per_position
         reason="Judges' tie-break interview",
         position_code="agent",
     )
-    services.finalize_stage(stage, actor=admin_user)
+    finalize_stage(stage, actor=admin_user)
 
     assert {cid for cid, outcome in outcomes(stage).items() if outcome == Q} == {
         clerks[0].id,

@@ -8,7 +8,6 @@ import pytest
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from campaigns import services
 from campaigns.choices import (
     STAGE_TRANSITION_ACTIONS,
     STAGE_TRANSITIONS,
@@ -17,8 +16,17 @@ from campaigns.choices import (
     ResultOutcome,
     StageStatus,
 )
-from campaigns.exceptions import InvalidTransitionError, StageGuardError
+from campaigns.clock import db_now
+from campaigns.exceptions import InvalidRulesError, InvalidTransitionError, StageGuardError
 from campaigns.models import Stage, StageResult
+from campaigns.services.stages import (
+    discard_preview,
+    finalize_stage,
+    open_stage,
+    preview_stage,
+    schedule_stage,
+    transition_stage,
+)
 from staff.models import AuditEvent
 from tests.factories.campaigns import ContestantFactory, StageFactory, StageResultFactory
 
@@ -65,7 +73,7 @@ def test_every_allowed_move_has_an_audit_action():
 def test_every_allowed_move_works_and_is_audited(source, target, admin_user, fake_components):
     stage = stage_in(source)
 
-    moved = services.transition_stage(stage, target, actor=admin_user, reason="as planned")
+    moved = transition_stage(stage, target, actor=admin_user, reason="as planned")
 
     assert (moved.status, Stage.objects.get(pk=stage.pk).status) == (target, target)
     event = AuditEvent.objects.get()
@@ -86,7 +94,7 @@ def test_every_other_move_is_refused_and_changes_nothing(source, target, admin_u
     results_before = list(StageResult.objects.values())
 
     with pytest.raises(InvalidTransitionError) as excinfo:
-        services.transition_stage(stage, target, actor=admin_user)
+        transition_stage(stage, target, actor=admin_user)
 
     assert excinfo.value.code == "invalid_transition"
     assert snapshot(stage) == before
@@ -98,16 +106,16 @@ def test_the_refusal_names_both_statuses(admin_user, english):
     stage = stage_in(StageStatus.DRAFT)
 
     with pytest.raises(InvalidTransitionError) as excinfo:
-        services.finalize_stage(stage, actor=admin_user)
+        finalize_stage(stage, actor=admin_user)
 
     assert str(excinfo.value.message) == "A stage cannot go from “Draft” to “Finalised”."
 
 
 def test_opening_stamps_the_time_audits_and_starts_the_campaign(admin_user):
     stage = stage_in(StageStatus.SCHEDULED)
-    now = timezone.now()
+    now = db_now()  # the clock that stamps the move (on PostgreSQL: this transaction's start)
 
-    services.open_stage(stage, actor=admin_user, reason="launch")
+    open_stage(stage, actor=admin_user, reason="launch")
 
     stage.refresh_from_db()
     assert stage.opened_at >= now
@@ -122,11 +130,11 @@ def test_opening_stamps_the_time_audits_and_starts_the_campaign(admin_user):
 def test_a_stage_opens_only_after_the_previous_one_is_finalized(three_stages, admin_user):
     _campaign, (first, second, _third), _ = three_stages
     ContestantFactory(stage=second)
-    services.open_stage(first, actor=admin_user)
+    open_stage(first, actor=admin_user)
     before = snapshot(second)
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.open_stage(second, actor=admin_user)
+        open_stage(second, actor=admin_user)
 
     assert excinfo.value.code == "previous_stage_not_finalized"
     assert snapshot(second) == before
@@ -137,7 +145,7 @@ def test_a_stage_without_contestants_cannot_open(admin_user):
     stage = StageFactory(order=1)
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.open_stage(stage, actor=admin_user)
+        open_stage(stage, actor=admin_user)
 
     assert excinfo.value.code == "no_contestants"
     assert Stage.objects.get(pk=stage.pk).status == StageStatus.DRAFT
@@ -147,7 +155,7 @@ def test_scheduling_needs_both_times(admin_user):
     stage = StageFactory(order=1, opens_at=timezone.now() + dt.timedelta(hours=1))
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.schedule_stage(stage, actor=admin_user)
+        schedule_stage(stage, actor=admin_user)
 
     assert excinfo.value.code == "schedule_incomplete"
     assert Stage.objects.get(pk=stage.pk).status == StageStatus.DRAFT
@@ -162,7 +170,7 @@ def test_a_stage_whose_closing_time_passed_cannot_open(admin_user):
     ContestantFactory(stage=stage)
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.open_stage(stage, actor=admin_user)
+        open_stage(stage, actor=admin_user)
 
     assert excinfo.value.code == "closes_at_passed"
     assert Stage.objects.get(pk=stage.pk).opened_at is None
@@ -173,7 +181,7 @@ def test_a_stage_with_an_unresolved_tie_cannot_be_finalized(admin_user):
     StageResult.objects.filter(stage=stage, rank__gte=2).update(outcome=ResultOutcome.TIED_AT_CUT)
 
     with pytest.raises(StageGuardError) as excinfo:
-        services.finalize_stage(stage, actor=admin_user)
+        finalize_stage(stage, actor=admin_user)
 
     assert excinfo.value.code == "unresolved_tie"
     assert Stage.objects.get(pk=stage.pk).status == StageStatus.PREVIEWED
@@ -184,8 +192,8 @@ def test_invalid_rules_refuse_opening(admin_user, english):
     stage = stage_in(StageStatus.DRAFT)
     Stage.objects.filter(pk=stage.pk).update(weights={"web_votes": "0.4"})
 
-    with pytest.raises(services.InvalidRulesError) as excinfo:
-        services.open_stage(stage, actor=admin_user)
+    with pytest.raises(InvalidRulesError) as excinfo:
+        open_stage(stage, actor=admin_user)
 
     assert excinfo.value.code == "invalid_rules"
     assert str(excinfo.value.message) == "Component weights must add up to exactly 1."
@@ -194,7 +202,7 @@ def test_invalid_rules_refuse_opening(admin_user, english):
 def test_discarding_a_preview_deletes_its_rows(admin_user):
     stage = stage_in(StageStatus.PREVIEWED)
 
-    services.discard_preview(stage, actor=admin_user, reason="weights were wrong")
+    discard_preview(stage, actor=admin_user, reason="weights were wrong")
 
     assert StageResult.objects.filter(stage=stage).count() == 0
     assert Stage.objects.get(pk=stage.pk).previewed_at is None
@@ -208,6 +216,6 @@ def test_discarding_a_preview_deletes_its_rows(admin_user):
 def test_preview_totals_are_decimal(admin_user, fake_components):
     stage = stage_in(StageStatus.CLOSED)
 
-    services.preview_stage(stage, actor=admin_user)
+    preview_stage(stage, actor=admin_user)
 
     assert set(StageResult.objects.values_list("total", flat=True)) == {Decimal("0.0000")}

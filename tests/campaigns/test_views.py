@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from campaigns import services
 from campaigns.choices import (
     CampaignStatus,
     ComponentKey,
@@ -17,6 +16,7 @@ from campaigns.choices import (
     StageStatus,
     Visibility,
 )
+from campaigns.services.stages import close_stage, finalize_stage, preview_stage
 from staff import services as staff_services
 from staff.choices import UnitKind
 from tests.factories.campaigns import (
@@ -450,10 +450,10 @@ def test_winners_page_after_finalising_ranks_the_qualifiers(
     ids = {c.staff_member.name: c.pk for c in first.contestants.select_related("staff_member")}
     fake_components.set(ComponentKey.WEB_VOTES, {ids["李娜"]: 10, ids["王强"]: 40, ids["张伟"]: 20})
     fake_components.set(ComponentKey.SMS_VOTES, {ids["李娜"]: 0, ids["王强"]: 40, ids["张伟"]: 10})
-    services.close_stage(first, actor=admin_user)
-    services.preview_stage(first, actor=admin_user)
+    close_stage(first, actor=admin_user)
+    preview_stage(first, actor=admin_user)
     before = client.get(reverse("campaigns:stage-winners", args=[first.pk]), **EN)
-    services.finalize_stage(first, actor=admin_user)
+    finalize_stage(first, actor=admin_user)
 
     response = client.get(reverse("campaigns:stage-winners", args=[first.pk]))
 
@@ -508,3 +508,35 @@ def test_winners_page_is_404_for_unknown_stages_and_draft_campaigns(client):
 
     assert client.get(f"/stages/{draft_stage.pk}/winners/").status_code == 404
     assert client.get("/stages/987654/winners/").status_code == 404
+
+
+def test_public_pages_show_the_vote_code_of_a_letter_employee_number(client, campaign, settings):
+    settings.SMS_VOTE_NUMBER = "1069088"
+    member = StaffMemberFactory(
+        name="赵敏",
+        employee_no="BJ010086",
+        vote_code="800001",
+        unit=campaign.first.contestants.first().staff_member.unit,
+    )
+    ContestantFactory(stage=campaign.first, staff_member=member)
+
+    detail = client.get(candidate_url(campaign, "bj010086"), **EN)
+    gallery = client.get(
+        reverse("campaigns:stage-contestants", args=[campaign.first.pk]), {"q": "8000"}, **EN
+    )
+
+    assert detail.status_code == 200
+    assert "Vote code <strong>800001</strong> · Employee number BJ010086" in detail.text
+    assert "Text <strong>TP 800001</strong> to <strong>1069088</strong> to vote." in detail.text
+    assert names(gallery) == ["赵敏"]
+    assert "Vote code 800001" in gallery.text
+
+
+def test_the_candidate_page_gives_no_sms_hint_when_no_stage_is_open(client, campaign):
+    close_stage(campaign.first, actor=None)
+
+    response = client.get(candidate_url(campaign, "20001"), **EN)
+
+    assert response.status_code == 200
+    assert "to vote." not in response.text
+    assert "Vote code <strong>20001</strong>" in response.text

@@ -64,6 +64,10 @@ class StaffMemberFactory(factory.django.DjangoModelFactory):
         phone = factory.Sequence(lambda n: f"139{n:08d}")
 
     employee_no = factory.Sequence(lambda n: f"{n + 1000}")
+    # A digit employee number is its own vote code; others get one from a block of their own.
+    vote_code = factory.LazyAttributeSequence(
+        lambda o, n: o.employee_no if o.employee_no.isdigit() else f"{900_000 + n}"
+    )
     name = factory.Sequence(lambda n: f"员工{n}")
     unit = factory.SubFactory(OrgUnitFactory)
     position = factory.SubFactory(PositionFactory)

@@ -16,15 +16,15 @@ from openpyxl import Workbook
 
 from staff.choices import AuditAction, StaffImportStatus, UnitKind
 from staff.exceptions import DomainError, ImportAlreadyHandledError, StaffImportError
-from staff.importing import (
-    check_staff_rows,
+from staff.importing.checking import check_staff_rows
+from staff.importing.reading import read_staff_file
+from staff.importing.services import (
     confirm_staff_import,
     discard_staff_import,
     import_staff,
     plan_staff_import,
     preview_staff_import,
     purge_stale_imports,
-    read_staff_file,
 )
 from staff.models import AuditEvent, StaffImport, StaffMember
 from staff.phones import parse_phone
@@ -72,11 +72,15 @@ def replace_in_zip(data, member, old, new):
     return buffer.getvalue()
 
 
-def expected_row(line, employee_no, name, phone, *, unit, position, **optional):
+def expected_row(line, employee_no, name, phone, *, unit, position, vote_code=None, **optional):
+    """A checked row; the vote code defaults to the employee number when that is digits."""
     parsed = parse_phone(phone)
     return {
         "line": line,
         "employee_no": employee_no,
+        "vote_code": vote_code
+        if vote_code is not None
+        else (employee_no if employee_no.isdigit() else ""),
         "name": name,
         "unit_id": unit.pk,
         "unit_code": unit.code,
@@ -481,8 +485,24 @@ FUTURE = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
         ({1: ""}, ["Name is missing."]),
         ({1: "名" * 65}, ["Name is longer than 64 characters."]),
         ({0: ""}, ["Employee number is missing."]),
-        ({0: "A1001"}, ["Employee number “A1001” must be 1 to 16 digits."]),
-        ({0: "12345678901234567"}, ["Employee number “12345678901234567” must be 1 to 16 digits."]),
+        (
+            {0: "A#1001"},
+            [
+                "Employee number “A#1001” must be 1 to 16 letters, digits or hyphens, starting with a letter or digit."
+            ],
+        ),
+        (
+            {0: "-1001"},
+            [
+                "Employee number “-1001” must be 1 to 16 letters, digits or hyphens, starting with a letter or digit."
+            ],
+        ),
+        (
+            {0: "12345678901234567"},
+            [
+                "Employee number “12345678901234567” must be 1 to 16 letters, digits or hyphens, starting with a letter or digit."
+            ],
+        ),
         ({5: "2020-13-01"}, ["Hire date “2020-13-01” is not a date; use YYYY-MM-DD."]),
         ({5: "01/03/2020"}, ["Hire date “01/03/2020” is not a date; use YYYY-MM-DD."]),
         ({5: FUTURE}, [f"Hire date {FUTURE} is in the future."]),
@@ -582,16 +602,16 @@ def test_check_reports_duplicate_employee_numbers_on_the_later_rows(store, clerk
 
 
 def test_check_collects_every_problem_of_a_row(store, clerk):
-    row = ["１００Ａ", "", "X999", "manager", "1.38001E+10", FUTURE, ""]
+    row = ["１００Ａ！", "", "X999", "manager", "1.38001E+10", FUTURE, ""]
 
     checked = check(csv_bytes([row]))
 
     assert checked.errors == (
         {
             "line": 2,
-            "employee_no": "100A",
+            "employee_no": "100A!",
             "messages": [
-                "Employee number “100A” must be 1 to 16 digits.",
+                "Employee number “100A!” must be 1 to 16 letters, digits or hyphens, starting with a letter or digit.",
                 "Name is missing.",
                 "Unknown unit code “X999”.",
                 "Unknown position “manager”.",
@@ -681,8 +701,8 @@ def test_preview_query_count_does_not_grow_with_rows(rows, store, clerk, django_
         ]
     )
 
-    # units by code, all positions, insert the preview
-    with django_assert_num_queries(3):
+    # units by code, all positions, holders of the file's vote codes, insert the preview
+    with django_assert_num_queries(4):
         staff_import = preview_staff_import(data=data, filename="staff.csv", actor=None)
 
     assert (staff_import.row_count, staff_import.error_count) == (rows, 0)

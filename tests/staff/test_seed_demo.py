@@ -122,16 +122,20 @@ def test_seed_demo_directory_gives_staff_the_position_of_their_unit_kind():
 def test_seed_demo_directory_staff_fields_are_plausible():
     seed_demo_directory(staff_count=SMALL)
 
-    members = list(StaffMember.objects.order_by("employee_no"))
-    assert [m.employee_no for m in members] == [str(100_001 + i) for i in range(SMALL)]
+    members = list(StaffMember.objects.select_related("unit").order_by("vote_code"))
+    assert [m.vote_code for m in members] == [str(100_001 + i) for i in range(SMALL)]
     for member in members:
         assert re.fullmatch(EMPLOYEE_NO_PATTERN, member.employee_no)
+        # Account managers have HR numbers with letters; everyone else votes by employee no.
+        prefix = "KH" if member.unit.kind == UnitKind.ACCOUNT_MANAGER_TEAM else ""
+        assert member.employee_no == f"{prefix}{member.vote_code}"
         assert re.fullmatch(r"[\u4e00-\u9fff]{2,3}", member.name), member.name
         assert re.fullmatch(r"[\u4e00-\u9fff0-9，。“”]+。", member.story), member.story
         assert member.is_active is True
         assert member.photo.name == ""
         assert 2005 <= member.hire_date.year <= 2025
     assert len({m.name for m in members}) > SMALL * 0.9
+    assert {m.employee_no.isdigit() for m in members} == {True, False}
 
 
 def test_seed_demo_directory_stores_phones_only_hashed_and_masked():
@@ -139,7 +143,7 @@ def test_seed_demo_directory_stores_phones_only_hashed_and_masked():
 
     phones = [demo_phone(i) for i in range(SMALL)]
     assert len(set(phones)) == SMALL
-    rows = StaffMember.objects.order_by("employee_no").values()
+    rows = StaffMember.objects.order_by("vote_code").values()
     for phone, row in zip(phones, rows, strict=True):
         assert row["phone_hash"] == hash_phone(f"+86{phone}")
         assert row["phone_masked"] == f"{phone[:3]}****{phone[-4:]}"

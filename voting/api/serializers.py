@@ -6,7 +6,6 @@ employee number, a list is not a phone. Each field's errors map to one stable co
 """
 
 import re
-import unicodedata
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from staff.identifiers import candidate_lookup
 from voting.choices import OTP_DIGITS, VoteChannel
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
@@ -42,22 +42,22 @@ class StrictIdField(serializers.Field):
 
 @extend_schema_field({"type": "string", "pattern": "^[0-9]{1,16}$", "example": "1234"})
 class EmployeeNoField(serializers.Field):
-    """An employee number: 1-16 digits, as a string (full-width digits are folded) or a
-    non-negative JSON integer. Returned as the stored string."""
+    """The candidate's vote code (digits) or employee number (letters, digits, ``-``), at
+    most 16 characters, as a string (full-width forms folded, letters upper-cased) or a
+    non-negative JSON integer. Returned normalised (``staff.identifiers.candidate_lookup``)."""
 
     default_error_messages = {
-        "invalid": _("An employee number is 1 to 16 digits."),
+        "invalid": _(
+            "A candidate number is a vote code or an employee number: 1 to 16 letters, "
+            "digits or hyphens."
+        ),
     }
 
     def to_internal_value(self, data: Any) -> str:
-        if isinstance(data, bool) or not isinstance(data, str | int):
+        found = candidate_lookup(data)
+        if found is None:
             self.fail("invalid")
-        if isinstance(data, int) and data < 0:
-            self.fail("invalid")
-        text = unicodedata.normalize("NFKC", str(data)).strip()
-        if not (_DIGITS.fullmatch(text) and len(text) <= 16):
-            self.fail("invalid")
-        return text
+        return found[1]
 
     def to_representation(self, value: str) -> str:
         return value
@@ -107,7 +107,9 @@ class CastVoteInputSerializer(serializers.Serializer):
     ``voter_token`` (from an earlier verification)."""
 
     stage = StrictIdField(help_text=_("The stage's id."))
-    employee_no = EmployeeNoField(help_text=_("The candidate's employee number."))
+    employee_no = EmployeeNoField(
+        help_text=_("The candidate's vote code (as on posters and in SMS) or employee number.")
+    )
     phone = serializers.CharField(max_length=32, required=False)
     code = OtpCodeField(required=False)
     voter_token = serializers.CharField(max_length=512, required=False)
@@ -147,6 +149,7 @@ class ReceiptStageSerializer(serializers.Serializer):
 class ReceiptCandidateSerializer(serializers.Serializer):
     name = serializers.CharField()
     employee_no = serializers.CharField()
+    vote_code = serializers.CharField()
 
 
 class ReceiptOutputSerializer(serializers.Serializer):

@@ -250,7 +250,11 @@ class CastVoteView(VotingApiView):
                     _error("unknown_candidate", "There is no candidate with this number."),
                     _error("bad_code", "This code is not valid."),
                     _error("code_expired", "This code has expired."),
-                    _error("bad_employee_no", "employee_no: An employee number is 1 to 16 digits."),
+                    _error(
+                        "bad_employee_no",
+                        "employee_no: A candidate number is a vote code or an employee number: "
+                        "1 to 16 letters, digits or hyphens.",
+                    ),
                     _error("bad_stage", "stage: A positive whole number is required."),
                 ],
             ),
@@ -361,6 +365,10 @@ class ReceiptView(VotingApiView):
                 "name": vote.stage.name,
                 "campaign": vote.stage.campaign.name,
             },
-            "candidate": {"name": member.name, "employee_no": member.employee_no},
+            "candidate": {
+                "name": member.name,
+                "employee_no": member.employee_no,
+                "vote_code": member.vote_code,
+            },
         }
         return Response(ReceiptOutputSerializer(body).data)

@@ -8,8 +8,6 @@ no bound). ``now`` is always the database clock (``campaigns.clock.db_now`` or t
 statement's own ``now()``), never the application's.
 """
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -18,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from campaigns.choices import StageStatus
 from campaigns.models import Stage
+from staff.identifiers import candidate_lookup
 from voting.choices import LimitKind
 from voting.exceptions import InvalidationError, LimitReachedError, UnknownCandidateError
 
-_EMPLOYEE_NO = re.compile(r"[0-9]{1,16}", re.ASCII)
 # One limit for every reason the voting app records (invalidation, restore, bulk jobs,
 # tally repair): the audit log stores it in full.
 REASON_MAX_LENGTH = 1000
@@ -81,16 +79,16 @@ def clean_reason(reason: object) -> str:
 
 
 def clean_employee_no(value: object) -> str:
-    """The employee number as stored (ASCII digits, at most 16), or ``UnknownCandidateError``.
+    """The candidate's number as stored: a vote code (digits) or an employee number
+    (letters, digits, ``-``; normalised to upper case), or ``UnknownCandidateError``.
 
     Runs before any query: a 40-digit number or a negative one never reaches the database.
+    Which column a number is looked up in is ``staff.identifiers.candidate_lookup``'s rule.
     """
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    found = candidate_lookup(value)
+    if found is None:
         raise UnknownCandidateError(_("There is no candidate with this number."))
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    if not _EMPLOYEE_NO.fullmatch(text):
-        raise UnknownCandidateError(_("There is no candidate with this number."))
-    return text
+    return found[1]
 
 
 def accepts_votes(stage: Stage, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from campaigns.choices import ContestantStatus
 from campaigns.clock import db_now, local_day
 from campaigns.models import Contestant, Stage
+from staff.identifiers import is_digits
 from staff.models import StaffMember
 from voting.ledger.receipts import normalize_receipt_code
 from voting.ledger.rules import RemainingVotes, StageLimits, VoteUsage, remaining_from_usage
@@ -146,5 +147,6 @@ def _find_contestant(
     if contestant_id is not None:
         candidates = candidates.filter(pk=contestant_id)
     else:
-        candidates = candidates.filter(staff_member__employee_no=employee_no)
+        field = "vote_code" if is_digits(employee_no or "") else "employee_no"
+        candidates = candidates.filter(**{f"staff_member__{field}": employee_no})
     return candidates.order_by("pk").values_list("pk", flat=True).first()

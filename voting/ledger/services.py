@@ -62,7 +62,11 @@ def replay_vote(
     same_candidate = (
         original.contestant_id == getattr(contestant, "pk", contestant)
         if contestant is not None
-        else original.contestant.staff_member.employee_no == employee_no
+        else employee_no
+        in {
+            original.contestant.staff_member.vote_code,
+            original.contestant.staff_member.employee_no,
+        }
     )
     if original.stage_id != stage_id or not same_candidate:
         raise IdempotencyConflictError(_("This request key was already used for another vote."))

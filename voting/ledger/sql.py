@@ -22,6 +22,7 @@ from django.db.models import Model
 
 from campaigns.choices import ContestantStatus
 from campaigns.models import Contestant, Stage
+from staff.identifiers import is_digits
 from staff.models import StaffMember
 from voting.choices import VoteStatus
 from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code
@@ -131,9 +132,13 @@ def read_facts_sql(
     ``now()`` in ``TIME_ZONE``, as ``campaigns.clock.local_day`` computes it.
     """
     names = _names()
-    by = (
-        "c.{C.id} = %(contestant)s" if contestant_id is not None else "m.{M.employee_no} = %(no)s"
-    ).format(**names)
+    if contestant_id is not None:
+        by = "c.{C.id} = %(contestant)s"
+    elif is_digits(employee_no or ""):
+        by = "m.{M.vote_code} = %(no)s"  # digits are a vote code (staff.identifiers)
+    else:
+        by = "m.{M.employee_no} = %(no)s"
+    by = by.format(**names)
     sql = _FACTS_SQL.format(candidate=by, **names)
     params = {
         "stage": stage_id,

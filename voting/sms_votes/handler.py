@@ -128,7 +128,9 @@ def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
     if not numbers:
         return
     rows = (
-        Contestant.objects.filter(staff_member__employee_no__in=numbers)
+        # The number an SMS names is the staff member's vote code (digits, unique; equal to
+        # the employee number wherever that is digits).
+        Contestant.objects.filter(staff_member__vote_code__in=numbers)
         .select_related("stage", "staff_member")
         .only(
             "status",
@@ -138,14 +140,14 @@ def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
             "stage__votes_per_day",
             "stage__votes_per_stage",
             "stage__votes_per_candidate",
-            "staff_member__employee_no",
+            "staff_member__vote_code",
             "staff_member__name",
         )
     )
     accepting: dict[str, list[Contestant]] = defaultdict(list)
     waiting: set[str] = set()
     for row in rows:
-        number = row.staff_member.employee_no
+        number = row.staff_member.vote_code
         if row.status != ContestantStatus.IN:
             continue
         if accepts_votes(row.stage, now):
@@ -386,7 +388,8 @@ def _write_replies(ballots: list[_Ballot], *, now: dt.datetime) -> None:
             member = ballot.contestant.staff_member
             params = {
                 "name": member.name,
-                "employee_no": member.employee_no,
+                # The receipt names the number the customer texts: the vote code.
+                "employee_no": member.vote_code,
                 "receipt": ballot.vote.receipt_code,
                 **ballot.params,
             }

@@ -22,7 +22,6 @@ new code. The audience pages (``vote/live/…``) are the same views with channel
 """
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +40,7 @@ from campaigns.choices import CampaignStatus, ContestantStatus, StageStatus
 from campaigns.models import Contestant, Stage
 from campaigns.selectors import contestants_for_stage
 from staff.exceptions import DomainError, InvalidPhoneError
+from staff.identifiers import candidate_lookup
 from staff.phones import parse_phone
 from voting.choices import VoteChannel
 from voting.exceptions import BadCodeError, CodeExpiredError, CodeLockedError, VoterSessionError
@@ -60,7 +60,6 @@ PENDING_PHONE_SALT = "voting.pending-phone"
 # Long enough for a code (5 minutes) and a few resends; the number is on the voter's phone.
 PENDING_PHONE_MAX_AGE = 15 * 60
 VOTER_SESSION_KEY = "voting.voter_token"
-_EMPLOYEE_NO = re.compile(r"[0-9]{1,16}", re.ASCII)
 # The largest id a database column holds: a longer number in a URL is a 404, not an overflow.
 MAX_ID = 2**63 - 1
 CODE_ERRORS = (BadCodeError, CodeExpiredError, CodeLockedError)
@@ -107,16 +106,18 @@ def qr_svg(url: str) -> SafeString:
 
 
 def candidate_or_404(stage_id: int, employee_no: str) -> Contestant:
-    """The contestant of a public stage with this employee number (one query: staff member,
+    """The contestant of a public stage with this vote code or employee number (one query: staff member,
     unit, position, stage and campaign joined), or 404. Withdrawn contestants are not found;
     eliminated ones are shown, and ``cast_vote`` refuses votes for them."""
-    if not (_EMPLOYEE_NO.fullmatch(employee_no) and 1 <= stage_id <= MAX_ID):
+    lookup = candidate_lookup(employee_no)
+    if lookup is None or not 1 <= stage_id <= MAX_ID:
         raise Http404
+    field, number = lookup
     found = (
         contestants_for_stage(stage_id)
         .select_related("stage__campaign")
         .exclude(stage__campaign__status=CampaignStatus.DRAFT)
-        .filter(staff_member__employee_no=employee_no)
+        .filter(**{f"staff_member__{field}": number})
         .first()
     )
     if found is None:

@@ -38,7 +38,8 @@ class Command(BaseCommand):
         )
         if options["stage"]:
             contestants = contestants.filter(stage_id=options["stage"])
-        numbers = sorted(set(contestants.values_list("staff_member__employee_no", flat=True)))
+        # Customers text the vote code (digits), whatever the employee number looks like.
+        numbers = sorted(set(contestants.values_list("staff_member__vote_code", flat=True)))
         if not numbers:
             raise CommandError("No open stage with contestants: open a stage first.")
         mix = TrafficMix(employee_nos=numbers, seed=options["seed"], voters=20_000)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from campaigns import services
 from campaigns.choices import ComponentKey
+from campaigns.services.stages import close_stage, open_stage
 
 
 @pytest.fixture
@@ -21,8 +21,8 @@ def closed_stage(three_stages, admin_user, fake_components):
     20, 30 (quota 3, 2 reserves), so contestants 0-2 qualify and 4, 3 are reserves.
     """
     _campaign, stages, contestants = three_stages
-    services.open_stage(stages[0], actor=admin_user)
-    services.close_stage(stages[0], actor=admin_user)
+    open_stage(stages[0], actor=admin_user)
+    close_stage(stages[0], actor=admin_user)
     ids = [c.id for c in contestants]
     fake_components.set(ComponentKey.WEB_VOTES, dict(zip(ids, (100, 80, 60, 40, 20), strict=True)))
     fake_components.set(ComponentKey.SMS_VOTES, dict(zip(ids, (10, 10, 10, 0, 4), strict=True)))

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from campaigns import services
 from campaigns.choices import (
     AuditAction,
     ComponentKey,
@@ -19,6 +18,7 @@ from campaigns.choices import (
 )
 from campaigns.exports import escape_formula
 from campaigns.models import Contestant, StageResult, TieResolution
+from campaigns.services.stages import finalize_stage, preview_stage
 from staff.models import AuditEvent
 from tests.factories.campaigns import ContestantFactory, StageFactory, StageResultFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
@@ -64,7 +64,7 @@ def test_preview_page_explains_the_computation_then_previews(hr, closed_stage):
 
 def test_results_page_shows_every_component_channel_and_a_bar_per_contestant(hr, closed_stage):
     stage, c = closed_stage
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
 
     response = hr.get(results_url(stage))
 
@@ -104,7 +104,7 @@ def test_results_page_shows_every_component_channel_and_a_bar_per_contestant(hr,
 def test_results_page_query_count_does_not_grow(hr, count, django_assert_num_queries):
     stage = StageFactory(status=StageStatus.CLOSED, quota=1)
     ContestantFactory.create_batch(count, stage=stage)
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
 
     # session, user, stage with campaign, outcome counts, table count, table page, chart
     # rows, reserves, tied rows (previewed), tie resolutions
@@ -136,7 +136,7 @@ def many(fake_components, position):
     votes = {c.pk: 250 - i for i, c in enumerate(contestants)}
     fake_components.set(ComponentKey.WEB_VOTES, votes)
     fake_components.set(ComponentKey.SMS_VOTES, votes)
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
     return stage
 
 
@@ -236,7 +236,7 @@ def test_results_search_and_outcome_filter_combine(hr, many):
 def test_results_large_tie_is_capped_in_the_chart_and_listed_in_full_in_the_tie_box(hr):
     stage = StageFactory(status=StageStatus.CLOSED, quota=10, reserve_count=5)
     ContestantFactory.create_batch(150, stage=stage)
-    services.preview_stage(stage, actor=None)  # no votes at all: everyone tied on 0
+    preview_stage(stage, actor=None)  # no votes at all: everyone tied on 0
 
     response = hr.get(results_url(stage))
 
@@ -257,7 +257,7 @@ def tied_stage(closed_stage, fake_components):
     ids = [x.id for x in c]
     fake_components.set(ComponentKey.WEB_VOTES, dict(zip(ids, (100, 90, 50, 50, 50), strict=True)))
     fake_components.set(ComponentKey.SMS_VOTES, dict(zip(ids, (10, 10, 5, 5, 5), strict=True)))
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
     return stage, c
 
 
@@ -343,7 +343,7 @@ def test_tie_choice_outside_the_tied_group_is_refused(hr, tied_stage):
 
 def test_finalise_page_lists_the_qualifiers_and_requires_a_reason(hr, closed_stage):
     stage, c = closed_stage
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
 
     page = hr.get(move_url(stage, "finalize"))
     refused = hr.post(move_url(stage, "finalize"), {"reason": " "})
@@ -361,7 +361,7 @@ def test_finalise_freezes_results_and_enrols_qualifiers_in_the_next_stage(
 ):
     stage, c = closed_stage
     next_stage = three_stages[1][1]
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
 
     response = hr.post(move_url(stage, "finalize"), {"reason": "Jury signed off"}, follow=True)
 
@@ -398,7 +398,7 @@ def test_finalise_with_unresolved_tie_is_refused(hr, tied_stage):
 
 def test_discard_preview_deletes_the_rows(hr, closed_stage):
     stage, _c = closed_stage
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
 
     hr.post(move_url(stage, "discard"), {"reason": "Fraud review pending"})
 
@@ -422,8 +422,8 @@ def finalized(closed_stage):
         )
     )
     c[0].refresh_from_db()
-    services.preview_stage(stage, actor=None)
-    services.finalize_stage(stage, actor=None, reason="ok")
+    preview_stage(stage, actor=None)
+    finalize_stage(stage, actor=None, reason="ok")
     return stage, c
 
 
@@ -506,7 +506,7 @@ def test_winners_xlsx_has_numbers_as_numbers(hr, finalized):
 
 def test_export_before_finalising_is_refused(hr, closed_stage):
     stage, _c = closed_stage
-    services.preview_stage(stage, actor=None)
+    preview_stage(stage, actor=None)
 
     response = hr.get(export_url(stage, "results", "csv"), follow=True)
 

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.admin_views import MOVES, moves_from
+from campaigns.admin.moves import MOVES, moves_from
 from campaigns.choices import (
     STAGE_TRANSITIONS,
     AuditAction,
@@ -123,6 +123,18 @@ def test_move_reason_is_optional_except_for_finalise(hr):
     assert response.status_code == 302
     assert stage.status == StageStatus.CLOSED
     assert events(AuditAction.STAGE_CLOSED) == [("hr", "", {"from": "open", "to": "closed"})]
+
+
+def test_a_move_reason_over_the_one_limit_is_refused_on_the_page_and_changes_nothing(hr):
+    stage = StageFactory(status=StageStatus.OPEN)
+
+    response = hr.post(move_url(stage, "close"), {"reason": "x" * 1001})
+
+    stage.refresh_from_db()
+    assert response.status_code == 200
+    assert list(response.context["form"].errors) == ["reason"]
+    assert stage.status == StageStatus.OPEN
+    assert events(AuditAction.STAGE_CLOSED) == []
 
 
 @pytest.mark.parametrize(

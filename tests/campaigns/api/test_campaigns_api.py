@@ -190,6 +190,7 @@ def test_contestant_list_shape(client, campaign):
     assert body["results"][2] == {
         "id": wang.pk,
         "employee_no": "30001",
+        "vote_code": "30001",
         "name": "王强",
         "unit": {"id": campaign.units["team"].pk, "code": "W-C1", "name": "西城客服一组"},
         "position": {"code": "call_centre_agent", "name": "客服代表"},

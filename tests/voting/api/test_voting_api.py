@@ -425,7 +425,11 @@ def test_receipt_shows_the_vote_without_the_phone(client, voting):
     assert response.status_code == 200
     assert body["receipt_code"] == "0123456789"
     assert body["status"] == "counted"
-    assert body["candidate"] == {"name": voting.alice.staff_member.name, "employee_no": "1234"}
+    assert body["candidate"] == {
+        "name": voting.alice.staff_member.name,
+        "employee_no": "1234",
+        "vote_code": "1234",
+    }
     assert body["stage"] == {
         "id": voting.stage.pk,
         "name": voting.stage.name,
