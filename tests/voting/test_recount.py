@@ -5,6 +5,7 @@ from celery.schedules import crontab
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from staff.audit import ReasonError
 from staff.models import AuditEvent
 from staff.phones import parse_phone
 from tests.factories.staff import UserFactory
@@ -12,7 +13,6 @@ from voting.choices import AuditAction, VoteChannel
 from voting.counting.publication import publish_stage_leaderboard
 from voting.counting.recount import last_recount_for_stage, recount_stage
 from voting.counting.tallies import fold_tally_events
-from voting.exceptions import InvalidationError
 from voting.ledger.corrections import invalidate_votes
 from voting.ledger.services import cast_vote
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally
@@ -159,7 +159,7 @@ def test_repair_needs_a_reason_and_changes_nothing_without_one(voting, admin_use
     fold_tally_events()
     Tally.objects.filter(contestant=voting.alice).update(votes=7)
 
-    with pytest.raises(InvalidationError) as refused:
+    with pytest.raises(ReasonError) as refused:
         recount_stage(voting.stage, repair=True, actor=admin_user, reason=reason)
 
     assert refused.value.code == ("reason_too_long" if len(reason) > 1000 else "reason_required")
@@ -177,7 +177,9 @@ def _drifted(voting):
 def test_recount_command_repair_refuses_without_a_reason(voting, admin_user):
     _drifted(voting)
 
-    with pytest.raises(CommandError, match=r"--repair needs --reason: Give a reason\."):
+    with pytest.raises(
+        CommandError, match=r"--repair needs --reason: Please give a reason; it is recorded\."
+    ):
         call_command("recount", "--stage", str(voting.stage.pk), "--repair", "--actor", "hr")
 
     assert Tally.objects.get(contestant=voting.alice).votes == 7

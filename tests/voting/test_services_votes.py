@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from campaigns.choices import ContestantStatus, StageStatus
 from campaigns.clock import local_day
 from campaigns.models import Stage
+from staff.audit import ReasonError
 from staff.models import AuditEvent
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
@@ -18,7 +19,6 @@ from tests.voting.conftest import finalise, set_limits
 from voting.choices import AuditAction, LimitKind, VoteChannel, VoteStatus
 from voting.exceptions import (
     IdempotencyConflictError,
-    InvalidationError,
     LimitReachedError,
     StaffCannotVoteError,
     StageClosedError,
@@ -444,7 +444,7 @@ def test_invalidation_writes_one_event_per_stage(voting):
 def test_invalidation_needs_a_reason(voting, reason):
     vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
 
-    with pytest.raises(InvalidationError) as excinfo:
+    with pytest.raises(ReasonError) as excinfo:
         invalidate_votes([vote.pk], actor=None, reason=reason)
 
     assert excinfo.value.code == "reason_required"
@@ -455,7 +455,7 @@ def test_invalidation_needs_a_reason(voting, reason):
 def test_invalidation_reason_is_trimmed_normalised_and_bounded(voting):
     vote = VoteFactory(stage=voting.stage, contestant=voting.alice)
 
-    with pytest.raises(InvalidationError) as too_long:
+    with pytest.raises(ReasonError) as too_long:
         invalidate_votes([vote.pk], actor=None, reason="x" * 1001)
     invalidate_votes([vote.pk], actor=None, reason="  line one\r\nline two  ")
 

@@ -25,9 +25,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Contestant, Stage
+from staff.audit import REASON_MAX_LENGTH
 from voting.admin.dashboard import CHART_HEIGHT, CHART_WIDTH, stage_dashboard
 from voting.counting.recount import recount_stage
-from voting.ledger.rules import REASON_MAX_LENGTH
 
 VIEW_PERMISSION = "voting.view_vote"
 RECOUNT_PERMISSION = "voting.change_vote"

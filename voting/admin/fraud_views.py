@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Stage
+from staff.audit import REASON_MAX_LENGTH
 from staff.exceptions import DomainError
 from voting.choices import VOTE_JOB_FINISHED
 from voting.fraud.filters import STAGE_PARAM, SUSPICIOUS_PARAM, VoteFilter
@@ -38,7 +39,6 @@ from voting.fraud.jobs import (
     vote_job,
 )
 from voting.fraud.patterns import PATTERN_LABELS, local_window, patterns, top_clusters
-from voting.ledger.rules import REASON_MAX_LENGTH
 
 # Seconds between refreshes of a running job's page.
 JOB_REFRESH_SECONDS = 2

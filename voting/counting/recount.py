@@ -37,11 +37,11 @@ from django.db import connection, transaction
 
 from campaigns.choices import StageStatus
 from campaigns.models import Stage
+from staff.audit import clean_reason
 from staff.services import Actor, record_audit_event
 from voting.choices import AuditAction, VoteStatus
 from voting.counting.leaderboards import latest_snapshot
 from voting.counting.publication import canonical_counts, chain_digest
-from voting.ledger.rules import clean_reason
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally, TallyEvent, Vote
 
 logger = logging.getLogger(__name__)
@@ -191,8 +191,8 @@ def recount_stage(
     Read-only on the counting path unless ``repair``: then, in one transaction, tallies
     are rewritten to match the ledger and ``voting.tally.repaired`` is audited (with
     ``actor`` and ``reason``); the report still lists what was found before the repair.
-    A repair needs a reason: ``InvalidationError`` (``reason_required`` /
-    ``reason_too_long``, ``voting.ledger.rules.clean_reason``) before anything is read. ``progress`` is called with the name of each finished
+    A repair needs a reason: ``ReasonError`` (``reason_required`` /
+    ``reason_too_long``, ``staff.audit.clean_reason``) before anything is read. ``progress`` is called with the name of each finished
     step (``count``, ``chain``, ``store``). Takes no locks without ``repair`` (see the
     module docstring for the lock it takes with).
     """

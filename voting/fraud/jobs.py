@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
+from staff.audit import clean_reason
 from staff.exceptions import DomainError, InvalidPhoneError
 from staff.phones import parse_phone
 from staff.services import Actor
@@ -44,7 +45,6 @@ from voting.choices import VOTE_JOB_FINISHED, VoteJobAction, VoteJobStatus, Vote
 from voting.exceptions import InvalidationError
 from voting.fraud.filters import SEARCH_PARAM, STAGE_PARAM, VoteFilter
 from voting.ledger.corrections import invalidate_votes, restore_votes
-from voting.ledger.rules import clean_reason
 from voting.models import Vote, VoteJob
 
 logger = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def start_vote_job(
     Writes one ``VoteJob`` (status ``queued``; the filtered stage, if any; the action, the
     filters, the frozen ``max_vote_id``, the previewed ``total``, actor and reason) and
     queues ``voting.run_vote_job`` on commit (bounded, never raises). Raises
-    ``InvalidationError`` for a missing or too long reason, or a search term that is a
+    ``staff.audit.ReasonError`` for a missing or too long reason, ``InvalidationError`` for a search term that is a
     phone number.
     """
     if action not in SERVICES:

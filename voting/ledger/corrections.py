@@ -21,11 +21,11 @@ from django.utils.translation import gettext as _
 from campaigns.choices import StageStatus
 from campaigns.clock import db_now
 from campaigns.models import Stage
+from staff.audit import clean_reason
 from staff.services import Actor, record_audit_event
 from voting.choices import AuditAction, VoteStatus
 from voting.exceptions import StageFrozenError
 from voting.ledger.outbox import record_tally_events
-from voting.ledger.rules import clean_reason
 from voting.models import Vote
 
 # Votes locked and changed per statement: bounded parameter lists, short lock batches.
@@ -104,7 +104,7 @@ def invalidate_votes(vote_ids: Iterable[int], *, actor: Actor, reason: str) -> l
     touched (with ``campaign_id``, the ids and the reason), in one transaction.
     Locks the vote rows in id order, then their stages. Idempotent: already invalidated
     votes are skipped, and a call that changes nothing records nothing. Raises
-    ``InvalidationError`` (``reason_required``, ``reason_too_long``) for a bad reason and
+    ``staff.audit.ReasonError`` (``reason_required``, ``reason_too_long``) for a bad reason and
     ``StageFrozenError`` (``stage_frozen``) if a vote to change belongs to a finalised
     stage; a refusal changes nothing.
     """

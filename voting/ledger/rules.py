@@ -18,11 +18,10 @@ from campaigns.choices import StageStatus
 from campaigns.models import Stage
 from staff.identifiers import candidate_lookup
 from voting.choices import LimitKind
-from voting.exceptions import InvalidationError, LimitReachedError, UnknownCandidateError
+from voting.exceptions import LimitReachedError, UnknownCandidateError
 
 # One limit for every reason the voting app records (invalidation, restore, bulk jobs,
 # tally repair): the audit log stores it in full.
-REASON_MAX_LENGTH = 1000
 
 
 @dataclass(frozen=True)
@@ -59,23 +58,6 @@ class RemainingVotes:
     today: int | None
     stage: int | None
     candidate: int | None = None
-
-
-def clean_reason(reason: object) -> str:
-    """The reason of a recorded action as stored: trimmed, line ends as ``\\n``, non-empty,
-    at most ``REASON_MAX_LENGTH`` characters.
-
-    Raises ``InvalidationError`` (``reason_required`` / ``reason_too_long``).
-    """
-    text = str(reason or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
-        raise InvalidationError("reason_required", _("Give a reason."))
-    if len(text) > REASON_MAX_LENGTH:
-        raise InvalidationError(
-            "reason_too_long",
-            _("A reason has at most %(n)d characters.") % {"n": REASON_MAX_LENGTH},
-        )
-    return text
 
 
 def clean_employee_no(value: object) -> str:

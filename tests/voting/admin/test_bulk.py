@@ -70,7 +70,7 @@ def test_confirm_with_a_reason_invalidates_exactly_the_selection_and_audits(hr, 
     assert response.status_code == 302
     assert invalid_ids() == set(ids)
     vote = Vote.objects.get(pk=ids[0])
-    # Stored with its line end normalised (voting.ledger.rules.clean_reason), never rendered raw.
+    # Stored with its line end normalised (staff.audit.clean_reason), never rendered raw.
     stored = "Same IP <b>burst</b>\nchecked with the store"
     assert (vote.invalidated_reason, vote.invalidated_by.username) == (stored, "hr")
     event = AuditEvent.objects.get(action=AuditAction.VOTES_INVALIDATED)

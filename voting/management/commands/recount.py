@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from campaigns.models import Stage
+from staff.audit import clean_reason
 from staff.exceptions import DomainError
 from voting.counting.recount import RECOUNTED_STATUSES, recount_stage
-from voting.ledger.rules import clean_reason
 
 STEPS = 3  # count, chain, store: the progress callbacks of recount_stage
 
