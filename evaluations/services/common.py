@@ -1,0 +1,40 @@
+"""Helpers the live-contest services share."""
+
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from campaigns.choices import RULES_EDITABLE_STATUSES, StageStatus
+from campaigns.models import Stage
+from evaluations.exceptions import JudgingError
+from evaluations.models import Panel
+
+# Audit reasons are free text an admin types: bounded like every reasoned action's.
+MAX_REASON_LENGTH = 1000
+
+
+def bump_live_version(panel_id: int) -> None:
+    """Tell tablets, the host page and the screen that something changed (their ETag)."""
+    Panel.objects.filter(pk=panel_id).update(live_version=F("live_version") + 1)
+
+
+def clean_reason(reason: str, *, required: bool) -> str:
+    """The trimmed reason; raises ``JudgingError`` (``reason_required`` or ``bad_reason``)."""
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise JudgingError("reason_required", _("Please give a reason; it is recorded."))
+    if len(reason) > MAX_REASON_LENGTH:
+        raise JudgingError(
+            "bad_reason",
+            _("The reason is too long (at most %(n)d characters).") % {"n": MAX_REASON_LENGTH},
+        )
+    return reason
+
+
+def check_rules_change(stage: Stage, reason: str) -> str:
+    """The stage's rule-change path applied to judging rules: free before the stage opens,
+    only with a reason after, never once results are previewed or finalised."""
+    if stage.status in {StageStatus.PREVIEWED, StageStatus.FINALIZED}:
+        raise JudgingError(
+            "rubric_frozen", _("The stage's results are computed: its judging rules are frozen.")
+        )
+    return clean_reason(reason, required=stage.status not in RULES_EDITABLE_STATUSES)
