@@ -20,6 +20,8 @@
 Rows here are written only by ``evaluations.services``.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
@@ -69,10 +71,10 @@ class Panel(models.Model):
         Judge, verbose_name=_("judges"), related_name="panels", blank=True
     )
     expert_weight = models.DecimalField(
-        _("expert judges' weight"), max_digits=4, decimal_places=3, default="0.600"
+        _("expert judges' weight"), max_digits=4, decimal_places=3, default=Decimal("0.600")
     )
     public_weight = models.DecimalField(
-        _("public judges' weight"), max_digits=4, decimal_places=3, default="0.400"
+        _("public judges' weight"), max_digits=4, decimal_places=3, default=Decimal("0.400")
     )
     trim_threshold = models.PositiveSmallIntegerField(
         _("trim from"),
