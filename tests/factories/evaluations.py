@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import factory
 
 from campaigns.choices import ComponentKey, StageKind
-from evaluations.choices import JudgeType
 from campaigns.models import Contestant
+from evaluations.choices import JudgeType
 from evaluations.models import Criterion, Judge, Panel
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import UserFactory
