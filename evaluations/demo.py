@@ -67,12 +67,15 @@ class LiveDemoSummary:
 
     def __str__(self) -> str:
         base = self.base_url.rstrip("/")
+        pages = [
+            (_("Judge tablet:"), reverse("evaluations:tablet-home")),
+            (_("Host page:"), reverse("evaluations:host", args=[self.stage_id])),
+            (_("Venue screen:"), reverse("evaluations:screen", args=[self.stage_id])),
+        ]
         lines = [
             _("Live contest: %(n)d contestants, %(j)d judges.")
             % {"n": CONTESTANTS, "j": len(self.links)},
-            f"  {_('Judge tablet:')} {base}{reverse('evaluations:tablet-home')}",
-            f"  {_('Host page:')} {base}{reverse('evaluations:host', args=[self.stage_id])}",
-            f"  {_('Venue screen:')} {base}{reverse('evaluations:screen', args=[self.stage_id])}",
+            *(f"  {label} {base}{path}" for label, path in pages),
         ]
         lines += [f"  {name}: {base}{path}" for name, path in self.links]
         return "\n".join(lines)
