@@ -119,6 +119,9 @@ class PanelAdmin(admin.ModelAdmin):
         setup.set_panel_judges(panel, judges=form.cleaned_data["judges"], actor=request.user)
         reason = form.cleaned_data.get("change_reason", "")
         for formset in formsets:
+            # The rubric service writes the rows (not formset.save()); the admin's change
+            # message still reads these lists.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for inline_form in formset.forms:
                 if not inline_form.has_changed() and not inline_form.cleaned_data.get("DELETE"):
                     continue

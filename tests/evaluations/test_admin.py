@@ -117,3 +117,63 @@ def test_panel_change_form_renders(admin_client, contest):
     response = admin_client.get(reverse("admin:evaluations_panel_change", args=[contest.panel.pk]))
 
     assert response.status_code == 200
+
+
+def _panel_form(stage, judges, *, reason="", criteria=()):
+    data = {
+        "stage": stage.pk,
+        "expert_weight": "0.6",
+        "public_weight": "0.4",
+        "trim_threshold": "5",
+        "judges": [j.pk for j in judges],
+        "change_reason": reason,
+        "criteria-TOTAL_FORMS": str(len(criteria)),
+        "criteria-INITIAL_FORMS": "0",
+        "criteria-MIN_NUM_FORMS": "0",
+        "criteria-MAX_NUM_FORMS": "1000",
+    }
+    for index, (name, top) in enumerate(criteria):
+        data |= {
+            f"criteria-{index}-order": str(index),
+            f"criteria-{index}-name": name,
+            f"criteria-{index}-max_points": str(top),
+            f"criteria-{index}-description": "",
+        }
+    return data
+
+
+def test_admin_creates_a_panel_with_its_rubric(admin_client):
+    from evaluations.models import Panel
+    from tests.factories.evaluations import JudgeFactory, LiveStageFactory
+
+    stage = LiveStageFactory()
+    judges = [JudgeFactory(), JudgeFactory(public=True)]
+
+    response = admin_client.post(
+        reverse("admin:evaluations_panel_add"),
+        _panel_form(stage, judges, criteria=[("业务技能", 40), ("服务规范", 60)]),
+    )
+
+    assert response.status_code == 302
+    panel = Panel.objects.get(stage=stage)
+    assert [(c.name, c.max_points) for c in panel.criteria.order_by("order")] == [
+        ("业务技能", 40),
+        ("服务规范", 60),
+    ]
+    assert set(panel.judges.all()) == set(judges)
+    assert AuditEvent.objects.filter(action="evaluations.rubric.changed").count() == 2
+
+
+def test_admin_rubric_change_after_opening_without_reason_is_refused(admin_client, contest):
+    from evaluations.models import Criterion
+
+    data = _panel_form(contest.panel.stage, contest.judges, criteria=[("形象", 10)])
+    data["criteria-INITIAL_FORMS"] = "0"
+
+    response = admin_client.post(
+        reverse("admin:evaluations_panel_change", args=[contest.panel.pk]), data
+    )
+
+    assert response.status_code == 200
+    assert "请填写原因" in response.content.decode()
+    assert not Criterion.objects.filter(name="形象").exists()
