@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from campaigns.choices import ContestantStatus
+from campaigns.choices import ContestantStatus, StageStatus
 from campaigns.clock import db_now
 from campaigns.models import Contestant
 from evaluations import selectors
@@ -175,7 +175,7 @@ def reopen_score(score: Score, *, actor: Actor, reason: str) -> ScoreReopening:
     reason = clean_reason(reason, required=True)
     score = Score.objects.select_related("panel__stage").get(pk=score.pk)
     stage = score.panel.stage
-    if stage.status not in {"open", "closed"}:
+    if stage.status not in {StageStatus.OPEN, StageStatus.CLOSED}:
         raise JudgingError(
             "results_frozen", _("Scores can be reopened only while the stage is open or closed.")
         )
