@@ -5,7 +5,8 @@
 with ``sender`` the ``Campaign`` class and keyword arguments ``campaign`` (the demo
 campaign), ``votes`` (how many demo votes its first stage should hold in all; the command
 does not send it for 0) and ``progress`` (a ``progress(label, done, total)`` callback
-drawing a progress bar, or ``None``). Each receiver seeds its own app's demo data,
+drawing a progress bar, or ``None``) and ``base_url`` (where the site is served, for
+links a receiver prints). Each receiver seeds its own app's demo data,
 idempotently, and returns an object whose ``str()`` is one line for the operator (or
 ``None``); the command prints those lines.
 """

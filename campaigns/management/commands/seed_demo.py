@@ -180,7 +180,11 @@ class Command(BaseCommand):
         if self.campaign is None or not self.options["votes"]:
             return
         responses = demo_campaign_seeded.send(
-            sender=Campaign, campaign=self.campaign, votes=self.options["votes"], progress=progress
+            sender=Campaign,
+            campaign=self.campaign,
+            votes=self.options["votes"],
+            progress=progress,
+            base_url=self.options["base_url"],
         )
         progress.close()
         for _receiver, summary in responses:
