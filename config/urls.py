@@ -21,6 +21,7 @@ urlpatterns = [
     path("healthz", HealthView.as_view(), name="healthz"),
     path("api/", include("voting.api.urls")),
     path("api/", include("campaigns.api.urls")),
+    path("api/", include("evaluations.measurement.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: any other /api/ path answers in the API's error shape rather than an HTML page.

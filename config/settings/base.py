@@ -381,3 +381,14 @@ VOTING_TALLY_WAKE_INTERVAL = env.float("VOTING_TALLY_WAKE_INTERVAL", default=0.2
 VOTING_TALLY_FAULT_SLEEP = env.float("VOTING_TALLY_FAULT_SLEEP", default=0.0)
 # Published boards in the cache (voting.publication); the database snapshot is the record.
 VOTING_LEADERBOARD_CACHE_TIMEOUT = env.int("VOTING_LEADERBOARD_CACHE_TIMEOUT", default=3600)
+# Service measurement (evaluations.measurement). Invitations: delay after the service,
+# quiet hours (local time; inside them an invitation waits for their end), and at most one
+# invitation per customer in this many days.
+EVALUATIONS_INVITATION_DELAY_MINUTES = env.int("EVALUATIONS_INVITATION_DELAY_MINUTES", default=30)
+EVALUATIONS_QUIET_HOURS = ("21:00", "08:00")
+EVALUATIONS_INVITATION_INTERVAL_DAYS = env.int("EVALUATIONS_INVITATION_INTERVAL_DAYS", default=30)
+# Business systems' clocks drift: served_at up to this far ahead of ours is accepted.
+EVALUATIONS_FUTURE_SKEW_SECONDS = 300
+# Shrunk means pull a staff member's mean towards the month's mean as if they had this
+# many extra ratings at that mean (three 10s stay below 3,000 ratings averaging 9.6).
+EVALUATIONS_SHRINKAGE_RATINGS = 20

@@ -1,1 +1,0 @@
-"""Models of the evaluations app; added by the issue that builds it."""

@@ -1,0 +1,41 @@
+"""Models of the evaluations app, one module per area (imported here so Django finds them)."""
+
+from evaluations.models.measurement import (
+    ChecklistItem,
+    EvaluationStageRule,
+    Inspection,
+    InspectionMark,
+    InspectionPhoto,
+    KpiFormula,
+    KpiImport,
+    KpiRecord,
+    Rating,
+    RatingInvitation,
+    RatingOptOut,
+    ServiceTransaction,
+    StaffMonth,
+    StoreGradeWeights,
+    StoreMonthScore,
+    TransactionApiKey,
+    UnitMonth,
+)
+
+__all__ = [
+    "ChecklistItem",
+    "EvaluationStageRule",
+    "Inspection",
+    "InspectionMark",
+    "InspectionPhoto",
+    "KpiFormula",
+    "KpiImport",
+    "KpiRecord",
+    "Rating",
+    "RatingInvitation",
+    "RatingOptOut",
+    "ServiceTransaction",
+    "StaffMonth",
+    "StoreGradeWeights",
+    "StoreMonthScore",
+    "TransactionApiKey",
+    "UnitMonth",
+]
