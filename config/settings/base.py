@@ -392,3 +392,6 @@ EVALUATIONS_FUTURE_SKEW_SECONDS = 300
 # Shrunk means pull a staff member's mean towards the month's mean as if they had this
 # many extra ratings at that mean (three 10s stay below 3,000 ratings averaging 9.6).
 EVALUATIONS_SHRINKAGE_RATINGS = 20
+# Bounds of one call-centre KPI file (evaluations.measurement.kpi_files).
+EVALUATIONS_KPI_MAX_BYTES = env.int("EVALUATIONS_KPI_MAX_BYTES", default=10 * 1024 * 1024)
+EVALUATIONS_KPI_MAX_ROWS = env.int("EVALUATIONS_KPI_MAX_ROWS", default=10_000)
