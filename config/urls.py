@@ -16,6 +16,7 @@ admin.site.index_title = _("Campaign administration")
 urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("voting.urls")),
+    path("inspections/", include("evaluations.measurement.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", HealthView.as_view(), name="healthz"),
