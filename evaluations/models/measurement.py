@@ -484,6 +484,7 @@ class _MonthFigures(models.Model):
     rating_count = models.PositiveIntegerField(_("ratings"), default=0)
     rating_sum = models.PositiveIntegerField(_("sum of scores"), default=0)
     top_box_count = models.PositiveIntegerField(_("ratings of 9-10"), default=0)
+    low_count = models.PositiveIntegerField(_("ratings of 1-6"), default=0)
     invitations_sent = models.PositiveIntegerField(_("invitations sent"), default=0)
     mean = models.DecimalField(_("mean"), max_digits=6, decimal_places=3, null=True)
     shrunk_mean = models.DecimalField(_("shrunk mean"), max_digits=6, decimal_places=3, null=True)
@@ -583,6 +584,8 @@ class StoreMonthScore(models.Model):
     composite = models.DecimalField(_("composite score"), **_SCORE)
     rank = models.PositiveIntegerField(_("rank"))
     store_count = models.PositiveIntegerField(_("stores ranked"))
+    in_top_band = models.BooleanField(_("top 10 %"), default=False)
+    in_bottom_band = models.BooleanField(_("bottom 10 %"), default=False)
     grade = models.CharField(_("grade"), max_length=16, choices=StoreGrade.choices)
     previous_grade = models.CharField(
         _("previous grade"), max_length=16, choices=StoreGrade.choices, blank=True
