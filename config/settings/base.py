@@ -395,3 +395,6 @@ EVALUATIONS_SHRINKAGE_RATINGS = 20
 # Bounds of one call-centre KPI file (evaluations.measurement.kpi_files).
 EVALUATIONS_KPI_MAX_BYTES = env.int("EVALUATIONS_KPI_MAX_BYTES", default=10 * 1024 * 1024)
 EVALUATIONS_KPI_MAX_ROWS = env.int("EVALUATIONS_KPI_MAX_ROWS", default=10_000)
+# Ratings a contestant needs in an evaluation-based stage's months to get a satisfaction
+# score, unless the stage's own rule (admin: evaluation stage rules) says otherwise.
+EVALUATIONS_MIN_RATINGS = env.int("EVALUATIONS_MIN_RATINGS", default=30)

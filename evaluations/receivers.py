@@ -1,0 +1,20 @@
+"""Receivers of the signals that lower apps send (STYLE.md §2): connected in
+``EvaluationsConfig.ready()``, each one a thin call of one evaluations service."""
+
+from typing import Any
+
+from campaigns.models import Campaign
+from evaluations.measurement.demo import DemoMeasurementSummary, Progress, seed_demo_measurement
+
+
+def seed_demo_measurement_on_demo_campaign(
+    sender: type[Campaign],
+    *,
+    campaign: Campaign,
+    progress: Progress | None = None,
+    **kwargs: Any,
+) -> DemoMeasurementSummary:
+    """``campaigns.signals.demo_campaign_seeded``: three months of demo service measurement
+    (``evaluations.measurement.demo``), with the campaign's stage 1 reading it."""
+    stage = campaign.stages.order_by("order").first()
+    return seed_demo_measurement(stage=stage, progress=progress)
