@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from evaluations.measurement.choices import (
     AuditAction,
@@ -39,6 +40,7 @@ from evaluations.measurement.choices import (
     StoreGrade,
     UnitLevel,
 )
+from evaluations.measurement.exceptions import MeasurementError
 from evaluations.measurement.rollups import month_bounds
 from evaluations.models import InspectionMark, StoreGradeWeights, StoreMonthScore, UnitMonth
 from staff.choices import UnitKind
@@ -218,3 +220,23 @@ def compute_store_grades(month: dt.date, *, actor: Actor = None) -> GradeSummary
             data={"month": month.isoformat(), "from": old, "to": new},
         )
     return GradeSummary(month, len(rows), len(changed))
+
+
+@transaction.atomic
+def set_grade_weights(weights: StoreGradeWeights, *, actor: Actor) -> StoreGradeWeights:
+    """Save the composite's weights (the one row, pk 1); they apply from the next
+    ``compute_store_grades``. Writes an ``evaluations.grade_weights.changed`` audit event.
+    Raises ``MeasurementError("bad_weights")`` unless the weights are >= 0 and add to 1.
+    """
+    values = {name: Decimal(str(getattr(weights, name))) for name in DIMENSIONS}
+    if any(value < 0 for value in values.values()) or sum(values.values()) != 1:
+        raise MeasurementError("bad_weights", _("The four weights must add up to 1."))
+    weights.pk = 1
+    weights.save()
+    record_audit_event(
+        weights,
+        actor=actor,
+        action=AuditAction.GRADE_WEIGHTS_CHANGED,
+        data={name: str(value) for name, value in values.items()},
+    )
+    return weights

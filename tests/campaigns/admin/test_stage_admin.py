@@ -355,6 +355,8 @@ def test_rules_form_has_an_input_per_component_and_position_with_stored_values(h
         ("weights_audience_votes", None),
         ("weights_judge_score", None),
         ("weights_satisfaction", "60"),
+        ("weights_kpi_score", None),
+        ("weights_inspection_score", None),
     ]
     assert subinputs(response, "position_quotas") == [
         ("position_quotas_clerk", "2"),
@@ -366,6 +368,8 @@ def test_rules_form_has_an_input_per_component_and_position_with_stored_values(h
         ("tie_break_order_3", [""]),
         ("tie_break_order_4", [""]),
         ("tie_break_order_5", [""]),
+        ("tie_break_order_6", [""]),
+        ("tie_break_order_7", [""]),
     ]
     assert '<label for="id_weights_4">Customer satisfaction %</label>' in response.text
     assert (
