@@ -397,7 +397,7 @@ class StoreGradeWeightsAdmin(admin.ModelAdmin):
     list_display = ("__str__", "satisfaction", "inspection", "complaints", "kpi")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return not StoreGradeWeights.objects.exists()
+        return False  # the one row comes with migration 0002
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
