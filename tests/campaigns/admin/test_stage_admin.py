@@ -368,8 +368,6 @@ def test_rules_form_has_an_input_per_component_and_position_with_stored_values(h
         ("tie_break_order_3", [""]),
         ("tie_break_order_4", [""]),
         ("tie_break_order_5", [""]),
-        ("tie_break_order_6", [""]),
-        ("tie_break_order_7", [""]),
     ]
     assert '<label for="id_weights_4">Customer satisfaction %</label>' in response.text
     assert (
