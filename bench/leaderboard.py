@@ -92,13 +92,13 @@ def seed() -> dict[int, int]:
     from django.test import Client
 
     from campaigns.choices import CampaignStatus, ContestantStatus, StageKind, StageStatus
+    from campaigns.clock import db_now
     from campaigns.models import Campaign, Contestant, Stage
     from staff import services as staff_services
     from staff.choices import UnitKind
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
     from voting.choices import VoteChannel
-    from campaigns.clock import db_now
     from voting.models import Tally
     from voting.publication import publish_stage_leaderboard
 

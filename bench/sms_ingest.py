@@ -13,7 +13,7 @@ In one run on one machine:
 3. starts gunicorn (gthread workers) and posts 1,000-message batches, signed as a gateway
    would, from ``--clients`` threads with keep-alive connections: about 20% re-deliveries
    of earlier ids, 10% junk, 5% from 50 heavy voters who pass their limit, the rest valid
-   votes from 100,000 voters (``voting.inbound.simulate``);
+   votes from 100,000 voters (``campaigns.messaging.inbound.simulate``);
 4. folds the tally outbox and recounts the stage (``voting.recount``): tallies must equal
    the ledger;
 5. measures the ceiling in the same run: ``COPY`` of as many ledger-shaped rows as votes
@@ -51,14 +51,16 @@ def cleanup() -> None:
     from django.db import connection
     from django.db.models import Q
 
+    from campaigns.messaging.models import InboundSms, OutboundSms
     from campaigns.models import Campaign, Contestant, Stage
     from staff.models import StaffMember
-    from voting.models import InboundSms, OutboundSms, Tally, TallyEvent, Vote
+    from voting.models import Tally, TallyEvent, Vote
 
     stages = Stage.objects.filter(campaign__name=BENCH_CAMPAIGN)
     # Also rows of a manual ``sms_simulate`` run against the bench stage.
     InboundSms.objects.filter(
-        Q(message_id__startswith="bench-") | Q(vote__stage__in=stages)
+        Q(message_id__startswith="bench-")
+        | Q(handled_by="votes", outcome_ref__in=Vote.objects.filter(stage__in=stages).values("pk"))
     ).delete()
     OutboundSms.objects.filter(phone_masked__startswith="138****").delete()
     TallyEvent.objects.filter(stage__in=stages).delete()
@@ -77,12 +79,12 @@ def seed() -> tuple[int, list[str]]:
     import datetime as dt
 
     from campaigns.choices import ContestantStatus, StageKind, StageStatus
+    from campaigns.clock import db_now
     from campaigns.models import Campaign, Contestant, Stage
     from staff import services as staff_services
     from staff.choices import UnitKind
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
-    from campaigns.clock import db_now
 
     cleanup()
     now = db_now()
@@ -128,7 +130,7 @@ def seed() -> tuple[int, list[str]]:
 def drive(batches: list[list[dict]], clients: int) -> tuple[list[float], Counter, Counter, float]:
     """Post every batch once, ``clients`` at a time; return latencies, result statuses,
     HTTP statuses and the wall time."""
-    from voting.inbound.simulate import WebhookClient
+    from campaigns.messaging.inbound.simulate import WebhookClient
 
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
@@ -226,7 +228,7 @@ def main() -> None:
     stage_id, numbers = seed()
     connections.close_all()
 
-    from voting.inbound.simulate import TrafficMix, percentile
+    from campaigns.messaging.inbound.simulate import TrafficMix, percentile
 
     mix = TrafficMix(employee_nos=numbers, voters=100_000, seed=int(time.time()), prefix="bench")
     batches = list(mix.batches(args.batches * BATCH, BATCH))

@@ -52,12 +52,12 @@ def seed() -> tuple[int, list[str], list[str]]:
     import datetime as dt
 
     from campaigns.choices import ContestantStatus, StageKind, StageStatus
+    from campaigns.clock import db_now
     from campaigns.models import Campaign, Contestant, Stage
     from staff import services as staff_services
     from staff.choices import UnitKind
     from staff.models import OrgUnit, Position, StaffMember
     from staff.phones import hash_phone, mask_phone
-    from campaigns.clock import db_now
     from voting.otp import VoterSession, issue_voter_token
 
     cleanup()

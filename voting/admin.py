@@ -1,20 +1,19 @@
 """The HR admin's fraud review: the vote ledger (read-only, filterable, suspicious patterns
-flagged), bulk invalidate and restore with a reason, and the read-only outbox, inbound SMS,
-one-time codes and voters; the read-only published boards and recount results, with the
+flagged), bulk invalidate and restore with a reason, and the read-only one-time codes and
+voters (the SMS outbox and inbound log are ``campaigns.messaging.admin``); the read-only published boards and recount results, with the
 stage dashboard (``voting.admin_dashboard``).
 
 Nothing here writes a vote directly: invalidation and restoration go through the
 intermediate page of ``voting.admin_views`` (preview by candidate, reason) to
 ``voting.bulk``, which calls ``voting.services`` (and writes the audit events). Phone
-numbers appear only masked; one-time code hashes and outbox destinations never appear.
+numbers appear only masked; one-time code hashes never appear.
 """
 
-import re
 from functools import partial
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
@@ -22,16 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.models import Contestant, Stage
 from voting import admin_dashboard, admin_views, fraud
 from voting.bulk import INVALIDATE, RESTORE
-from voting.models import (
-    InboundSms,
-    LeaderboardSnapshot,
-    OtpChallenge,
-    OutboundSms,
-    RecountCheck,
-    Vote,
-    Voter,
-)
-from voting.selectors import normalize_receipt_code
+from voting.models import LeaderboardSnapshot, OtpChallenge, RecountCheck, Vote, Voter
 
 CSS = "admin_extra/voting.css"
 
@@ -239,41 +229,6 @@ class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return extra + super().get_urls()
 
 
-@admin.register(OutboundSms)
-class OutboundSmsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The outbox: what was (or will be) sent, to a masked number. Never the destination."""
-
-    list_display = (
-        "created_at",
-        "phone_masked",
-        "template",
-        "language",
-        "status",
-        "attempts",
-        "sent_at",
-    )
-    list_filter = ("status", "template", "language")
-    search_fields = ("phone_masked", "=provider_message_id")
-    date_hierarchy = "created_at"
-    fields = (
-        "phone_masked",
-        "template",
-        "language",
-        "body",
-        "status",
-        "attempts",
-        "next_attempt_at",
-        "claimed_at",
-        "last_error",
-        "provider_message_id",
-        "created_at",
-        "sent_at",
-    )
-    readonly_fields = fields
-    list_per_page = 100
-    show_full_result_count = False
-
-
 @admin.register(OtpChallenge)
 class OtpChallengeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """One-time codes: when, how many tries, used or not. The code's hash is not shown."""
@@ -330,80 +285,6 @@ class VoterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("votes"), ordering="votes_cast")
     def vote_count(self, obj: Voter) -> int:
         return obj.votes_cast or 0
-
-
-# A mainland mobile number inside free text (a voter may text someone's number): shown
-# masked like every other number in the admin. Digits may be split by spaces or dashes.
-_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
-INBOUND_TEXT_SHOWN = 40
-
-
-def mask_numbers_in_text(text: str) -> str:
-    """``text`` with every mainland mobile number in it masked (``138****5678``)."""
-    return _NUMBER_IN_TEXT.sub(lambda m: f"{m[1]}****{m[3]}", text)
-
-
-@admin.register(InboundSms)
-class InboundSmsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Inbound SMS as the gateways delivered them: sender masked, outcome, linked vote.
-
-    Read-only (a log, like the ledger). The sender is stored only as a key and a mask;
-    numbers a voter typed into the text are masked on display too.
-    """
-
-    list_display = (
-        "received_at",
-        "provider",
-        "phone_masked",
-        "short_text",
-        "status",
-        "code",
-        "vote_receipt",
-    )
-    list_filter = ("provider", "status", "code")
-    list_select_related = ("vote",)
-    search_fields = ("=message_id", "phone_masked")
-    search_help_text = _("A provider message id, a masked number (138****5678) or a receipt code.")
-    date_hierarchy = "created_at"
-    fields = (
-        "provider",
-        "message_id",
-        "phone_masked",
-        "to_number",
-        "shown_text",
-        "received_at",
-        "created_at",
-        "status",
-        "code",
-        "reply",
-        "vote_receipt",
-    )
-    readonly_fields = fields
-    list_per_page = 100
-    show_full_result_count = False
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
-        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        receipt = normalize_receipt_code(search_term)
-        if receipt is not None:
-            # A receipt code typed loosely (lower case, O for 0) finds its message as well.
-            found = queryset.filter(Q(pk__in=found.values("pk")) | Q(vote__receipt_code=receipt))
-        return found, may_have_duplicates
-
-    @admin.display(description=_("text"))
-    def short_text(self, obj: InboundSms) -> str:
-        text = mask_numbers_in_text(obj.text)
-        return text if len(text) <= INBOUND_TEXT_SHOWN else f"{text[:INBOUND_TEXT_SHOWN]}…"
-
-    @admin.display(description=_("text"))
-    def shown_text(self, obj: InboundSms) -> str:
-        return mask_numbers_in_text(obj.text)
-
-    @admin.display(description=_("receipt code"), ordering="vote__receipt_code")
-    def vote_receipt(self, obj: InboundSms) -> str:
-        return obj.vote.receipt_code if obj.vote_id else "—"
 
 
 @admin.register(LeaderboardSnapshot)

@@ -9,9 +9,23 @@ class VotingConfig(AppConfig):
     verbose_name = _("Voting")
 
     def ready(self) -> None:
-        from voting import components, receivers  # noqa: PLC0415 -- models must be loaded first
+        # Models must be loaded first: these modules import them.
+        from campaigns.messaging.inbound.router import (  # noqa: PLC0415
+            KEYWORD_ORDER,
+            register_inbound_handler,
+        )
+        from voting import components, receivers, sms_templates  # noqa: PLC0415
+        from voting.sms_votes import handler  # noqa: PLC0415
 
         components.register()
+        sms_templates.register_templates()
+        register_inbound_handler(
+            handler.HANDLER_NAME,
+            handler.handle_vote_messages,
+            order=KEYWORD_ORDER,
+            help_text=handler.help_text,
+            find_labels=handler.receipt_labels,
+        )
         demo_campaign_seeded.connect(
             receivers.seed_demo_votes_on_demo_campaign, dispatch_uid="voting.demo_votes"
         )

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection
 
 from campaigns.choices import ContestantStatus
+from campaigns.clock import db_now, local_day
 from campaigns.models import Contestant, Stage
 from staff.models import StaffMember
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, VoteStatus
-from campaigns.clock import db_now, local_day
 from voting.models import TallyEvent, Vote, Voter
 from voting.selectors import StageLimits, VoteUsage, vote_usage
 

@@ -31,44 +31,14 @@ class RateOutcome(models.TextChoices):
     LIMITED = "limited", _("Refused by a limit")
 
 
-class SmsStatus(models.TextChoices):
-    """Life of an outbound SMS.
-
-    ``pending`` waits for a worker (again, after a temporary failure, at ``next_attempt_at``);
-    ``sending`` is claimed by a worker; ``sent`` and ``failed`` are final; ``unknown`` means
-    the request reached the gateway but no answer came back (a timeout): the message may or
-    may not have gone out, so it is never re-sent blindly and is reconciled from delivery
-    reports by our own message id.
-    """
-
-    PENDING = "pending", _("Pending")
-    SENDING = "sending", _("Sending")
-    SENT = "sent", _("Sent")
-    FAILED = "failed", _("Failed")
-    UNKNOWN = "unknown", _("Outcome unknown")
-
-
-# The only statuses in which an outbound SMS may hold its full destination number.
-SMS_NUMBER_HELD_STATUSES = (SmsStatus.PENDING, SmsStatus.SENDING)
-
-
 class SmsTemplate(models.TextChoices):
-    """Message templates. Chinese gateways send only pre-approved templates with parameters,
-    so the outbox stores a template name and parameters, not free text."""
+    """The voting app's SMS template keys. Chinese gateways send only pre-approved templates
+    with parameters, so the outbox stores a template key and parameters, not free text;
+    the texts are registered by ``voting.sms_templates`` (``campaigns.messaging.templates``)."""
 
     OTP = "otp", _("One-time code")
     VOTE_RECEIPT = "vote_receipt", _("Vote receipt")
     VOTE_REFUSED = "vote_refused", _("Vote refused")
-
-
-class InboundStatus(models.TextChoices):
-    """What became of one inbound SMS (``InboundSms``). ``pending`` exists only inside the
-    ingest's transaction (claimed, not yet decided) and is never committed."""
-
-    PENDING = "pending", _("Being handled")
-    COUNTED = "counted", _("Vote counted")
-    REFUSED = "refused", _("Refused")
-    HELP = "help", _("Answered with help")
 
 
 class LimitKind(models.TextChoices):

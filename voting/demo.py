@@ -80,13 +80,13 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from campaigns.choices import ContestantStatus, StageStatus
+from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
 from staff.demo import PHONE_PREFIXES
 from staff.models import StaffMember
 from staff.phones import hash_phone, mask_phone
 from staff.services import record_audit_event
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, AuditAction, VoteChannel, VoteStatus
-from campaigns.clock import db_now
 from voting.fingerprints import hash_ip, hash_ip_subnet, hash_user_agent
 from voting.models import Tally, Vote, Voter
 from voting.publication import publish_stage_leaderboard

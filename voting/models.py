@@ -1,4 +1,4 @@
-"""The vote ledger, voters, one-time codes, OTP rate events and the outbound SMS outbox.
+"""The vote ledger, voters, one-time codes, OTP rate events and the derived tallies.
 
 Terms and invariants:
 
@@ -15,16 +15,13 @@ Terms and invariants:
   is consumed by one conditional UPDATE (unused, unexpired, fewer than 5 wrong tries).
 * **RateEvent** — one row per request for a code, counted in PostgreSQL for the per-phone,
   per-IP and per-number-block limits (they hold with Redis down, DESIGN.md §4.10).
-* **OutboundSms** — the outbox. A request writes a row in its own transaction; Celery
-  workers send it. ``to_e164`` is the one place a full phone number is stored, and only
-  while the message is pending or being sent (a check constraint enforces it).
-* **InboundSms** — one inbound SMS per (provider, provider message id): the claim that
-  makes a re-delivered message count once (``voting.inbound.ingest``), and its outcome and
-  reply, given again to a re-delivery. The sender is stored only as hash and mask.
 * **TallyEvent**, **Tally**, **LeaderboardSnapshot**, **RecountCheck** — derived data: the
   tally outbox and its fold (``voting.tallies``), published boards and their digest chain
   (``voting.publication``) and recount results (``voting.recount``). Each can be rebuilt
   from the ledger.
+
+The SMS outbox and the inbound SMS log are ``campaigns.messaging.models`` (their tables
+keep their ``voting_`` names); an SMS vote's inbound message refers to its vote by id.
 """
 
 from django.conf import settings
@@ -33,17 +30,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Contestant, Stage
-from voting.choices import (
-    OTP_MAX_ATTEMPTS,
-    SMS_NUMBER_HELD_STATUSES,
-    InboundStatus,
-    OtpPurpose,
-    RateOutcome,
-    SmsStatus,
-    SmsTemplate,
-    VoteChannel,
-    VoteStatus,
-)
+from voting.choices import OTP_MAX_ATTEMPTS, OtpPurpose, RateOutcome, VoteChannel, VoteStatus
 
 
 class Voter(models.Model):
@@ -240,59 +227,6 @@ class RateEvent(models.Model):
         return f"{self.outcome} {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
-class OutboundSms(models.Model):
-    """One outbound message (the outbox). See ``voting.sms`` for how it is sent."""
-
-    to_e164 = models.CharField(
-        _("destination"),
-        max_length=20,
-        blank=True,
-        help_text=_("Held only until the message is sent; cleared afterwards."),
-    )
-    phone_hash = models.CharField(_("phone key"), max_length=64)
-    phone_masked = models.CharField(_("phone"), max_length=16)
-    template = models.CharField(_("template"), max_length=32, choices=SmsTemplate.choices)
-    params = models.JSONField(_("parameters"), default=dict, blank=True)
-    language = models.CharField(_("language"), max_length=16)
-    body = models.TextField(_("text"), blank=True)
-    status = models.CharField(
-        _("status"), max_length=16, choices=SmsStatus.choices, default=SmsStatus.PENDING
-    )
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), db_default=Now())
-    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    provider_message_id = models.CharField(_("provider message id"), max_length=128, blank=True)
-    created_at = models.DateTimeField(_("created at"), db_default=Now())
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("outbound SMS")
-        verbose_name_plural = _("outbound SMS")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=SmsStatus.values), name="outboundsms_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(template__in=SmsTemplate.values),
-                name="outboundsms_template_valid",
-            ),
-            # DESIGN.md §4.9: the full number lives here only until the message is out.
-            models.CheckConstraint(
-                condition=models.Q(status__in=SMS_NUMBER_HELD_STATUSES) | models.Q(to_e164=""),
-                name="outboundsms_number_only_while_pending",
-            ),
-        ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="outboundsms_due"),
-            models.Index(fields=["phone_hash", "created_at"], name="outboundsms_phone"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.template} → {self.phone_masked} ({self.status})"
-
-
 class TallyEvent(models.Model):
     """One change of the counted votes, waiting to be folded into ``Tally`` (the outbox).
 
@@ -428,51 +362,3 @@ class RecountCheck(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage_id} @ {self.checked_at:%Y-%m-%d %H:%M:%S}: {self.ok}"
-
-
-class InboundSms(models.Model):
-    """One inbound SMS of a gateway, claimed once per (provider, message id).
-
-    The unique key is the deduplication (DESIGN.md §4.4): the batch ingest claims ids
-    with ``INSERT … ON CONFLICT DO NOTHING``, and a re-delivery finds the row and gets
-    ``reply`` again. ``text`` is the raw text without NUL bytes, cut to 500 characters
-    (``voting.inbound.keywords.RAW_TEXT_MAX_CHARS``). ``received_at`` is what the gateway
-    claims and decides nothing; ``created_at`` is the database clock.
-    """
-
-    provider = models.CharField(_("provider"), max_length=16)
-    message_id = models.CharField(_("provider message id"), max_length=100)
-    phone_hash = models.CharField(_("phone key"), max_length=64, blank=True)
-    phone_masked = models.CharField(_("phone"), max_length=16, blank=True)
-    to_number = models.CharField(_("sent to"), max_length=32, blank=True)
-    text = models.TextField(_("text"), blank=True)
-    received_at = models.DateTimeField(_("received by the gateway"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), db_default=Now())
-    status = models.CharField(_("status"), max_length=16, choices=InboundStatus.choices)
-    code = models.CharField(_("refusal code"), max_length=32, blank=True)
-    reply = models.TextField(_("reply"), blank=True)
-    vote = models.OneToOneField(
-        Vote,
-        verbose_name=_("vote"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="inbound_sms",
-    )
-
-    class Meta:
-        verbose_name = _("inbound SMS")
-        verbose_name_plural = _("inbound SMS")
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "message_id"], name="inboundsms_unique_message"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=InboundStatus.values),
-                name="inboundsms_status_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.provider}:{self.message_id} ({self.status})"

@@ -32,6 +32,9 @@ from django.db.models import Case, Count, F, Max, Q, Value, When
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
+from campaigns.clock import db_now
+from campaigns.messaging.models import OutboundSms
+from campaigns.messaging.services import queue_sms, wake_sms_sender_on_commit
 from staff.phones import Phone, parse_phone
 from voting.choices import (
     OTP_DIGITS,
@@ -41,7 +44,6 @@ from voting.choices import (
     RateOutcome,
     SmsTemplate,
 )
-from campaigns.clock import db_now
 from voting.exceptions import (
     BadCodeError,
     CodeExpiredError,
@@ -49,8 +51,7 @@ from voting.exceptions import (
     VoterSessionError,
 )
 from voting.fingerprints import hash_ip, hash_number_block
-from voting.models import OtpChallenge, OutboundSms, RateEvent, Voter
-from voting.sms.services import queue_sms, wake_sms_sender
+from voting.models import OtpChallenge, RateEvent, Voter
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ def request_otp(*, phone: str, ip: str | None, language: str | None = None) -> N
             limit=limit,
             created_at=now,
         )
-        transaction.on_commit(wake_sms_sender)
+        wake_sms_sender_on_commit()
 
 
 def _issue_code(phone: Phone, *, ip_hash: str, language: str | None, now: datetime) -> None:

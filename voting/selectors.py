@@ -5,12 +5,12 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 
+from campaigns.clock import db_now, local_day
 from campaigns.models import Stage
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, VoteStatus
-from campaigns.clock import db_now, local_day
-from voting.models import OutboundSms, Vote
+from voting.models import Vote
 
 _RECEIPT = re.compile(rf"[{RECEIPT_ALPHABET}]{{{RECEIPT_LENGTH}}}")
 # Crockford base32 reads O as 0 and I, L as 1, and ignores hyphens and spaces.
@@ -131,11 +131,3 @@ def valid_votes_by_contestant(stage: Stage | int, *, channel: str) -> dict[int, 
         .order_by()
     )
     return {row["contestant_id"]: row["votes"] for row in rows}
-
-
-def outbox_messages(*, phone_hash: str | None = None, last: int = 20) -> QuerySet[OutboundSms]:
-    """The newest ``last`` outbound messages, optionally of one phone (by its hash)."""
-    messages = OutboundSms.objects.all()
-    if phone_hash is not None:
-        messages = messages.filter(phone_hash=phone_hash)
-    return messages.order_by("-created_at", "-pk")[:last]

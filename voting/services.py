@@ -23,6 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from campaigns.choices import StageStatus
+from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
 from staff.phones import parse_phone
 from staff.services import Actor, record_audit_event
@@ -39,7 +40,6 @@ from voting.choices import (
     LimitKind,
     VoteStatus,
 )
-from campaigns.clock import db_now
 from voting.exceptions import (
     BadCodeError,
     IdempotencyConflictError,

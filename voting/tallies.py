@@ -46,8 +46,8 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import connection, transaction
 
-from campaigns.models import Stage
 from campaigns.clock import db_now
+from campaigns.models import Stage
 from voting.models import Tally, TallyEvent
 from voting.tasks import fold_tallies_task
 

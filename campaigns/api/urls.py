@@ -1,6 +1,6 @@
 """API URLs of the campaigns app, included under ``/api/`` (namespace ``campaigns-api``)."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from campaigns.api.views import CampaignViewSet, StageContestantListView
@@ -17,4 +17,6 @@ urlpatterns = [
         StageContestantListView.as_view(),
         name="stage-contestants",
     ),
+    # The inbound SMS webhooks (/api/sms/inbound/…) live with the rest of SMS messaging.
+    path("", include("campaigns.messaging.urls")),
 ]

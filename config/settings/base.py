@@ -258,7 +258,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The outbox sweep: sends what a lost or skipped wake-up left behind.
     "send-pending-sms": {
-        "task": "voting.send_pending_sms",
+        "task": "campaigns.send_pending_sms",
         "schedule": 5.0,
         "options": {"expires": 5},
     },
@@ -303,7 +303,7 @@ PHONE_HASH_KEY = env("PHONE_HASH_KEY", default=_DEV_PHONE_HASH_KEY if DEBUG else
 if not PHONE_HASH_KEY:
     raise ImproperlyConfigured("PHONE_HASH_KEY must be set when DEBUG is off.")
 SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
-# Inbound SMS webhooks (voting.inbound.gateways). An empty secret or token refuses every
+# Inbound SMS webhooks (campaigns.messaging.inbound.gateways). An empty secret or token refuses every
 # request of that gateway. The generic webhook's X-Timestamp may be this far from our clock.
 SMS_INBOUND_MAX_SKEW = 300
 SMS_TWILIO_AUTH_TOKEN = env("SMS_TWILIO_AUTH_TOKEN", default="")
@@ -329,18 +329,18 @@ VOTING_SESSION_MAX_AGE = env.int("VOTING_SESSION_MAX_AGE", default=1800)
 # Courtesy throttles of the voting API per client IP (DRF rate strings); the real limits
 # are the database ones above and the stage's vote limits.
 VOTING_API_THROTTLE_RATES = {"otp": "30/min", "votes": "120/min", "receipts": "120/min"}
-# Outbound SMS (voting.sms). The outbox backend sends nothing and keeps every text.
-SMS_BACKEND = env("SMS_BACKEND", default="voting.sms.backends.outbox.OutboxBackend")
+# Outbound SMS (campaigns.messaging.sender). The outbox backend sends nothing and keeps
+# every text.
+SMS_BACKEND = env("SMS_BACKEND", default="campaigns.messaging.backends.outbox.OutboxBackend")
 SMS_SEND_BATCH_SIZE = env.int("SMS_SEND_BATCH_SIZE", default=50)
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=6)
 SMS_RETRY_BASE_SECONDS = env.int("SMS_RETRY_BASE_SECONDS", default=10)
 SMS_RETRY_MAX_SECONDS = env.int("SMS_RETRY_MAX_SECONDS", default=600)
 # A row "sending" for longer than this was left by a dead worker: its outcome is unknown.
 SMS_CLAIM_TIMEOUT = env.int("SMS_CLAIM_TIMEOUT", default=300)
-# Wake-up calls to the broker after commit: bounded, and errors are only logged.
-SMS_WAKE_SENDER = env.bool("SMS_WAKE_SENDER", default=True)
+# The connection timeout of the bulk vote job's wake-up (voting.bulk); the SMS sender is
+# woken through staff.wakeups (WAKEUP_*).
 SMS_WAKE_TIMEOUT = env.float("SMS_WAKE_TIMEOUT", default=1.0)
-SMS_WAKE_EXPIRES = 60
 SMS_HTTP_URL = env("SMS_HTTP_URL", default="")
 SMS_HTTP_TOKEN = env("SMS_HTTP_TOKEN", default="")
 SMS_HTTP_TIMEOUT = env.float("SMS_HTTP_TIMEOUT", default=5.0)

@@ -7,11 +7,12 @@ import pytest
 from django.utils import timezone
 
 from campaigns.choices import CampaignStatus
+from campaigns.messaging.models import OutboundSms
 from staff.phones import parse_phone
 from tests.factories.campaigns import CampaignFactory, ContestantFactory, StageFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
 from voting.choices import VoteChannel
-from voting.models import OutboundSms, Vote
+from voting.models import Vote
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,19 +6,18 @@ import datetime as dt
 
 import factory
 
+from campaigns.clock import db_now, local_day
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from voting.choices import (
     OTP_TTL_SECONDS,
     OtpPurpose,
     RateOutcome,
-    SmsTemplate,
     VoteChannel,
     VoteStatus,
 )
-from campaigns.clock import db_now, local_day
 from voting.fingerprints import hash_number_block
-from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
+from voting.models import OtpChallenge, RateEvent, Vote, Voter
 from voting.services import new_receipt_code
 
 
@@ -86,31 +85,3 @@ class RateEventFactory(factory.django.DjangoModelFactory):
     block_hash = factory.LazyAttribute(lambda o: hash_number_block(o.phone_obj.e164))
     outcome = RateOutcome.SENT
     created_at = factory.LazyFunction(db_now)
-
-
-class OutboundSmsFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = OutboundSms
-        exclude = ("phone_obj",)
-
-    class Params:
-        phone = "13500000000"
-
-    phone_obj = factory.LazyAttribute(lambda o: parse_phone(o.phone))
-    to_e164 = factory.LazyAttribute(lambda o: o.phone_obj.e164)
-    phone_hash = factory.LazyAttribute(lambda o: o.phone_obj.hash)
-    phone_masked = factory.LazyAttribute(lambda o: o.phone_obj.masked)
-    template = SmsTemplate.VOTE_RECEIPT
-    params = factory.LazyFunction(
-        lambda: {
-            "name": "张三",
-            "employee_no": "1234",
-            "receipt": "ABCDEFGHJK",
-            "remaining_today": 2,
-        }
-    )
-    language = "zh-hans"
-    # Explicit times from the database clock (``campaigns.clock``): on SQLite time-machine moves
-    # the process clock but not SQLite's own, and on PostgreSQL a test's now() is fixed.
-    created_at = factory.LazyFunction(db_now)
-    next_attempt_at = factory.LazyAttribute(lambda o: o.created_at)

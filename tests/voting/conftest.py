@@ -9,11 +9,11 @@ import time_machine
 from django.core.cache import cache
 from django.db import connection
 
+from campaigns.clock import db_now
 from campaigns.models import Contestant, Stage
 from staff.phones import Phone, parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory
-from campaigns.clock import db_now
 
 
 @pytest.fixture(autouse=True)

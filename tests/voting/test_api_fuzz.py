@@ -16,9 +16,9 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from campaigns.clock import db_now
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory
-from campaigns.clock import db_now
 
 MAX_EXAMPLES = 25
 

@@ -20,13 +20,14 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
+from campaigns.messaging.models import OutboundSms
 from staff.exceptions import DomainError
 from staff.models import AuditEvent
 from tests.factories.voting import VoteFactory, VoterFactory
 from tests.voting.conftest import set_limits
 from voting import services
 from voting.choices import VoteChannel
-from voting.models import OtpChallenge, OutboundSms, Vote
+from voting.models import OtpChallenge, Vote
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

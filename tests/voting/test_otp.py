@@ -7,12 +7,14 @@ import time_machine
 from django.db import connection
 from django.db.models import F
 
+from campaigns.messaging.choices import SmsStatus
+from campaigns.messaging.models import OutboundSms
 from staff.exceptions import InvalidPhoneError
 from staff.phones import parse_phone
 from tests.factories.voting import RateEventFactory
 from tests.voting.conftest import set_limits
 from voting import services
-from voting.choices import OTP_TTL_SECONDS, RateOutcome, SmsStatus, SmsTemplate, VoteChannel
+from voting.choices import OTP_TTL_SECONDS, RateOutcome, SmsTemplate, VoteChannel
 from voting.exceptions import (
     BadCodeError,
     CodeExpiredError,
@@ -20,7 +22,7 @@ from voting.exceptions import (
     LimitReachedError,
     VoterSessionError,
 )
-from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote
+from voting.models import OtpChallenge, RateEvent, Vote
 from voting.otp import VoterSession
 
 pytestmark = pytest.mark.django_db

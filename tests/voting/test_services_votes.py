@@ -7,6 +7,7 @@ import time_machine
 from django.db import connection
 
 from campaigns.choices import ContestantStatus, StageStatus
+from campaigns.clock import local_day
 from campaigns.models import Stage
 from staff.models import AuditEvent
 from staff.phones import parse_phone
@@ -16,7 +17,6 @@ from tests.factories.voting import VoteFactory
 from tests.voting.conftest import set_limits
 from voting import casting, services
 from voting.choices import AuditAction, LimitKind, VoteChannel, VoteStatus
-from campaigns.clock import local_day
 from voting.exceptions import (
     IdempotencyConflictError,
     InvalidationError,

@@ -22,12 +22,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
+from campaigns.clock import db_now, local_day
 from campaigns.models import Contestant, Stage
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from voting import services
 from voting.choices import VoteChannel, VoteStatus
-from campaigns.clock import db_now, local_day
 from voting.models import Tally, TallyEvent, Vote
 from voting.publication import leaderboard_for_stage
 from voting.recount import recount_stage

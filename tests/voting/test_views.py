@@ -15,14 +15,16 @@ from django.test import Client
 from django.utils import translation
 
 from campaigns.choices import CampaignStatus, StageStatus
+from campaigns.messaging.models import OutboundSms
+from campaigns.messaging.templates import render_sms
 from campaigns.models import Campaign, Stage
 from staff.phones import parse_phone
 from tests.factories.staff import StaffMemberFactory, UserFactory
 from tests.factories.voting import VoteFactory
 from tests.voting.conftest import VotingSetup, set_limits
 from voting.choices import OTP_TTL_SECONDS, SmsTemplate, VoteChannel, VoteStatus
-from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
-from voting.sms.templates import render_sms, votes_left_text
+from voting.models import OtpChallenge, RateEvent, Vote, Voter
+from voting.sms_templates import votes_left_text
 from voting.views import VOTER_SESSION_KEY
 
 pytestmark = pytest.mark.django_db

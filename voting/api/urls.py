@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from voting.api import inbound, leaderboard, views
+from voting.api import leaderboard, views
 
 app_name = "voting_api"
 
@@ -15,16 +15,5 @@ urlpatterns = [
         "stages/<int:stage_id>/leaderboard/",
         leaderboard.StageLeaderboardView.as_view(),
         name="stage-leaderboard",
-    ),
-    path("sms/inbound/", inbound.InboundSmsView.as_view(), name="sms-inbound"),
-    path(
-        "sms/inbound/twilio/",
-        inbound.TwilioInboundSmsView.as_view(),
-        name="sms-inbound-twilio",
-    ),
-    path(
-        "sms/inbound/aliyun/<str:token>/",
-        inbound.AliyunInboundSmsView.as_view(),
-        name="sms-inbound-aliyun",
     ),
 ]

@@ -64,12 +64,12 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.choices import ContestantStatus, StageStatus
+from campaigns.clock import db_now, local_day
 from campaigns.models import Contestant, Stage
 from staff.exceptions import InvalidPhoneError
 from staff.models import StaffMember
 from staff.phones import Phone, parse_phone
 from voting.choices import InboundStatus, SmsStatus, SmsTemplate, VoteChannel, VoteStatus
-from campaigns.clock import db_now, local_day
 from voting.exceptions import LimitReachedError
 from voting.inbound.keywords import SmsKind, clean_raw_text, parse_sms
 from voting.models import InboundSms, OutboundSms, TallyEvent, Vote, Voter

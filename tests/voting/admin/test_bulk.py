@@ -9,7 +9,7 @@ from tests.factories.staff import UserFactory
 from tests.factories.voting import OtpChallengeFactory, VoteFactory
 from voting import bulk
 from voting.choices import AuditAction, VoteStatus
-from voting.models import OtpChallenge, OutboundSms, Vote, Voter
+from voting.models import OtpChallenge, Vote, Voter
 from voting.tasks import run_vote_job_task
 
 pytestmark = pytest.mark.django_db
@@ -215,17 +215,6 @@ def test_view_only_admin_sees_no_bulk_actions_and_cannot_post_them(client, ledge
     ("model", "make"),
     [
         ("vote", lambda: VoteFactory()),
-        (
-            "outboundsms",
-            lambda: OutboundSms.objects.create(
-                phone_hash="h",
-                phone_masked="138****5678",
-                template="otp",
-                language="en",
-                body="code",
-                status="sent",
-            ),
-        ),
         ("otpchallenge", lambda: OtpChallengeFactory()),
         ("voter", lambda: Voter.objects.create(voter_hash="v" * 64)),
     ],
@@ -243,25 +232,6 @@ def test_read_only_admins_refuse_add_change_delete(hr, model, make):
     assert (listing.status_code, detail.status_code) == (200, 200)
     assert (add.status_code, change.status_code, delete.status_code) == (403, 403, 403)
     assert type(obj).objects.filter(pk=obj.pk).count() == 1
-
-
-def test_outbox_shows_masked_number_and_text_never_the_destination(hr):
-    sms = OutboundSms.objects.create(
-        to_e164="+8613812345670",
-        phone_hash="h",
-        phone_masked="138****5670",
-        template="otp",
-        language="en",
-        body="[Service Star] Your verification code is 123456.",
-    )
-
-    listing = hr.get(reverse("admin:voting_outboundsms_changelist"))
-    detail = hr.get(reverse("admin:voting_outboundsms_change", args=[sms.pk]))
-
-    assert "138****5670" in listing.text
-    assert "Your verification code is 123456" in detail.text
-    for page in (listing, detail):
-        assert "13812345670" not in page.text
 
 
 def test_otp_admin_never_shows_the_code_hash(hr):

@@ -5,12 +5,12 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
 from tests.factories.voting import VoteFactory
 from tests.voting.admin.conftest import CLUSTER_AT
 from voting import fraud, services
 from voting.choices import VoteChannel
 from voting.fingerprints import hash_ip, hash_ip_subnet
-from voting.inbound.ingest import InboundMessage, ingest_sms_batch
 from voting.models import Vote
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,7 @@ def test_cast_vote_stores_the_subnet_key_and_sms_votes_have_none(voting, frozen_
         channel=VoteChannel.WEB,
         ip="198.51.100.23",
     )
-    ingest_sms_batch(
+    route_sms_batch(
         [InboundMessage(id="m1", sender="13900001111", text="TP 1234", to="10690000")],
         provider="generic",
     )

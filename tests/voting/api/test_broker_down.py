@@ -5,9 +5,11 @@ import json
 
 import pytest
 
+from campaigns.messaging.models import OutboundSms
+from staff.wakeups import reset_wakeups
 from tests.factories.campaigns import ContestantFactory, StageFactory
 from tests.factories.staff import StaffMemberFactory
-from voting.models import OutboundSms, Vote
+from voting.models import Vote
 
 # Commits matter here: on_commit wake-ups only run after a real commit.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,6 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(20)  # a hang (celery#4556) fails the test; no wall time is asserted
 def test_code_and_vote_succeed_with_the_broker_unreachable(client, settings, caplog):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+    reset_wakeups()  # no pause left over from an earlier test: the wake-up is really tried
     stage = StageFactory(open=True)
     ContestantFactory(stage=stage, staff_member=StaffMemberFactory(employee_no="1234"))
 
@@ -34,4 +37,4 @@ def test_code_and_vote_succeed_with_the_broker_unreachable(client, settings, cap
     assert otp.status_code == 202
     assert vote.status_code == 201
     assert Vote.objects.get().pk == vote.json()["vote_id"]
-    assert "SMS sender wake-up failed" in caplog.text
+    assert "wake-up of campaigns.send_pending_sms failed" in caplog.text

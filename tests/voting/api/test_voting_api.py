@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from campaigns.messaging.models import OutboundSms
 from campaigns.models import Stage
 from staff.phones import parse_phone
 from tests.factories.campaigns import ContestantFactory, StageFactory
@@ -15,7 +16,7 @@ from tests.factories.voting import RateEventFactory, VoteFactory
 from tests.voting.conftest import set_limits
 from voting import services
 from voting.choices import VoteChannel
-from voting.models import OtpChallenge, OutboundSms, RateEvent, Vote, Voter
+from voting.models import OtpChallenge, RateEvent, Vote, Voter
 from voting.otp import VoterSession
 
 pytestmark = pytest.mark.django_db

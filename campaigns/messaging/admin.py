@@ -1,0 +1,158 @@
+"""The HR admin's SMS pages: the read-only outbox and inbound log, registered under the
+campaigns app (``CampaignsConfig.ready`` imports this module).
+
+Both are logs: readable and filterable, never added, changed or deleted here. Phone
+numbers appear only masked; outbox destinations never appear, and numbers a customer typed
+into an inbound text are masked on display too.
+"""
+
+import re
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from campaigns.messaging.inbound.router import outcome_label_for_search
+from campaigns.messaging.models import InboundSms, OutboundSms
+from campaigns.messaging.templates import registered_templates, template_label
+
+# A mainland mobile number inside free text (a voter may text someone's number): shown
+# masked like every other number in the admin. Digits may be split by spaces or dashes.
+_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
+INBOUND_TEXT_SHOWN = 40
+
+
+def mask_numbers_in_text(text: str) -> str:
+    """``text`` with every mainland mobile number in it masked (``138****5678``)."""
+    return _NUMBER_IN_TEXT.sub(lambda m: f"{m[1]}****{m[3]}", text)
+
+
+class ReadOnlyLogAdmin(admin.ModelAdmin):
+    """A log: no add, change or delete permission."""
+
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TemplateFilter(admin.SimpleListFilter):
+    """Templates by their registered, translated labels."""
+
+    title = _("template")
+    parameter_name = "template"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(item.key, str(item.label)) for item in registered_templates()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(template=self.value()) if self.value() else queryset
+
+
+@admin.register(OutboundSms)
+class OutboundSmsAdmin(ReadOnlyLogAdmin):
+    """The outbox: what was (or will be) sent, to a masked number. Never the destination."""
+
+    list_display = (
+        "created_at",
+        "phone_masked",
+        "template_name",
+        "language",
+        "status",
+        "attempts",
+        "sent_at",
+    )
+    list_filter = ("status", TemplateFilter, "language")
+    search_fields = ("phone_masked", "=provider_message_id")
+    date_hierarchy = "created_at"
+    fields = (
+        "phone_masked",
+        "template_name",
+        "language",
+        "body",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "last_error",
+        "provider_message_id",
+        "created_at",
+        "sent_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("template"), ordering="template")
+    def template_name(self, obj: OutboundSms) -> str:
+        return template_label(obj.template)
+
+
+@admin.register(InboundSms)
+class InboundSmsAdmin(ReadOnlyLogAdmin):
+    """Inbound SMS as the gateways delivered them: sender masked, outcome, its reference.
+
+    The sender is stored only as a key and a mask; numbers a customer typed into the text
+    are masked on display too. ``outcome_label`` is the handler's short reference (a
+    vote's receipt code), searchable as the handler normalises it.
+    """
+
+    list_display = (
+        "received_at",
+        "provider",
+        "phone_masked",
+        "short_text",
+        "status",
+        "code",
+        "outcome",
+    )
+    list_filter = ("provider", "status", "code", "handled_by")
+    search_fields = ("=message_id", "phone_masked")
+    search_help_text = _("A provider message id, a masked number (138****5678) or a receipt code.")
+    date_hierarchy = "created_at"
+    fields = (
+        "provider",
+        "message_id",
+        "phone_masked",
+        "to_number",
+        "shown_text",
+        "received_at",
+        "created_at",
+        "status",
+        "code",
+        "reply",
+        "handled_by",
+        "outcome",
+    )
+    readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        labels = outcome_label_for_search(search_term)
+        if labels:
+            # A reference typed loosely (a receipt code in lower case, O for 0) finds its
+            # message as well.
+            found = queryset.filter(Q(pk__in=found.values("pk")) | Q(outcome_label__in=labels))
+        return found, may_have_duplicates
+
+    @admin.display(description=_("text"))
+    def short_text(self, obj: InboundSms) -> str:
+        text = mask_numbers_in_text(obj.text)
+        return text if len(text) <= INBOUND_TEXT_SHOWN else f"{text[:INBOUND_TEXT_SHOWN]}…"
+
+    @admin.display(description=_("text"))
+    def shown_text(self, obj: InboundSms) -> str:
+        return mask_numbers_in_text(obj.text)
+
+    @admin.display(description=_("outcome reference"), ordering="outcome_label")
+    def outcome(self, obj: InboundSms) -> str:
+        return obj.outcome_label or "—"

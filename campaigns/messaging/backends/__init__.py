@@ -1,0 +1,1 @@
+"""SMS backends, chosen by ``SMS_BACKEND`` (see ``campaigns.messaging.sender``)."""

@@ -1,0 +1,251 @@
+"""Gateway adapters: authenticate an inbound SMS webhook and turn its payload into
+``InboundMessage`` rows for ``campaigns.messaging.inbound.router.route_sms_batch``.
+
+* **generic** (DESIGN.md §8) — ``X-Timestamp`` (unix seconds, ASCII digits only: a float,
+  a sign or spaces are refused) within ``SMS_INBOUND_MAX_SKEW`` (300 s) of this server's
+  clock, and ``X-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<raw
+  body>"`` under ``SMS_INBOUND_SECRET``, over the raw bytes as received (a re-serialised
+  body does not verify). The prefix must be exactly ``sha256=``; the hex digest is
+  accepted in lower or upper case (it is lower-cased, then compared in constant time).
+* **twilio** — ``X-Twilio-Signature``: base64 of the HMAC-SHA1, keyed with
+  ``SMS_TWILIO_AUTH_TOKEN``, of the full URL Twilio requested (scheme, host, path and
+  query string) followed by every POST parameter, sorted by name, as name + value
+  (Twilio's "Validating requests" recipe). The scheme is what Django sees: behind a TLS
+  proxy, set ``SECURE_PROXY_SSL_HEADER`` or every request is refused.
+* **aliyun** — the upstream-message push (an array of ``{phone_number, send_time,
+  content, sign_name, dest_code, sequence_id}``) is unsigned: it is authenticated by a
+  secret token in the callback URL (``SMS_ALIYUN_CALLBACK_TOKEN``), compared in constant
+  time. ``sequence_id`` is the message id.
+
+An empty secret refuses every request: an unconfigured gateway never accepts unsigned
+votes. Refusals raise ``BadSignatureError`` (403) before anything is parsed or stored.
+
+Envelope errors of a JSON body raise ``WebhookInputError`` (400): ``parse_error`` (not JSON,
+not UTF-8, nested too deep), ``bad_request`` (not an object / array as expected),
+``bad_messages`` (``messages`` missing or not a list), ``batch_too_large`` (over 1,000).
+A message with a bad field is the message's own result (pinned): no usable ``id`` →
+``refused``/``bad_message``, not recorded; ``from`` not a mainland mobile →
+``refused``/``bad_phone``; ``text`` missing, not a string or holding a lone surrogate →
+``refused``/``bad_text``. ``to`` must be a string if present; ``received_at`` (ISO 8601,
+or unix seconds) is informational and ignored when unreadable.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from campaigns.messaging.exceptions import BadSignatureError, WebhookInputError
+from campaigns.messaging.inbound.router import MAX_BATCH, MESSAGE_ID_MAX_CHARS, InboundMessage
+
+logger = logging.getLogger(__name__)
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}", re.ASCII)
+_HEX_DIGEST = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
+SIGNATURE_PREFIX = "sha256="
+
+
+def _refuse(reason: str) -> BadSignatureError:
+    logger.warning("security: inbound SMS webhook refused (%s)", reason)
+    return BadSignatureError(_("The request signature is missing, wrong or too old."))
+
+
+def sign_generic(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Signature`` header value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return SIGNATURE_PREFIX + digest.hexdigest()
+
+
+def verify_generic(headers: Mapping[str, str], body: bytes, *, now: float | None = None) -> None:
+    """Check the generic webhook's timestamp and signature; raise ``BadSignatureError``."""
+    secret = settings.SMS_INBOUND_SECRET
+    if not secret:
+        raise _refuse("SMS_INBOUND_SECRET is not set")
+    timestamp = headers.get("X-Timestamp") or ""
+    signature = headers.get("X-Signature") or ""
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise _refuse("missing or malformed X-Timestamp")
+    server_now = int(time.time() if now is None else now)
+    if abs(server_now - int(timestamp)) > settings.SMS_INBOUND_MAX_SKEW:
+        logger.warning(
+            "security: inbound SMS timestamp %s is %d s from server time %d",
+            timestamp,
+            int(timestamp) - server_now,
+            server_now,
+        )
+        raise _refuse("stale timestamp")
+    if not signature.startswith(SIGNATURE_PREFIX):
+        raise _refuse("missing signature or wrong algorithm prefix")
+    given = signature[len(SIGNATURE_PREFIX) :]
+    if not _HEX_DIGEST.fullmatch(given):
+        raise _refuse("signature is not a hex SHA-256 digest")
+    expected = sign_generic(secret, timestamp, body)[len(SIGNATURE_PREFIX) :]
+    if not hmac.compare_digest(expected, given.lower()):
+        raise _refuse("wrong signature")
+
+
+def twilio_signature(auth_token: str, url: str, params: Mapping[str, list[str]]) -> str:
+    """Twilio's ``X-Twilio-Signature`` for a POST to ``url`` with form ``params``."""
+    payload = url + "".join(
+        name + value for name in sorted(params) for value in sorted(params[name])
+    )
+    digest = hmac.new(auth_token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _url_variants(url: str) -> list[str]:
+    """The URL as seen, and without a default port: Twilio signs the URL as configured,
+    and its own validators try both forms."""
+    parts = urlsplit(url)
+    variants = [url]
+    if parts.port in {80, 443}:
+        variants.append(urlunsplit(parts._replace(netloc=parts.hostname or "")))
+    return variants
+
+
+def verify_twilio(url: str, params: Mapping[str, list[str]], signature: str) -> None:
+    """Check ``X-Twilio-Signature`` against the full URL and form fields; raise
+    ``BadSignatureError``."""
+    token = settings.SMS_TWILIO_AUTH_TOKEN
+    if not token:
+        raise _refuse("SMS_TWILIO_AUTH_TOKEN is not set")
+    if not signature:
+        raise _refuse("missing X-Twilio-Signature")
+    for candidate in _url_variants(url):
+        if hmac.compare_digest(twilio_signature(token, candidate, params), signature):
+            return
+    raise _refuse("wrong Twilio signature")
+
+
+def verify_aliyun_token(token: str) -> None:
+    """Check the secret token of Aliyun's callback URL; raise ``BadSignatureError``."""
+    expected = settings.SMS_ALIYUN_CALLBACK_TOKEN
+    if not expected:
+        raise _refuse("SMS_ALIYUN_CALLBACK_TOKEN is not set")
+    if not hmac.compare_digest(expected.encode(), token.encode()):
+        raise _refuse("wrong Aliyun callback token")
+
+
+def load_json(body: bytes) -> Any:
+    """The decoded JSON body, or ``WebhookInputError`` (``parse_error``)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise WebhookInputError("parse_error", _("The request body is not valid JSON.")) from exc
+
+
+def _check_size(messages: list[Any]) -> None:
+    if len(messages) > MAX_BATCH:
+        raise WebhookInputError(
+            "batch_too_large",
+            _("At most %(n)s messages per request.") % {"n": MAX_BATCH},
+        )
+
+
+def _message_id(value: object) -> str | None:
+    """A usable message id: a string or integer, 1-100 characters, no NUL, encodable."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    if not 0 < len(text) <= MESSAGE_ID_MAX_CHARS or "\x00" in text:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def _received_at(value: object) -> dt.datetime | None:
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        if isinstance(value, str):
+            moment = parse_datetime(value.strip())
+            if moment is not None and moment.tzinfo is None:
+                moment = moment.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
+            return moment
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
+def _text_field(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def generic_messages(payload: Any) -> list[InboundMessage]:
+    """The messages of a generic webhook body (module docstring for the errors)."""
+    if not isinstance(payload, dict):
+        raise WebhookInputError("bad_request", _("The request body must be a JSON object."))
+    messages = payload.get("messages")
+    if not isinstance(messages, list):
+        raise WebhookInputError("bad_messages", _("messages must be a list of messages."))
+    _check_size(messages)
+    parsed = []
+    for message in messages:
+        if not isinstance(message, dict):
+            parsed.append(InboundMessage(id=None, sender="", text=None))
+            continue
+        to = message.get("to", "")
+        parsed.append(
+            InboundMessage(
+                id=_message_id(message.get("id")) if isinstance(to, str) else None,
+                sender=message.get("from"),
+                text=message.get("text"),
+                to=_text_field(to),
+                received_at=_received_at(message.get("received_at")),
+            )
+        )
+    return parsed
+
+
+def twilio_messages(params: Mapping[str, list[str]]) -> list[InboundMessage]:
+    """The one message of a Twilio webhook (``MessageSid``, ``From``, ``To``, ``Body``)."""
+
+    def first(name: str) -> str | None:
+        values = params.get(name) or [None]
+        return values[0]
+
+    return [
+        InboundMessage(
+            id=_message_id(first("MessageSid") or first("SmsSid")),
+            sender=first("From") or "",
+            text=first("Body"),
+            to=first("To") or "",
+        )
+    ]
+
+
+def aliyun_messages(payload: Any) -> list[InboundMessage]:
+    """The messages of an Aliyun upstream push (a JSON array), ``sequence_id`` as id."""
+    if not isinstance(payload, list):
+        raise WebhookInputError("bad_request", _("The request body must be a JSON array."))
+    _check_size(payload)
+    parsed = []
+    for message in payload:
+        if not isinstance(message, dict):
+            parsed.append(InboundMessage(id=None, sender="", text=None))
+            continue
+        parsed.append(
+            InboundMessage(
+                id=_message_id(message.get("sequence_id")),
+                sender=message.get("phone_number"),
+                text=message.get("content"),
+                to=_text_field(message.get("dest_code")),
+                received_at=_received_at(message.get("send_time")),
+            )
+        )
+    return parsed

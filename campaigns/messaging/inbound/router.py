@@ -1,0 +1,415 @@
+"""The inbound SMS router: one batch of gateway messages, claimed once, offered to the
+handlers the upper apps registered, every outcome recorded (DESIGN.md §2, §8).
+
+Handlers. An app that understands some inbound texts registers a handler in its
+``AppConfig.ready()``::
+
+    register_inbound_handler("votes", handle_vote_messages, order=KEYWORD_ORDER,
+                             help_text=vote_help_text, find_labels=receipt_labels)
+
+* ``handler(items, *, now)`` receives the batch's claimed, still-undecided items (a
+  list of ``InboundItem``, in request order) and the database time that decides the whole
+  batch. Each item carries the message, the sender's parsed ``phone``, the normalised
+  ``text`` (``inbound.text.normalize_sms``; ``""`` for a text too long to be anything),
+  the ``provider`` and the sender's reply ``language``. The handler decides the items it
+  understands by setting ``status`` (``counted``, ``refused``, ``evaluation`` or
+  ``help``), ``reply`` (the text returned to the gateway and stored), optionally
+  ``code`` (a refusal code), ``outcome_ref`` (the id of its own row, e.g. the vote) and
+  ``outcome_label`` (a short, non-personal reference for the admin, e.g. a receipt code).
+  It leaves every other item untouched, for the next handler.
+* It works set-based on the whole list: a fixed number of statements whatever the batch
+  size, inside the batch's one transaction (it must not commit or open its own; it may
+  use savepoints). SMS it wants sent (receipts) it queues with
+  ``services.queue_sms_bulk`` (one INSERT); the router wakes the sender on commit.
+* An exception rolls the whole batch back (nothing is claimed or recorded) and reaches
+  the webhook; the gateway retries it.
+* ``order``: lower runs first. Texts with a keyword of their own (``TP 1234``) use
+  ``KEYWORD_ORDER`` (100): they mean the same whatever else the sender is doing, so they
+  are decided before anything that interprets a bare reply in context (a rating ``7``, an
+  opt-out ``TD``), which uses ``REPLY_ORDER`` (200). Orders are unique, so the sequence is
+  never a matter of registration order; a vote keyword stays a vote whatever registers
+  later.
+* ``help_text()`` (optional) is the handler's sentence of the help reply, in the active
+  language; ``find_labels(term)`` (optional) turns an admin search term into the
+  ``outcome_label`` values it may mean (a receipt code typed loosely).
+
+Registering the same handler again under its name is a no-op (``ready()`` may run twice);
+a different handler under a taken name, or a taken order, is an error.
+
+The batch (``route_sms_batch``), in one transaction with a fixed number of statements:
+
+1. outside the transaction, per message: an id is required (else ``refused`` /
+   ``bad_message``, not recorded: without an id it cannot be deduplicated); the sender
+   must be a mainland mobile (``bad_phone``) and the text a readable string
+   (``bad_text``), both recorded and refused by the router itself; a repeat of an id
+   earlier in the batch is a ``duplicate`` of it;
+2. the database clock, read once;
+3. **claim** the message ids: ``INSERT … ON CONFLICT (provider, message_id) DO NOTHING
+   RETURNING message_id`` (``InboundSms``), ids in sorted order. An id another delivery
+   already holds is a ``duplicate``: its stored reply is read back (one more statement,
+   only when there are duplicates). If the other delivery is still in flight, the INSERT
+   waits for it to commit (the unique index), so a duplicate always sees the final reply,
+   and two concurrent deliveries of one id count it once;
+4. the senders' reply languages (``selectors.reply_languages``), else ``LANGUAGE_CODE``;
+5. the handlers, in ``order``, each offered what is still undecided;
+6. whatever no handler took gets the help reply (``help``);
+7. every claimed row's outcome: one ``INSERT … ON CONFLICT DO UPDATE``.
+
+Lock order: message-id claims in sorted id order first; handlers take their own locks
+after (the vote handler locks voter rows in hash order). Every lock is held until commit.
+
+Replies of ``help`` and of the router's own refusals are returned to the gateway only,
+never queued as SMS: junk must not cost outbound messages.
+"""
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from campaigns.clock import db_now
+from campaigns.messaging.choices import DECIDED_STATUSES, DUPLICATE, InboundStatus
+from campaigns.messaging.inbound.text import (
+    NORMALIZE_MAX_CHARS,
+    clean_raw_text,
+    is_readable,
+    normalize_sms,
+)
+from campaigns.messaging.models import InboundSms
+from campaigns.messaging.selectors import reply_languages
+from campaigns.messaging.services import wake_sms_sender_on_commit
+from staff.exceptions import InvalidPhoneError
+from staff.phones import Phone, parse_phone
+from staff.sql import insert_rows
+
+MAX_BATCH = 1000
+MESSAGE_ID_MAX_CHARS = 100
+KEYWORD_ORDER = 100
+REPLY_ORDER = 200
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message as a gateway adapter hands it over.
+
+    ``id`` is ``None`` when the message has no usable id. ``sender`` is the raw ``from``
+    (normalised here); ``text`` the raw text (``bad_text`` when it is not a string or not
+    encodable, e.g. a lone surrogate).
+    """
+
+    id: str | None
+    sender: object
+    text: object
+    to: str = ""
+    received_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class SmsResult:
+    """The outcome of one message: ``status`` is one of the contract's statuses."""
+
+    id: str | None
+    status: str
+    reply: str
+    code: str = ""
+    handled_by: str = ""
+    outcome_ref: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "status": self.status}
+        if self.code:
+            data["code"] = self.code
+        data["reply"] = self.reply
+        return data
+
+
+@dataclass(eq=False)
+class InboundItem:
+    """One claimed message on its way through the handlers (module docstring)."""
+
+    message: InboundMessage
+    provider: str
+    phone: Phone | None
+    text: str
+    language: str = ""
+    status: str = ""
+    code: str = ""
+    reply: str = ""
+    outcome_ref: int | None = None
+    outcome_label: str = ""
+    handled_by: str = ""
+    # The router's own refusal reason (bad_phone, bad_text): lazy, rendered into the reply
+    # in the sender's language.
+    reason: str | Promise = ""
+
+
+class InboundHandlerFunc(Protocol):
+    def __call__(self, items: list[InboundItem], *, now: dt.datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class InboundHandler:
+    name: str
+    handle: InboundHandlerFunc
+    order: int
+    help_text: Callable[[], str] | None = None
+    find_labels: Callable[[str], list[str]] | None = None
+
+
+_handlers: dict[str, InboundHandler] = {}
+
+
+def register_inbound_handler(
+    name: str,
+    handler: InboundHandlerFunc,
+    *,
+    order: int,
+    help_text: Callable[[], str] | None = None,
+    find_labels: Callable[[str], list[str]] | None = None,
+) -> None:
+    """Register ``handler`` under ``name`` (module docstring for the contract).
+
+    Raises ``ValueError`` for a name or an order taken by a different handler, or a name
+    longer than the 32 characters ``InboundSms.handled_by`` holds.
+    """
+    entry = InboundHandler(name, handler, order, help_text, find_labels)
+    if len(name) > 32:
+        raise ValueError(f"inbound handler name {name!r} is longer than 32 characters")
+    existing = _handlers.get(name)
+    if existing is not None:
+        if existing != entry:
+            raise ValueError(f"inbound handler {name!r} is already registered differently")
+        return
+    for other in _handlers.values():
+        if other.order == order:
+            raise ValueError(f"order {order} is taken by inbound handler {other.name!r}")
+    _handlers[name] = entry
+
+
+def unregister_inbound_handler(name: str) -> None:
+    """Remove a handler (tests that register their own)."""
+    _handlers.pop(name, None)
+
+
+def registered_handlers() -> list[InboundHandler]:
+    """The handlers in the order they are offered messages."""
+    return sorted(_handlers.values(), key=lambda entry: entry.order)
+
+
+def outcome_label_for_search(term: str) -> list[str]:
+    """The ``outcome_label`` values an admin search ``term`` may mean, per the handlers."""
+    labels: list[str] = []
+    for entry in registered_handlers():
+        if entry.find_labels is not None:
+            labels.extend(entry.find_labels(term))
+    return labels
+
+
+def help_reply() -> str:
+    """The reply to a text no handler took, in the active language: the handlers' help
+    sentences in order, or a plain notice when no handler offers help."""
+    sentences = [entry.help_text() for entry in registered_handlers() if entry.help_text]
+    if not sentences:
+        return _("[Service Star] This number could not understand your message.")
+    return " ".join(sentences)
+
+
+def _prepare(message: InboundMessage, provider: str) -> InboundItem:
+    """The checks that need no database: the sender and the text (step 1)."""
+    try:
+        phone = parse_phone(message.sender if isinstance(message.sender, str) else "")
+    except InvalidPhoneError as exc:
+        item = InboundItem(message=message, provider=provider, phone=None, text="")
+        item.status, item.code, item.reason = InboundStatus.REFUSED, "bad_phone", exc.message
+        return item
+    if not is_readable(message.text):
+        item = InboundItem(message=message, provider=provider, phone=phone, text="")
+        item.status, item.code = InboundStatus.REFUSED, "bad_text"
+        item.reason = gettext_lazy("This message could not be read.")
+        return item
+    raw: str = message.text  # type: ignore[assignment] -- is_readable checked it is a str
+    text = normalize_sms(raw) if len(raw) <= NORMALIZE_MAX_CHARS else ""
+    return InboundItem(message=message, provider=provider, phone=phone, text=text)
+
+
+def _claim(items: list[InboundItem], *, provider: str, now: dt.datetime) -> set[str]:
+    """Claim the messages' ids (step 3); return the ids this transaction now owns."""
+    adapt = connection.ops.adapt_datetimefield_value
+    stamp = adapt(now)
+    # Sorted ids: concurrent batches sharing ids take the index entries in one order.
+    rows = [
+        [
+            provider,
+            item.message.id,
+            item.phone.hash if item.phone else "",
+            item.phone.masked if item.phone else "",
+            clean_raw_text(item.message.to)[:32],
+            clean_raw_text(item.message.text),
+            adapt(item.message.received_at),
+            stamp,
+            InboundStatus.PENDING,
+            "",
+            "",
+        ]
+        for item in sorted(items, key=lambda item: item.message.id or "")
+    ]
+    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
+    fields += ["received_at", "created_at", "status", "code", "reply"]
+    returned = insert_rows(
+        InboundSms,
+        fields,
+        rows,
+        tail="ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id",
+    )
+    return {row[0] for row in returned}
+
+
+def _originals(provider: str, ids: set[str]) -> dict[str, str]:
+    """Replies of messages claimed earlier by another delivery."""
+    if not ids:
+        return {}
+    return dict(
+        InboundSms.objects.filter(provider=provider, message_id__in=ids).values_list(
+            "message_id", "reply"
+        )
+    )
+
+
+def _run_handlers(items: list[InboundItem], *, now: dt.datetime) -> None:
+    """Step 5: offer what is still undecided to each handler in order."""
+    for entry in registered_handlers():
+        undecided = [item for item in items if not item.status]
+        if not undecided:
+            return
+        entry.handle(undecided, now=now)
+        for item in undecided:
+            if not item.status:
+                continue
+            if item.status not in DECIDED_STATUSES:
+                raise ValueError(f"inbound handler {entry.name!r} set status {item.status!r}")
+            item.handled_by = entry.name
+
+
+def _write_replies(items: list[InboundItem]) -> None:
+    """Step 6 and the router's own refusals: each text rendered once per language."""
+    texts: dict[tuple[str, str], str] = {}
+    for item in items:
+        if not item.status:
+            item.status = InboundStatus.HELP
+            key = ("", item.language)
+            if key not in texts:
+                with translation.override(item.language):
+                    texts[key] = help_reply()
+            item.reply = texts[key]
+        elif item.reason:
+            key = (item.code, str(item.reason), item.language)
+            if key not in texts:
+                with translation.override(item.language):
+                    texts[key] = _(
+                        "[Service Star] Your message could not be handled: %(reason)s"
+                    ) % {"reason": str(item.reason)}
+            item.reply = texts[key]
+
+
+def _record_outcomes(items: list[InboundItem], *, provider: str, now: dt.datetime) -> None:
+    """Step 7: the claimed rows' outcomes, one ``INSERT … ON CONFLICT DO UPDATE`` (every
+    row exists, claimed by this transaction), not one UPDATE per row."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = [
+        [
+            *(provider, item.message.id, "", "", "", "", stamp),
+            *(item.status, item.code, item.reply),
+            *(item.handled_by, item.outcome_ref, item.outcome_label),
+        ]
+        for item in items
+    ]
+    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
+    fields += ["created_at", "status", "code", "reply", "handled_by", "outcome_ref"]
+    fields += ["outcome_label"]
+    insert_rows(
+        InboundSms,
+        fields,
+        rows,
+        tail=(
+            "ON CONFLICT (provider, message_id) DO UPDATE SET status = excluded.status, "
+            "code = excluded.code, reply = excluded.reply, handled_by = excluded.handled_by, "
+            "vote_id = excluded.vote_id, outcome_label = excluded.outcome_label"
+        ),
+    )
+
+
+def _results(
+    messages: Sequence[InboundMessage],
+    decided: dict[int, SmsResult],
+    repeats: list[tuple[int, int]],
+) -> list[SmsResult]:
+    for index, first in repeats:
+        decided[index] = SmsResult(
+            id=messages[index].id, status=DUPLICATE, reply=decided[first].reply
+        )
+    return [decided[index] for index in range(len(messages))]
+
+
+def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> list[SmsResult]:
+    """Decide and record a batch of inbound SMS; return one result per message, in order.
+
+    Writes, in one transaction (module docstring for the steps and the lock order): one
+    ``InboundSms`` per new message id with its outcome, and whatever the handlers write
+    (votes, receipts). Queues on commit: a wake-up of the SMS sender. A message id seen
+    before (in an earlier delivery or earlier in this batch) is ``duplicate`` with the
+    original reply and writes nothing. Raises nothing for bad messages (they are
+    results); ``ValueError`` if the batch exceeds ``MAX_BATCH`` (adapters check first);
+    whatever a handler raises, after rolling the batch back.
+    """
+    if len(messages) > MAX_BATCH:
+        raise ValueError(f"at most {MAX_BATCH} messages per batch")
+    decided: dict[int, SmsResult] = {}
+    first_of: dict[str, int] = {}
+    indexed: list[tuple[int, InboundItem]] = []
+    repeats: list[tuple[int, int]] = []  # (index, index of the first with its id)
+    for index, message in enumerate(messages):
+        if message.id is None:
+            decided[index] = SmsResult(
+                id=None, status=InboundStatus.REFUSED, code="bad_message", reply=""
+            )
+        elif message.id in first_of:
+            repeats.append((index, first_of[message.id]))
+        else:
+            first_of[message.id] = index
+            indexed.append((index, _prepare(message, provider)))
+    items = [item for _index, item in indexed]
+    fallback = settings.LANGUAGE_CODE
+    with transaction.atomic():
+        now = db_now()
+        claimed = _claim(items, provider=provider, now=now)
+        earlier = _originals(provider, {item.message.id for item in items} - claimed)
+        mine = [item for item in items if item.message.id in claimed]
+        languages = reply_languages(item.phone.hash for item in mine if item.phone)
+        for item in mine:
+            item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
+        _run_handlers(mine, now=now)
+        _write_replies(mine)
+        if mine:
+            _record_outcomes(mine, provider=provider, now=now)
+            wake_sms_sender_on_commit()
+    for index, item in indexed:
+        if item.message.id in claimed:
+            decided[index] = SmsResult(
+                id=item.message.id,
+                status=item.status,
+                code=item.code,
+                reply=item.reply,
+                handled_by=item.handled_by,
+                outcome_ref=item.outcome_ref,
+            )
+        else:
+            reply = earlier.get(item.message.id, "")
+            decided[index] = SmsResult(id=item.message.id, status=DUPLICATE, reply=reply)
+    return _results(messages, decided, repeats)

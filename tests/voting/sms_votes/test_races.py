@@ -1,0 +1,112 @@
+"""Races of the SMS path on real PostgreSQL connections, released together by a barrier.
+
+How each was seen to fail with its guard removed:
+
+* the same message id in two concurrent deliveries — with ``ON CONFLICT … DO NOTHING``
+  removed from the claim, the second delivery died with an IntegrityError (a 500 for
+  the gateway, which would retry) instead of answering ``duplicate``;
+* the last vote of a limit by web and SMS at once (a known voter) — with the
+  ``select_for_update()`` of ``voting.inbound.ingest._lock_voters`` removed, 6 of 10
+  rounds counted both votes against a daily limit of 1.
+"""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
+from campaigns.messaging.models import InboundSms
+from staff.exceptions import DomainError
+from tests.factories.voting import VoterFactory
+from tests.voting.conftest import set_limits
+from voting import services
+from voting.choices import VoteChannel
+from voting.models import Vote
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL row locks and concurrent connections (SQLite serialises writers)",
+    ),
+]
+
+
+def race(targets: list[Callable[[], object]]) -> list[object]:
+    """Run each target in its own thread, released together; return outcomes in order."""
+    barrier = threading.Barrier(len(targets))
+    outcomes: list[object] = [None] * len(targets)
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            outcomes[index] = targets[index]()
+        except DomainError as exc:
+            outcomes[index] = exc.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(targets))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def batch(*ids: str, text: str = "TP 1234") -> Callable[[], object]:
+    messages = [InboundMessage(id=i, sender="13812345678", text=text) for i in ids]
+    return lambda: route_sms_batch(messages, provider="generic")
+
+
+@pytest.mark.timeout(60)
+def test_two_concurrent_deliveries_of_one_id_count_once(voting):
+    outcomes = race([batch("m1"), batch("m1")])
+
+    statuses = sorted(result[0].status for result in outcomes)
+    assert statuses == ["counted", "duplicate"]
+    assert outcomes[0][0].reply == outcomes[1][0].reply
+    assert Vote.objects.count() == 1
+    assert InboundSms.objects.get().status == "counted"
+
+
+@pytest.mark.timeout(60)
+def test_overlapping_batches_in_opposite_orders_do_not_deadlock(voting):
+    ids = [f"m{n}" for n in range(30)]
+
+    outcomes = race([batch(*ids), batch(*reversed(ids))])
+
+    counted = sum(r.status == "counted" for result in outcomes for r in result)
+    assert counted == 30
+    assert Vote.objects.count() == 30
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("rounds", range(10))
+def test_the_last_vote_by_web_and_by_sms_at_once_counts_once(voting, rounds):
+    set_limits(voting.stage, day=1)
+    voter = voting.voter
+    # A known voter: a first contact would be serialised by the voter row's unique index
+    # alone, and the test would not see the row lock go missing.
+    VoterFactory(phone="13812345678")
+
+    def web() -> str:
+        services.cast_vote(
+            voting.stage.pk,
+            contestant_employee_no="5678",
+            voter_hash=voter.hash,
+            phone_masked=voter.masked,
+            channel=VoteChannel.WEB,
+        )
+        return "counted"
+
+    def sms() -> str:
+        [result] = batch(f"r{rounds}")()
+        return result.code or result.status
+
+    outcomes = race([web, sms])
+
+    assert sorted(outcomes) == ["counted", "limit_reached"]
+    assert Vote.objects.filter(voter_hash=voter.hash).count() == 1

@@ -1,1 +1,0 @@
-"""SMS backends, chosen by ``SMS_BACKEND`` (see ``voting.sms``)."""

@@ -1,0 +1,445 @@
+"""The SMS vote handler: decides a batch's vote messages set-based (DESIGN.md §3, §8).
+
+Registered with the inbound router (``campaigns.messaging.inbound.router``) as ``votes``
+at ``KEYWORD_ORDER``. The router hands over the batch's claimed, undecided messages; this
+handler takes those whose text is a vote (``keywords``), leaves the rest for the next
+handler (or the help reply), and applies exactly the rules of the web path
+(``voting.services.cast_vote``): the stage window by the database clock
+(``accepts_votes``), the candidate's status ``in``, the staff exclusion (any staff record
+with the sender's phone hash), and the limits per stage, per Asia/Shanghai day and per
+candidate (``check_vote_limits``; invalidated votes count).
+
+Statements, inside the router's one transaction, a fixed number whatever the batch size:
+
+1. candidates by employee number (one join of contestant, stage and staff member);
+2. staff members by the senders' phone hashes;
+3. voter rows: ``INSERT … ON CONFLICT DO NOTHING`` for every voter still in the running,
+   then ``SELECT … FOR UPDATE … ORDER BY voter_hash`` — the same per-voter row lock
+   ``cast_vote`` takes (``voting.otp.lock_voter``), so the web and SMS paths together
+   still hold every limit exactly;
+4. usage: one ``GROUP BY`` of the ledger over those voters and stages (per stage, today,
+   per candidate), read *after* the locks;
+5. then, in Python, every message in request order, counting the batch's own earlier
+   votes into the usage; and the writes: the votes (``channel = sms``,
+   ``provider_message_id = "<provider>:<id>"``), their +1 tally events (the rows
+   ``voting.tallies.record_tally_events`` writes) and the receipts (``vote_receipt`` /
+   ``vote_refused``, one ``queue_sms_bulk`` INSERT).
+
+On commit: the tally fold is woken (by task name, bounded, debounced).
+
+Lock order: the router's message-id claims first, then voter rows in ``voter_hash``
+order. ``cast_vote`` takes one voter row and nothing before it.
+
+Stage choice: an SMS names only an employee number. The vote goes to the one stage that
+accepts votes now and has that staff member as a contestant ``in``. If there are several
+(two campaigns open at once), the message is refused ``ambiguous_stage``; if there are
+none but the staff member is ``in`` a stage that is not accepting votes (scheduled,
+closed, outside its window), ``stage_closed``; otherwise ``unknown_candidate``.
+
+Replies: counted and refused votes get a receipt SMS queued in the outbox (sent by
+Celery, never in the request) and the same text as the reply, in the sender's language.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from campaigns.choices import ContestantStatus, StageStatus
+from campaigns.clock import local_day
+from campaigns.messaging.choices import InboundStatus
+from campaigns.messaging.inbound.router import InboundItem
+from campaigns.messaging.services import SmsRequest, queue_sms_bulk
+from campaigns.messaging.templates import render_sms
+from campaigns.models import Contestant, Stage
+from staff.models import StaffMember
+from staff.sql import insert_rows
+from staff.wakeups import wake_on_commit
+from voting.choices import SmsTemplate, VoteChannel, VoteStatus
+from voting.exceptions import LimitReachedError
+from voting.models import TallyEvent, Vote, Voter
+from voting.selectors import VoteUsage, normalize_receipt_code, remaining_from_usage
+from voting.services import RECEIPT_INSERT_TRIES, accepts_votes, check_vote_limits, new_receipt_code
+from voting.sms_votes.keywords import SmsKind, parse_normalized
+
+HANDLER_NAME = "votes"
+FOLD_TASK = "voting.fold_tallies"
+# Stages a staff member may be "in" without the stage accepting votes: stage_closed.
+_VOTING_LIFECYCLE = frozenset(
+    {
+        StageStatus.SCHEDULED,
+        StageStatus.OPEN,
+        StageStatus.CLOSED,
+        StageStatus.PREVIEWED,
+        StageStatus.FINALIZED,
+    }
+)
+
+
+@dataclass(slots=True)
+class _NewVote:
+    """A vote row this batch inserts (a plain record: a ``Vote`` instance per message cost
+    more than the insert itself); ``pk`` is set by ``_insert_votes``."""
+
+    stage_id: int
+    contestant_id: int
+    voter_hash: str
+    phone_masked: str
+    cast_at: dt.datetime
+    local_day: dt.date
+    provider_message_id: str
+    receipt_code: str = ""
+    pk: int | None = None
+
+
+@dataclass
+class _Ballot:
+    """Working state of one vote message."""
+
+    item: InboundItem
+    employee_no: str | None = None
+    status: str = ""
+    code: str = ""
+    reason: str = ""
+    contestant: Contestant | None = None
+    vote: _NewVote | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _ballots(items: list[InboundItem]) -> list[_Ballot]:
+    """The items whose text is a vote (or an impossible one); help texts are left alone."""
+    ballots = []
+    for item in items:
+        parsed = parse_normalized(item.text)
+        if parsed.kind == SmsKind.VOTE:
+            ballots.append(_Ballot(item=item, employee_no=parsed.employee_no))
+        elif parsed.kind == SmsKind.REFUSED:
+            ballots.append(_Ballot(item=item, status=InboundStatus.REFUSED, code=parsed.code))
+    return ballots
+
+
+def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
+    """Step 1: the one contestant each vote is for, or the refusal (module docstring)."""
+    numbers = {b.employee_no for b in ballots if b.employee_no and not b.status}
+    if not numbers:
+        return
+    rows = (
+        Contestant.objects.filter(staff_member__employee_no__in=numbers)
+        .select_related("stage", "staff_member")
+        .only(
+            "status",
+            "stage__status",
+            "stage__opens_at",
+            "stage__closes_at",
+            "stage__votes_per_day",
+            "stage__votes_per_stage",
+            "stage__votes_per_candidate",
+            "staff_member__employee_no",
+            "staff_member__name",
+        )
+    )
+    accepting: dict[str, list[Contestant]] = defaultdict(list)
+    waiting: set[str] = set()
+    for row in rows:
+        number = row.staff_member.employee_no
+        if row.status != ContestantStatus.IN:
+            continue
+        if accepts_votes(row.stage, now):
+            accepting[number].append(row)
+        elif row.stage.status in _VOTING_LIFECYCLE:
+            waiting.add(number)
+    for ballot in ballots:
+        if ballot.status or ballot.employee_no is None:
+            continue
+        found = accepting.get(ballot.employee_no, [])
+        if len(found) == 1:
+            ballot.contestant = found[0]
+        elif len(found) > 1:
+            ballot.status, ballot.code = InboundStatus.REFUSED, "ambiguous_stage"
+        elif ballot.employee_no in waiting:
+            ballot.status, ballot.code = InboundStatus.REFUSED, "stage_closed"
+        else:
+            ballot.status, ballot.code = InboundStatus.REFUSED, "unknown_candidate"
+
+
+def _exclude_staff(ballots: list[_Ballot]) -> None:
+    """Step 2: a staff member's phone cannot vote (active or not, as on the web)."""
+    hashes = {b.item.phone.hash for b in ballots if b.contestant}
+    if not hashes:
+        return
+    staff = set(
+        StaffMember.objects.filter(phone_hash__in=hashes).values_list("phone_hash", flat=True)
+    )
+    for ballot in ballots:
+        if ballot.contestant and ballot.item.phone.hash in staff:
+            ballot.contestant = None
+            ballot.status, ballot.code = InboundStatus.REFUSED, "staff_cannot_vote"
+
+
+def _lock_voters(voter_hashes: list[str], *, now: dt.datetime) -> None:
+    """Step 3: create missing voter rows, then lock them all in ``voter_hash`` order."""
+    if not voter_hashes:
+        return
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    insert_rows(
+        Voter,
+        ["voter_hash", "created_at"],
+        [[voter_hash, stamp] for voter_hash in voter_hashes],
+        tail="ON CONFLICT (voter_hash) DO NOTHING",
+    )
+    list(
+        Voter.objects.select_for_update()
+        .filter(voter_hash__in=voter_hashes)
+        .order_by("voter_hash")
+        .values_list("pk", flat=True)
+    )
+
+
+def _usage(
+    voter_hashes: list[str], stage_ids: set[int], *, day: dt.date
+) -> tuple[dict[tuple[str, int], list[int]], dict[tuple[str, int, int], int]]:
+    """Step 4: ledger rows per (voter, stage) as ``[in stage, today]`` and per
+    (voter, stage, contestant), valid or not (an invalidation refunds nothing)."""
+    per_stage: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    per_candidate: dict[tuple[str, int, int], int] = defaultdict(int)
+    if not voter_hashes:
+        return per_stage, per_candidate
+    rows = (
+        Vote.objects.filter(voter_hash__in=voter_hashes, stage_id__in=stage_ids)
+        .values_list("voter_hash", "stage_id", "contestant_id")
+        .annotate(total=Count("pk"), today=Count("pk", filter=Q(local_day=day)))
+        .order_by()
+    )
+    for voter_hash, stage_id, contestant_id, total, today in rows:
+        counts = per_stage[(voter_hash, stage_id)]
+        counts[0] += total
+        counts[1] += today
+        per_candidate[(voter_hash, stage_id, contestant_id)] += total
+    return per_stage, per_candidate
+
+
+def _decide(
+    ballots: list[_Ballot],
+    per_stage: dict[tuple[str, int], list[int]],
+    per_candidate: dict[tuple[str, int, int], int],
+    *,
+    now: dt.datetime,
+    day: dt.date,
+) -> None:
+    """Step 5: the limits, message by message in request order, then the vote rows."""
+    for ballot in ballots:
+        if ballot.contestant is None or ballot.status:
+            continue
+        stage: Stage = ballot.contestant.stage
+        item = ballot.item
+        stage_counts = per_stage[(item.phone.hash, stage.pk)]
+        candidate_key = (item.phone.hash, stage.pk, ballot.contestant.pk)
+        usage = {
+            "today": stage_counts[1],
+            "in_stage": stage_counts[0],
+            "for_candidate": per_candidate[candidate_key],
+        }
+        try:
+            check_vote_limits(stage, **usage)
+        except LimitReachedError:
+            # Only a refusal needs the voter's language: check again under it for the
+            # message (activating a language per message costs more than the check).
+            with translation.override(item.language):
+                try:
+                    check_vote_limits(stage, **usage)
+                except LimitReachedError as exc:
+                    ballot.status, ballot.code = InboundStatus.REFUSED, exc.code
+                    ballot.reason = str(exc.message)
+            continue
+        stage_counts[0] += 1
+        stage_counts[1] += 1
+        per_candidate[candidate_key] += 1
+        ballot.status = InboundStatus.COUNTED
+        remaining = remaining_from_usage(
+            stage,
+            VoteUsage(stage=stage_counts[0], today=stage_counts[1], candidate=0),
+        )
+        ballot.params = {"remaining_today": remaining.today}
+        ballot.vote = _NewVote(
+            stage_id=stage.pk,
+            contestant_id=ballot.contestant.pk,
+            voter_hash=item.phone.hash,
+            phone_masked=item.phone.masked,
+            cast_at=now,
+            local_day=day,
+            provider_message_id=f"{item.provider}:{item.message.id}",
+        )
+
+
+_VOTE_FIELDS = [
+    "stage",
+    "contestant",
+    "voter_hash",
+    "phone_masked",
+    "channel",
+    "ip_hash",
+    "ip_subnet_hash",
+    "user_agent_hash",
+    "cast_at",
+    "local_day",
+    "status",
+    "invalidated_reason",
+    "receipt_code",
+    "provider_message_id",
+]
+
+
+def _insert_votes(votes: list[_NewVote]) -> None:
+    """Insert the batch's votes with fresh receipt codes and set their ids; a receipt
+    collision (unique, 2^-50 per pair) rolls back to the savepoint and retries."""
+    adapt_time = connection.ops.adapt_datetimefield_value
+    adapt_day = connection.ops.adapt_datefield_value
+    for attempt in range(RECEIPT_INSERT_TRIES):
+        for vote in votes:
+            vote.receipt_code = new_receipt_code()
+        rows = [
+            [
+                vote.stage_id,
+                vote.contestant_id,
+                vote.voter_hash,
+                vote.phone_masked,
+                VoteChannel.SMS,
+                # No IP on the SMS channel: no IP, subnet or browser key.
+                "",
+                "",
+                "",
+                adapt_time(vote.cast_at),
+                adapt_day(vote.local_day),
+                VoteStatus.VALID,
+                "",
+                vote.receipt_code,
+                vote.provider_message_id,
+            ]
+            for vote in votes
+        ]
+        try:
+            with transaction.atomic():
+                ids = insert_rows(Vote, _VOTE_FIELDS, rows, tail="RETURNING id")
+        except IntegrityError:
+            if attempt == RECEIPT_INSERT_TRIES - 1:
+                raise
+            continue
+        for vote, (pk,) in zip(votes, ids, strict=True):
+            vote.pk = pk
+        return
+
+
+def _record_tally_events(votes: list[_NewVote], *, now: dt.datetime) -> None:
+    """The votes' +1 tally events (``voting.tallies.record_tally_events`` as one plain
+    INSERT: the same rows, without bulk_create's per-value compilation)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    insert_rows(
+        TallyEvent,
+        ["vote", "stage", "contestant", "channel", "delta", "created_at"],
+        [[v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS, 1, stamp] for v in votes],
+    )
+
+
+_REASONS = {
+    "unknown_candidate": lambda: _("There is no candidate with this number."),
+    "stage_closed": lambda: _("Voting in this stage is not open."),
+    "staff_cannot_vote": lambda: _("Staff members cannot vote."),
+    "ambiguous_stage": lambda: _(
+        "This number is a candidate in more than one open vote. Please vote on the web page."
+    ),
+}
+
+
+def help_text() -> str:
+    """The help reply's sentence about voting (in the active language)."""
+    return _("[Service Star] To vote, text TP and the employee number, e.g. TP 1234.")
+
+
+def receipt_labels(term: str) -> list[str]:
+    """The receipt code an admin search term may be (typed loosely), for the inbound log."""
+    code = normalize_receipt_code(term)
+    return [code] if code else []
+
+
+# Where a receipt's code goes in a reply rendered once and reused: NUL never occurs in a
+# name or an employee number (PostgreSQL text cannot hold it), so the mark is unambiguous.
+_RECEIPT_MARK = "\x00receipt\x00"
+
+
+def _write_replies(ballots: list[_Ballot], *, now: dt.datetime) -> None:
+    """Render every reply in the voter's language and queue the receipts (one INSERT).
+
+    Each text is rendered once per batch and kept: a receipt per (candidate, votes left,
+    language) with a mark where its receipt code goes, a refusal per (reason, language).
+    Activating a language and formatting a template for every message was the largest
+    Python cost of a batch.
+    """
+    receipts: list[SmsRequest] = []
+    texts: dict[tuple, tuple[str, str]] = {}
+    for ballot in ballots:
+        item, language = ballot.item, ballot.item.language
+        if ballot.status == InboundStatus.COUNTED:
+            member = ballot.contestant.staff_member
+            params = {
+                "name": member.name,
+                "employee_no": member.employee_no,
+                "receipt": ballot.vote.receipt_code,
+                **ballot.params,
+            }
+            key = (SmsTemplate.VOTE_RECEIPT, ballot.contestant.pk, repr(ballot.params), language)
+            if key not in texts:
+                frame = {**params, "receipt": _RECEIPT_MARK}
+                texts[key] = (render_sms(SmsTemplate.VOTE_RECEIPT, frame, language), "")
+            item.reply = texts[key][0].replace(_RECEIPT_MARK, ballot.vote.receipt_code)
+            receipts.append(SmsRequest(item.phone, SmsTemplate.VOTE_RECEIPT, params, language))
+        else:
+            key = (SmsTemplate.VOTE_REFUSED, ballot.code, ballot.reason, language)
+            if key not in texts:
+                with translation.override(language):
+                    reason = ballot.reason or _REASONS[ballot.code]()
+                text = render_sms(SmsTemplate.VOTE_REFUSED, {"reason": reason}, language)
+                texts[key] = (text, reason)
+            item.reply, reason = texts[key]
+            params = {"reason": reason}
+            receipts.append(SmsRequest(item.phone, SmsTemplate.VOTE_REFUSED, params, language))
+    queue_sms_bulk(receipts, now=now)
+
+
+def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> None:
+    """Decide the vote messages among ``items`` (the router's handler contract).
+
+    Writes, in the router's transaction (module docstring for the steps and the lock
+    order): the counted ``Vote`` rows (``channel = sms``) with their +1 ``TallyEvent``
+    rows, and one pending receipt SMS per counted or refused vote. Sets each vote item's
+    ``status``, ``code``, ``reply``, ``outcome_ref`` (the vote id) and ``outcome_label``
+    (its receipt code). Locks the voters' rows until commit. Queues on commit: a wake-up
+    of the tally fold. Leaves texts that are not votes undecided.
+    """
+    ballots = _ballots(items)
+    if not ballots:
+        return
+    day = local_day(now)
+    _resolve_candidates(ballots, now=now)
+    _exclude_staff(ballots)
+    voters = sorted({b.item.phone.hash for b in ballots if b.contestant is not None})
+    _lock_voters(voters, now=now)
+    stage_ids = {b.contestant.stage_id for b in ballots if b.contestant is not None}
+    per_stage, per_candidate = _usage(voters, stage_ids, day=day)
+    _decide(ballots, per_stage, per_candidate, now=now, day=day)
+    votes = [b.vote for b in ballots if b.vote is not None]
+    if votes:
+        _insert_votes(votes)
+        _record_tally_events(votes, now=now)
+        wake_on_commit(FOLD_TASK, expires=5, debounce=settings.VOTING_TALLY_WAKE_INTERVAL)
+    _write_replies(ballots, now=now)
+    for ballot in ballots:
+        item = ballot.item
+        item.status, item.code = ballot.status, ballot.code
+        if ballot.vote is not None:
+            item.outcome_ref, item.outcome_label = ballot.vote.pk, ballot.vote.receipt_code
