@@ -11,11 +11,28 @@ class EvaluationsConfig(AppConfig):
 
     def ready(self) -> None:
         # --- service measurement (evaluations.measurement) -------------------------------
+        from campaigns.messaging.inbound.router import (  # noqa: PLC0415 -- imports models
+            REPLY_ORDER,
+            register_inbound_handler,
+        )
         from evaluations import receivers  # noqa: PLC0415 -- models must be loaded first
-        from evaluations.measurement import components, selectors  # noqa: PLC0415 -- as above
+        from evaluations.measurement import (  # noqa: PLC0415 -- as above
+            components,
+            replies,
+            selectors,
+            sending,
+            tasks,  # noqa: F401 -- registers the Celery task
+        )
 
         components.register()
         register_served_lookup(selectors.served_pairs)
+        sending.register_templates()
+        register_inbound_handler(
+            replies.HANDLER_NAME,
+            replies.handle_rating_replies,
+            order=REPLY_ORDER,
+            help_text=replies.help_text,
+        )
         demo_campaign_seeded.connect(
             receivers.seed_demo_measurement_on_demo_campaign,
             dispatch_uid="evaluations.demo_measurement",

@@ -278,6 +278,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(VOTING_PUBLISH_INTERVAL),
         "options": {"expires": VOTING_PUBLISH_INTERVAL},
     },
+    # Rating invitations that are due (evaluations.measurement.sending).
+    "queue-rating-invitations": {
+        "task": "evaluations.queue_rating_invitations",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # CELERY_TIMEZONE is Asia/Shanghai: 03:00 local, the quietest hour of a campaign.
     "recount-stages": {
         "task": "voting.recount_stages",
@@ -392,6 +398,8 @@ EVALUATIONS_FUTURE_SKEW_SECONDS = 300
 # Shrunk means pull a staff member's mean towards the month's mean as if they had this
 # many extra ratings at that mean (three 10s stay below 3,000 ratings averaging 9.6).
 EVALUATIONS_SHRINKAGE_RATINGS = 20
+# A rating reply counts for the customer's latest invitation sent this many hours ago at most.
+EVALUATIONS_REPLY_WINDOW_HOURS = 48
 # Bounds of one call-centre KPI file (evaluations.measurement.kpi_files).
 EVALUATIONS_KPI_MAX_BYTES = env.int("EVALUATIONS_KPI_MAX_BYTES", default=10 * 1024 * 1024)
 EVALUATIONS_KPI_MAX_ROWS = env.int("EVALUATIONS_KPI_MAX_ROWS", default=10_000)

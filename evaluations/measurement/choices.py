@@ -37,6 +37,7 @@ class InvitationSkipReason(models.TextChoices):
     OPTED_OUT = "opted_out", _("Customer opted out")
     STAFF_PHONE = "staff_phone", _("Staff member's phone")
     RECENTLY_INVITED = "recently_invited", _("Invited recently")
+    STALE = "stale", _("Not sent in time")
 
 
 class InspectionKind(models.TextChoices):
