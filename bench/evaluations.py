@@ -18,10 +18,12 @@ In one run on one machine:
 4. ceiling: ``execute_values`` of as many transaction-shaped rows into a table ``LIKE
    evaluations_servicetransaction INCLUDING ALL`` (same columns and indexes), 1,000 rows per
    transaction, from one connection: the bare insert the endpoint cannot beat;
-5. writes ``--ratings`` ratings over the 7,000 staff into one month (``COPY``), times
+5. makes every planned invitation due and times ``queue_due_invitations`` (claim with
+   SKIP LOCKED, re-check, one outbox INSERT per 1,000) until none is left;
+6. writes ``--ratings`` ratings over the 7,000 staff into one month (``COPY``), times
    ``compute_month_rollup`` and ``check_month_rollup``, and as the ceiling the bare
    ``GROUP BY`` of those ratings;
-6. prints one markdown table and deletes what it made.
+7. prints one markdown table and deletes what it made.
 """
 
 import argparse
@@ -56,6 +58,7 @@ def cleanup() -> None:
 
     from django.db import connection
 
+    from campaigns.messaging.models import OutboundSms
     from evaluations.models import (
         Rating,
         RatingInvitation,
@@ -77,8 +80,12 @@ def cleanup() -> None:
     TransactionApiKey.objects.filter(system=SYSTEM).delete()
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_tx_ceiling")
+    OutboundSms.objects.filter(
+        template__startswith="rating_invitation_", params__bench=True
+    ).delete()
     staff.delete()
-    OrgUnit.objects.filter(code__startswith="BENCH-EVAL").order_by("-depth").delete()
+    for code in (UNIT_CODE, "BENCH-EVAL-B", "BENCH-EVAL"):  # children first (PROTECT)
+        OrgUnit.objects.filter(code=code).delete()
 
 
 def seed() -> tuple[list[str], list[int], str]:
@@ -233,6 +240,36 @@ def tx_ceiling(rows: int, staff_ids: list[int], unit_id: int) -> float:
     return rate
 
 
+def queue_invitations() -> tuple[int, float]:
+    """Make every bench invitation due and queue them all; (queued, seconds)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from campaigns.messaging.models import OutboundSms
+    from evaluations.measurement.choices import InvitationStatus
+    from evaluations.measurement.sending import queue_due_invitations
+    from evaluations.models import RatingInvitation
+
+    # 10:00 local today: outside the quiet hours whatever time the bench runs.
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(hour=10, minute=0, second=0)
+    RatingInvitation.objects.filter(
+        service_transaction__system=SYSTEM, status=InvitationStatus.SCHEDULED
+    ).update(due_at=now - dt.timedelta(minutes=1))
+    queued = 0
+    started = time.perf_counter()
+    while True:
+        report = queue_due_invitations(now=now)
+        queued += report.queued
+        if not report.queued and not report.skipped:
+            break
+    elapsed = time.perf_counter() - started
+    # Mark the bench's outbox rows for the clean-up (never sent: no sender runs).
+    OutboundSms.objects.filter(template__startswith="rating_invitation_", created_at=now).update(
+        params={"bench": True}
+    )
+    return queued, elapsed
+
+
 def rollup(ratings: int, staff_ids: list[int], unit_id: int) -> dict[str, float]:
     """Seconds of the monthly rollup over ``ratings`` ratings, its check, and the ceiling."""
     import datetime as dt
@@ -340,6 +377,7 @@ def main() -> None:
     invitations = RatingInvitation.objects.filter(service_transaction__system=SYSTEM).count()
     items = sum(counts.values())
     ceiling = tx_ceiling(max(stored, BATCH), staff_ids, unit_id)
+    queued, queue_seconds = queue_invitations()
     timings = rollup(args.ratings, staff_ids, unit_id)
     print()
     print(
@@ -356,6 +394,11 @@ def main() -> None:
     print(
         f"| ceiling: execute_values of {max(stored, BATCH):,} transaction rows, 1,000 per "
         f"transaction | - | - | - | {ceiling:,.0f} | - | - | 1.00 |"
+    )
+    print(
+        f"| invitations queued into the SMS outbox (queue_due_invitations, 1,000 per "
+        f"transaction) | {invitations:,} | {queued:,} | {invitations / queue_seconds:,.0f} "
+        f"| {queued / queue_seconds:,.0f} | - | - | {queued / queue_seconds / ceiling:.2f} |"
     )
     print(
         f"| monthly rollup, {args.ratings:,} ratings, {STAFF:,} staff (compute_month_rollup) "

@@ -19,11 +19,24 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 
 from evaluations.measurement.choices import InvitationSkipReason, InvitationStatus
 from evaluations.models import RatingInvitation, RatingOptOut
 from staff.models import StaffMember
+from staff.sql import insert_rows
 
+_COLUMNS = [
+    "service_transaction",
+    "staff_member",
+    "phone_hash",
+    "phone_masked",
+    "phone_e164",
+    "status",
+    "skip_reason",
+    "created_at",
+    "due_at",
+]
 # Invitations that count towards "one per customer per N days".
 ACTIVE_STATUSES = (InvitationStatus.SCHEDULED, InvitationStatus.SENT, InvitationStatus.ANSWERED)
 
@@ -91,32 +104,35 @@ def _skip_reasons(served: Sequence[Served], *, now: dt.datetime) -> dict[int, st
     return reasons
 
 
-def plan_invitations(served: Sequence[Served], *, now: dt.datetime) -> list[RatingInvitation]:
+def plan_invitations(served: Sequence[Served], *, now: dt.datetime) -> int:
     """Create one invitation per accepted transaction: scheduled, or skipped with a reason.
 
-    Three reads (opt-outs, staff phones, recent invitations) and one bulk insert, however
-    many transactions. Run inside the ingest's transaction. Two batches for the same new
+    Three reads (opt-outs, staff phones, recent invitations) and one multi-row INSERT,
+    however many transactions; returns how many invitations it wrote. Run inside the ingest's transaction. Two batches for the same new
     customer arriving at the same instant may both schedule one; the sender re-checks the
     interval before it sends (``EVALUATIONS_INVITATION_INTERVAL_DAYS``).
     """
     if not served:
-        return []
+        return 0
     reasons = _skip_reasons(served, now=now)
     delay = dt.timedelta(minutes=settings.EVALUATIONS_INVITATION_DELAY_MINUTES)
+    adapt = connection.ops.adapt_datetimefield_value
+    created = adapt(now)
     rows = []
     for item in served:
         reason = reasons.get(item.transaction_id, "")
         rows.append(
-            RatingInvitation(
-                service_transaction_id=item.transaction_id,
-                staff_member_id=item.staff_member_id,
-                phone_hash=item.phone_hash,
-                phone_masked=item.phone_masked,
-                phone_e164="" if reason else item.phone_e164,
-                status=InvitationStatus.SKIPPED if reason else InvitationStatus.SCHEDULED,
-                skip_reason=reason,
-                created_at=now,
-                due_at=outside_quiet_hours(max(item.served_at + delay, now)),
-            )
+            [
+                item.transaction_id,
+                item.staff_member_id,
+                item.phone_hash,
+                item.phone_masked,
+                "" if reason else item.phone_e164,
+                InvitationStatus.SKIPPED if reason else InvitationStatus.SCHEDULED,
+                reason,
+                created,
+                adapt(outside_quiet_hours(max(item.served_at + delay, now))),
+            ]
         )
-    return RatingInvitation.objects.bulk_create(rows, batch_size=1000)
+    insert_rows(RatingInvitation, _COLUMNS, rows)
+    return len(rows)

@@ -2,8 +2,8 @@
 
 A batch of up to 1,000 items is checked item by item (bad items are *rejected* with a code,
 the others still go in) and written set-based: one staff lookup, one ``INSERT … ON
-CONFLICT DO NOTHING`` on ``(system, id)``, one read-back of the rows this request inserted
-(tagged with its ``batch_id``), and the invitation plan. An id seen before, in an earlier
+CONFLICT DO NOTHING RETURNING`` on ``(system, id)`` (the rows it returns are this
+request's; each row also carries the request's ``batch_id``), and the invitation plan. An id seen before, in an earlier
 batch, a concurrent one or earlier in the same batch, is a *duplicate*: the unique key
 referees, so two identical batches posted at once insert each row exactly once.
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -30,10 +30,23 @@ from evaluations.models import ServiceTransaction, TransactionApiKey
 from staff.exceptions import InvalidPhoneError
 from staff.models import StaffMember
 from staff.phones import Phone, parse_phone
+from staff.sql import insert_rows
 
 MAX_BATCH = 1000
 MAX_ID_LENGTH = 64
 MAX_EMPLOYEE_NO_LENGTH = 32
+_COLUMNS = [
+    "system",
+    "external_id",
+    "staff_member",
+    "unit",
+    "channel",
+    "phone_hash",
+    "phone_masked",
+    "served_at",
+    "received_at",
+    "batch_id",
+]
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,10 @@ def ingest_transactions(
                 _item_id(item), TransactionResult.REJECTED, exc.code, exc.detail
             )
     staff = _staff_by_employee_no({item.employee_no for item in checked})
-    batch_id = uuid.uuid4()
+    adapt = connection.ops.adapt_datetimefield_value
+    batch = ServiceTransaction._meta.get_field("batch_id").get_db_prep_value(
+        uuid.uuid4(), connection
+    )
     rows, first_index = [], {}
     for item in checked:
         if item.employee_no not in staff:
@@ -169,23 +185,29 @@ def ingest_transactions(
         first_index[item.external_id] = item
         staff_id, unit_id = staff[item.employee_no]
         rows.append(
-            ServiceTransaction(
-                system=api_key.system,
-                external_id=item.external_id,
-                staff_member_id=staff_id,
-                unit_id=unit_id,
-                channel=item.channel,
-                phone_hash=item.phone.hash,
-                phone_masked=item.phone.masked,
-                served_at=item.served_at,
-                received_at=now,
-                batch_id=batch_id,
-            )
+            [
+                api_key.system,
+                item.external_id,
+                staff_id,
+                unit_id,
+                item.channel,
+                item.phone.hash,
+                item.phone.masked,
+                adapt(item.served_at),
+                adapt(now),
+                batch,
+            ]
         )
     with transaction.atomic():
-        ServiceTransaction.objects.bulk_create(rows, ignore_conflicts=True, batch_size=MAX_BATCH)
+        # The unique key referees: a row another request (or an earlier one) holds is not
+        # inserted and not returned; its id is a duplicate here.
         inserted = dict(
-            ServiceTransaction.objects.filter(batch_id=batch_id).values_list("external_id", "id")
+            insert_rows(
+                ServiceTransaction,
+                _COLUMNS,
+                rows,
+                tail="ON CONFLICT (system, external_id) DO NOTHING RETURNING external_id, id",
+            )
         )
         served = []
         for external_id, item in first_index.items():
