@@ -1,11 +1,6 @@
 """Models of the evaluations app, one module per area (imported here so Django finds them)."""
 
 from evaluations.models.measurement import (
-    ChecklistItem,
-    EvaluationStageRule,
-    Inspection,
-    InspectionMark,
-    InspectionPhoto,
     KpiFormula,
     KpiImport,
     KpiRecord,
@@ -13,10 +8,17 @@ from evaluations.models.measurement import (
     RatingInvitation,
     RatingOptOut,
     ServiceTransaction,
+    TransactionApiKey,
+)
+from evaluations.models.measurement_results import (
+    ChecklistItem,
+    EvaluationStageRule,
+    Inspection,
+    InspectionMark,
+    InspectionPhoto,
     StaffMonth,
     StoreGradeWeights,
     StoreMonthScore,
-    TransactionApiKey,
     UnitMonth,
 )
 
