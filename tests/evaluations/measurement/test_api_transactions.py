@@ -7,6 +7,9 @@ import pytest
 import time_machine
 from django.db import connection
 from django.urls import reverse
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from evaluations.measurement.apikeys import create_api_key, revoke_api_key
@@ -277,3 +280,43 @@ def test_report_transactions_same_batch_concurrently_inserts_once(clerk, key):
         result["id"] for results in outcomes for result in results if result["status"] == "accepted"
     ]
     assert sorted(accepted) == sorted(f"C{n}" for n in range(200))
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=10,
+)
+_item = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": _json | st.text(max_size=70),
+        "employee_no": _json | st.just("1001"),
+        "phone": _json | st.just("13812345678") | st.text(alphabet="+0123456789 -", max_size=20),
+        "channel": _json | st.sampled_from(["store", "call_centre", "account_manager"]),
+        "served_at": _json | st.just("2026-05-12T09:30:00+08:00"),
+    },
+)
+
+
+@given(
+    body=st.one_of(
+        _json, st.fixed_dictionaries({"transactions": st.lists(_item | _json, max_size=5)})
+    )
+)
+@hsettings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_report_transactions_never_fails_on_any_body(frozen, clerk, key, body):
+    response = post(body, raw_key=key)
+
+    assert response.status_code in (200, 400)
+    data = response.json()
+    if response.status_code == 400:
+        assert isinstance(data["code"], str)
+        assert isinstance(data["detail"], str)
+    else:
+        assert len(data["results"]) == len(body["transactions"])
+        assert {r["status"] for r in data["results"]} <= {"accepted", "duplicate", "rejected"}
