@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('campaigns', '0004_inboundsms_votes_outcome_data'),
+        ('campaigns', '0001_campaigns_stages_contestants'),
         ('staff', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
