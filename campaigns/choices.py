@@ -84,6 +84,8 @@ class ComponentKey(models.TextChoices):
     AUDIENCE_VOTES = "audience_votes", _("Audience votes")
     JUDGE_SCORE = "judge_score", _("Judge score")
     SATISFACTION = "satisfaction", _("Customer satisfaction")
+    KPI_SCORE = "kpi_score", _("Call-centre KPI score")
+    INSPECTION_SCORE = "inspection_score", _("Store inspection score")
 
 
 # The channel whose subtotal (raw votes) a vote component feeds, shown beside the total.

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.served import register_served_lookup
 from campaigns.signals import demo_campaign_seeded
 
 
@@ -9,9 +10,38 @@ class EvaluationsConfig(AppConfig):
     verbose_name = _("Evaluations")
 
     def ready(self) -> None:
-        from evaluations import components, receivers  # noqa: PLC0415 -- models must be loaded first
+        # Models must be loaded before these modules are imported: they import them.
+        from campaigns.messaging.inbound.router import (  # noqa: PLC0415
+            REPLY_ORDER,
+            register_inbound_handler,
+        )
+        from evaluations import components as judging_components  # noqa: PLC0415
+        from evaluations import receivers  # noqa: PLC0415
+        from evaluations.measurement import (  # noqa: PLC0415
+            components,
+            replies,
+            selectors,
+            sending,
+            tasks,  # noqa: F401 -- registers the Celery task
+        )
 
-        components.register()
+        # The live contest (judges, panels, scores): the judge component.
+        judging_components.register()
         demo_campaign_seeded.connect(
             receivers.seed_live_contest_on_demo_campaign, dispatch_uid="evaluations.live_demo"
+        )
+        # Service measurement: its components, the served-customer lookup, the invitation
+        # templates and the rating-reply handler (after voting's keywords: a vote stays a vote).
+        components.register()
+        register_served_lookup(selectors.served_pairs)
+        sending.register_templates()
+        register_inbound_handler(
+            replies.HANDLER_NAME,
+            replies.handle_rating_replies,
+            order=REPLY_ORDER,
+            help_text=replies.help_text,
+        )
+        demo_campaign_seeded.connect(
+            receivers.seed_demo_measurement_on_demo_campaign,
+            dispatch_uid="evaluations.demo_measurement",
         )

@@ -298,6 +298,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(VOTING_PUBLISH_INTERVAL),
         "options": {"expires": VOTING_PUBLISH_INTERVAL},
     },
+    # Rating invitations that are due (evaluations.measurement.sending).
+    "queue-rating-invitations": {
+        "task": "evaluations.queue_rating_invitations",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # CELERY_TIMEZONE is Asia/Shanghai: 03:00 local, the quietest hour of a campaign.
     "recount-stages": {
         "task": "voting.recount_stages",
@@ -396,3 +402,22 @@ VOTING_TALLY_TIME_BUDGET = env.float("VOTING_TALLY_TIME_BUDGET", default=10.0)
 VOTING_TALLY_FAULT_SLEEP = env.float("VOTING_TALLY_FAULT_SLEEP", default=0.0)
 # Published boards in the cache (voting.counting.publication); the database snapshot is the record.
 VOTING_LEADERBOARD_CACHE_TIMEOUT = env.int("VOTING_LEADERBOARD_CACHE_TIMEOUT", default=3600)
+# Service measurement (evaluations.measurement). Invitations: delay after the service,
+# quiet hours (local time; inside them an invitation waits for their end), and at most one
+# invitation per customer in this many days.
+EVALUATIONS_INVITATION_DELAY_MINUTES = env.int("EVALUATIONS_INVITATION_DELAY_MINUTES", default=30)
+EVALUATIONS_QUIET_HOURS = ("21:00", "08:00")
+EVALUATIONS_INVITATION_INTERVAL_DAYS = env.int("EVALUATIONS_INVITATION_INTERVAL_DAYS", default=30)
+# Business systems' clocks drift: served_at up to this far ahead of ours is accepted.
+EVALUATIONS_FUTURE_SKEW_SECONDS = 300
+# Shrunk means pull a staff member's mean towards the month's mean as if they had this
+# many extra ratings at that mean (three 10s stay below 3,000 ratings averaging 9.6).
+EVALUATIONS_SHRINKAGE_RATINGS = 20
+# A rating reply counts for the customer's latest invitation sent this many hours ago at most.
+EVALUATIONS_REPLY_WINDOW_HOURS = 48
+# Bounds of one call-centre KPI file (evaluations.measurement.kpi_files).
+EVALUATIONS_KPI_MAX_BYTES = env.int("EVALUATIONS_KPI_MAX_BYTES", default=10 * 1024 * 1024)
+EVALUATIONS_KPI_MAX_ROWS = env.int("EVALUATIONS_KPI_MAX_ROWS", default=10_000)
+# Ratings a contestant needs in an evaluation-based stage's months to get a satisfaction
+# score, unless the stage's own rule (admin: evaluation stage rules) says otherwise.
+EVALUATIONS_MIN_RATINGS = env.int("EVALUATIONS_MIN_RATINGS", default=30)

@@ -271,6 +271,8 @@ def test_seed_demo_command_seeds_votes_and_prints_the_summary(settings):
     lines = out.splitlines()
     assert lines[2].startswith("Demo votes: 2000 new (2000 in the stage) from ")
     assert "60 in a planted same-IP cluster; leaderboard published; recount OK" in lines[2]
+    # evaluations answers the same signal: the live contest and service measurement.
+    assert any(line.startswith("Service measurement: ") for line in lines[3:])
     assert "Demo logins: 5 accounts." in lines[3:]
     assert demo_votes_in_stage(stage) == 2000
 

@@ -367,6 +367,8 @@ def test_rules_form_has_an_input_per_component_and_position_with_stored_values(h
         ("weights_audience_votes", None),
         ("weights_judge_score", None),
         ("weights_satisfaction", "60"),
+        ("weights_kpi_score", None),
+        ("weights_inspection_score", None),
     ]
     assert subinputs(response, "position_quotas") == [
         ("position_quotas_clerk", "2"),

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.choices import ContestantStatus
 from campaigns.messaging.choices import InboundStatus, SmsStatus
-from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
+from campaigns.messaging.inbound.router import InboundMessage, help_reply, route_sms_batch
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import render_sms
 from staff.models import AuditEvent
@@ -171,9 +171,7 @@ def test_results_are_in_request_order_with_exact_codes(voting, frozen_now):
         ("refused", "bad_text"),
         ("refused", "bad_message"),
     ]
-    assert results[0].reply == in_zh(
-        lambda: _("[Service Star] To vote, text TP and the employee number, e.g. TP 1234.")
-    )
+    assert results[0].reply == in_zh(help_reply)
     assert results[1].reply == refused_reply(lambda: _("There is no candidate with this number."))
     assert results[2].reply == refused_reply(lambda: _("Voting in this stage is not open."))
     assert results[4].reply == refused_reply(lambda: _("Staff members cannot vote."))

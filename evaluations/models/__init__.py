@@ -1,0 +1,61 @@
+"""Models of the evaluations app, one module per area (imported here so Django finds them)."""
+
+from evaluations.models.judging import (
+    Appearance,
+    Conflict,
+    Criterion,
+    Judge,
+    Panel,
+    Score,
+    ScoreReopening,
+    SignInLink,
+)
+from evaluations.models.measurement import (
+    KpiFormula,
+    KpiImport,
+    KpiRecord,
+    Rating,
+    RatingInvitation,
+    RatingOptOut,
+    ServiceTransaction,
+    TransactionApiKey,
+)
+from evaluations.models.measurement_results import (
+    ChecklistItem,
+    EvaluationStageRule,
+    Inspection,
+    InspectionMark,
+    InspectionPhoto,
+    StaffMonth,
+    StoreGradeWeights,
+    StoreMonthScore,
+    UnitMonth,
+)
+
+__all__ = [
+    "Appearance",
+    "ChecklistItem",
+    "Conflict",
+    "Criterion",
+    "EvaluationStageRule",
+    "Inspection",
+    "InspectionMark",
+    "InspectionPhoto",
+    "Judge",
+    "KpiFormula",
+    "KpiImport",
+    "KpiRecord",
+    "Panel",
+    "Rating",
+    "RatingInvitation",
+    "RatingOptOut",
+    "Score",
+    "ScoreReopening",
+    "ServiceTransaction",
+    "SignInLink",
+    "StaffMonth",
+    "StoreGradeWeights",
+    "StoreMonthScore",
+    "TransactionApiKey",
+    "UnitMonth",
+]
