@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale (its refusals are translated), before anything that looks data up.
+    "config.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -183,7 +185,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Body size and JSON nesting are bounded before decoding (config.api.BoundedJSONParser).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# Deepest nesting of arrays and objects a JSON request body may have. Every API body is at
+# most three levels deep; a 2,000-level body would otherwise exhaust the decoder's stack.
+API_JSON_MAX_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "Service Star API",
     "DESCRIPTION": "Campaigns, voting and results of the Service Star platform.",
