@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    # Before staff: staff.admin_lockout replaces axes' admin of login attempts.
+    "axes",
     "staff",
     "campaigns",
     "voting",
@@ -93,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for a lockout into staff.lockout's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # AUTHENTICATION
@@ -104,6 +108,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes checks every authenticate() call that carries a request: a locked account or
+# IP gets no further than this backend (staff.lockout documents the reusable check).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout per account and, separately, per client IP, counted in the database (not the
+# cache) so it holds with Redis down. An HR admin unlocks from the admin (audited);
+# otherwise the lock lifts after AXES_COOLOFF_TIME, which a new failure restarts.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "staff.lockout.lockout_response"
+# The IP is REMOTE_ADDR (django-ipware is not installed), as for the voting limits: behind a
+# proxy, the proxy sets it; a client-sent X-Forwarded-For is never trusted.
 
 # TEMPLATES
 # ------------------------------------------------------------------------------
