@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
 # ------------------------------------------------------------------------------
 # Cells starting with = + - @ are neutralised in exports (spreadsheet formula injection).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Exporting a model's rows needs its view permission (without this, any staff user could).
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # CELERY
 # ------------------------------------------------------------------------------

@@ -46,9 +46,10 @@ def hr_permissions(Permission):
 
 def create_groups(apps, schema_editor):
     for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     hr_admins, _created = Group.objects.get_or_create(name=HR_ADMINS)

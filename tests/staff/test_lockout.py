@@ -2,7 +2,6 @@
 
 import pytest
 from axes.models import AccessAttempt
-from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
@@ -34,9 +33,7 @@ def axes_on():
 
 
 def hr_admin(username: str):
-    user = UserFactory(username=username, is_staff=True)
-    user.groups.add(Group.objects.get(name="HR admins"))
-    return user
+    return UserFactory(username=username, in_hr_admins=True)
 
 
 def sign_in_post(client: Client, username: str, password: str, ip: str = "10.0.0.1"):
