@@ -5,7 +5,9 @@ import io
 import json
 
 import pytest
+from django.contrib import admin
 from django.test import Client, override_settings
+from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.exceptions import ParseError
 
@@ -182,3 +184,27 @@ def test_the_parser_bounds_the_body_it_reads_itself():
         parser.parse(io.BytesIO(json.dumps(list(range(10))).encode()))
     with pytest.raises(ParseError):
         parser.parse(io.BytesIO(b"[" * 5 + b"]" * 5), parser_context={})
+
+
+def changelist_queries() -> list[tuple[str, str]]:
+    """(changelist URL, query) for every admin list filter and search, with a NUL value."""
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        names = ["q"] if model_admin.search_fields else []
+        for entry in model_admin.list_filter:
+            field = entry[0] if isinstance(entry, tuple) else entry
+            names.append(
+                field.parameter_name if hasattr(field, "parameter_name") else f"{field}__exact"
+            )
+        found += [(url, f"{name}=a%00b") for name in names]
+    return found
+
+
+@pytest.mark.parametrize(("url", "query"), changelist_queries())
+def test_admin_list_filters_and_searches_with_a_nul_are_a_400(admin_client, url, query):
+    admin_client.raise_request_exception = False
+
+    response = admin_client.get(f"{url}?{query}")
+
+    assert response.status_code == 400
