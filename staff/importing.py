@@ -477,7 +477,7 @@ def check_staff_rows(parsed: ParsedFile, *, progress: Progress | None = None) ->
     and JSON-ready with the phone hashed and masked; the full number is not kept.
     """
     present = set(parsed.columns)
-    codes = {_text(row.cells.get("unit_code")) for row in parsed.rows} - {""}
+    codes = {_text(row.cells.get("unit_code")).replace("\x00", "") for row in parsed.rows} - {""}
     units = units_by_code(codes)
     positions = _positions_by_key()
     url_validator = URLValidator(schemes=["http", "https"])
@@ -489,6 +489,13 @@ def check_staff_rows(parsed: ParsedFile, *, progress: Progress | None = None) ->
     for raw in parsed.rows:
         problems = _RowProblems()
         cells = raw.cells
+        # PostgreSQL text and jsonb cannot hold NUL: the line is refused, and the rest of
+        # its checks (and their quotes) see the cells without it.
+        if any(isinstance(value, str) and "\x00" in value for value in cells.values()):
+            problems.add(_("This line contains a NUL character (is the file really CSV or XLSX?)."))
+            cells = {
+                k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in cells.items()
+            }
         employee_no = _text(cells.get("employee_no"))
         if not employee_no:
             problems.add(_("Employee number is missing."))
