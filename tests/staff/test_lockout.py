@@ -184,3 +184,16 @@ def test_sign_in_is_the_reusable_check_for_other_sign_in_forms():
     assert not is_locked_out(factory.get("/", REMOTE_ADDR="10.0.0.6"), username="judge2")
     AccessAttempt.objects.all().delete()
     assert sign_in(request(), username="judge1", password=PASSWORD) == user
+
+
+def test_the_locked_page_speaks_chinese_by_default(client):
+    hr_admin("hr")
+
+    for _attempt in range(6):
+        client.post(LOGIN, {"username": "hr", "password": "wrong"}, REMOTE_ADDR="10.0.0.1")
+    response = client.post(LOGIN, {"username": "hr", "password": PASSWORD}, REMOTE_ADDR="10.0.0.1")
+
+    assert response.status_code == 429
+    assert "登录失败次数过多。请在 60 分钟后重试，或联系人力资源管理员解锁此账号。" in (
+        response.content.decode()
+    )
