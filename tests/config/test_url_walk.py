@@ -22,8 +22,7 @@ ROUTES = routes()
 TOKEN = "walk-aliyun-token"
 JUNK = (
     {"int": "99999999999999999999", "str": "%00", "slug": "x" * 300, "path": "%00"},
-    {"int": "0", "str": "100001%00", "slug": "a%00", "path": "1%00/..%2F"},
-    {"int": "1", "str": "x" * 2000, "slug": "-", "path": "%00%00"},
+    {"int": "0", "str": "100001%00" + "x" * 2000, "slug": "a%00", "path": "1%00/..%2F"},
 )
 
 
@@ -102,7 +101,8 @@ def test_every_method_as_everyone_answers_without_a_server_error(dataset, route)
 
     for who, client in clients(dataset).items():
         found += failures(client, who, path, METHODS)
-        if route.has_parameters and who != "judge":
+        # Junk as the HR admin only: the one who gets past every permission check.
+        if route.has_parameters and who == "hr":
             for junk in JUNK:
                 found += failures(client, who, route.path(junk), ("get", "post"))
 
