@@ -1,9 +1,10 @@
 """Request guards that run before any view: bad input is refused here, never a 500.
 
-- Outside ``/api/`` a NUL byte in the path answers 404 on every route, and one in the query
-  string answers 400. PostgreSQL text cannot hold NUL and psycopg2 raises ``ValueError`` on
-  it, so such a value must never reach a lookup (path parameters, admin list filters,
-  searches). API views refuse it themselves, each with its contract code.
+- Under ``/admin/`` a NUL byte in the path answers 404, and one in the query string 400.
+  PostgreSQL text cannot hold NUL and psycopg2 raises ``ValueError`` on it, so such a value
+  must never reach the admin's generic lookups (list filters, searches, object ids). The
+  API and the public pages validate their own parameters, NUL included, each with its own
+  answer (a code, a friendly 404, a form error); the URL-walk test holds every route to it.
 - Under ``/api/`` a request is checked before its view runs: a header value with a control
   character is ``bad_header`` (400), a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is
   ``body_too_large`` (413, from Content-Length, before reading it), and a JSON body nested
@@ -33,6 +34,9 @@ from django.views import defaults
 from config.parsers import json_nesting_depth
 
 API_PREFIX = "/api/"
+# As mounted in config.urls. The admin's generic views (changelist filters and searches,
+# object ids) pass query and path values to lookups unchecked.
+ADMIN_PREFIX = "/admin/"
 # C0 control characters and DEL; a tab is legal inside a header value (RFC 9110 §5.5).
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -64,16 +68,16 @@ class RequestGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(API_PREFIX):
-            # API views validate their own parameters, NUL included, with specific codes
-            # (unknown_receipt, invalid); the URL walk and the fuzz tests hold them to it.
+        path = request.path_info
+        if path.startswith(API_PREFIX):
             refusal = self._check_api_request(request)
             return refusal if refusal is not None else self.get_response(request)
-        if "\x00" in request.path_info:
-            raise Http404
-        query = request.META.get("QUERY_STRING", "")
-        if "%00" in query or "\x00" in query:
-            raise BadRequest("NUL byte in the query string")
+        if path.startswith(ADMIN_PREFIX):
+            if "\x00" in path:
+                raise Http404
+            query = request.META.get("QUERY_STRING", "")
+            if "%00" in query or "\x00" in query:
+                raise BadRequest("NUL byte in the query string")
         return self.get_response(request)
 
     def _check_api_request(self, request: HttpRequest) -> JsonResponse | None:

@@ -206,9 +206,9 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # Body size and JSON nesting are bounded before decoding (config.api.BoundedJSONParser).
+    # Body size and JSON nesting are bounded before decoding (config.parsers).
     "DEFAULT_PARSER_CLASSES": [
-        "config.api.BoundedJSONParser",
+        "config.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

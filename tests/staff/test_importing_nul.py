@@ -45,7 +45,10 @@ def test_the_admin_upload_of_a_file_with_a_nul_shows_the_row_error(directory, ad
     bad = ["1002\x00", "李\x00静", "S0\x0001", "clerk", "13900139000", "", ""]
     upload = SimpleUploadedFile("staff.csv", csv_bytes([ZHANG, bad]))
 
-    response = admin_client.post(reverse("admin:staff_staffmember_import"), {"file": upload})
+    # The row messages are stored in the language of the upload.
+    response = admin_client.post(
+        reverse("admin:staff_staffmember_import"), {"file": upload}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     preview = admin_client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 302
