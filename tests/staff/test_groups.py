@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("migrated_groups")]
 
 HR_APPS = ["staff", "campaigns", "voting", "evaluations"]
 

@@ -249,7 +249,7 @@ def test_seed_demo_directory_default_seeds_7000_staff():
     assert elapsed < 30
 
 
-def test_ensure_demo_accounts_creates_logins_and_groups(client):
+def test_ensure_demo_accounts_creates_logins_and_groups(client, migrated_groups):
     accounts = ensure_demo_accounts()
 
     assert accounts == [
