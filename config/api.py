@@ -3,6 +3,7 @@
 Every API error has the body ``{"code": "<stable machine code>", "detail": "<translated
 message>"}`` and a 4xx status (DESIGN.md §8). Domain errors carry their own code; DRF's
 errors are mapped to stable codes here, in one place, so no view builds error bodies.
+Request bodies are bounded and decoded by ``config.parsers``.
 """
 
 from typing import Any
@@ -15,7 +16,18 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.parsers import BodyTooLarge, BoundedJSONParser, loads_json
 from staff.exceptions import DomainError
+
+# Re-exported for the apps, which import nothing else from config: views that decode a
+# body themselves call loads_json; BoundedJSONParser is the default parser in settings.
+__all__ = [
+    "BodyTooLarge",
+    "BoundedJSONParser",
+    "DefaultPagination",
+    "exception_handler",
+    "loads_json",
+]
 
 
 class DefaultPagination(PageNumberPagination):

@@ -5,9 +5,9 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from config.views import HealthView, api_not_found, favicon
+from config.views import ApiDocsView, HealthView, api_not_found, favicon
 
 admin.site.site_header = _("Service Star administration")
 admin.site.site_title = _("Service Star")
@@ -26,10 +26,13 @@ urlpatterns = [
     path("api/", include("campaigns.api.urls")),
     path("api/", include("evaluations.measurement.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     # Last: any other /api/ path answers in the API's error shape rather than an HTML page.
     re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
 ]
+
+# Under /api/ a suspicious request (bad Host, body over the limit) gets the JSON error shape.
+handler400 = "config.middleware.api_bad_request"
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

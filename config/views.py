@@ -1,4 +1,4 @@
-"""Infrastructure views: the health endpoint used by load balancers and monitoring."""
+"""Infrastructure views: the health endpoint, the API docs page and the API's catch-all 404."""
 
 import logging
 
@@ -8,6 +8,10 @@ from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularSwaggerView
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
 
 from voting.counting.boards import open_board_ages
 
@@ -60,6 +64,25 @@ class HealthView(View):
         return JsonResponse({"status": text, **checks, "leaderboards": boards}, status=status)
 
 
+class ApiDocsView(SpectacularSwaggerView):
+    """Swagger UI at ``/api/docs/``: a page, so it answers GET and HEAD only.
+
+    drf-spectacular's view renders every answer through an HTML template; its OPTIONS
+    metadata has no template and answered 500. Here OPTIONS, like POST, is a 405 in JSON.
+    """
+
+    http_method_names = ["get", "head"]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors of an /api/ path keep the contract's JSON shape, not the page's template.
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return response
+
+
+# Exempt from CSRF: a POST to an unknown API path must get the JSON 404, not an HTML 403.
+@csrf_exempt
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """A path under ``/api/`` that no endpoint matches: the contract's JSON error, not HTML."""
     return JsonResponse({"code": "not_found", "detail": _("Not found.")}, status=404)

@@ -14,7 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from staff import services
+from staff import (
+    admin_lockout,  # noqa: F401 -- registers the admin of locked sign-ins
+    services,
+)
 from staff.admin_import import staff_import_preview_view, staff_import_upload_view
 from staff.audit import ReasonField
 from staff.choices import UnitKind

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class StaffConfig(AppConfig):
     name = "staff"
     verbose_name = _("Staff directory")
+
+    def ready(self) -> None:
+        from axes.signals import user_locked_out  # noqa: PLC0415 -- apps are loaded only now
+
+        from staff.lockout import record_lockout  # noqa: PLC0415 -- models are loaded only now
+
+        user_locked_out.connect(record_lockout, dispatch_uid="staff.record_lockout")

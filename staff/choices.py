@@ -37,3 +37,5 @@ class AuditAction(models.TextChoices):
     STAFF_IMPORT_DISCARDED = "staff.import.discarded", _("Staff import discarded")
     STAFF_DEACTIVATED = "staff.member.deactivated", _("Staff member deactivated")
     STAFF_ACTIVATED = "staff.member.activated", _("Staff member reactivated")
+    LOGIN_LOCKED = "staff.login.locked", _("Sign-in locked after failed attempts")
+    LOGIN_UNLOCKED = "staff.login.unlocked", _("Sign-in unlocked")

@@ -34,9 +34,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -157,8 +156,6 @@ OPERATOR_PASSWORD = "ServiceStar-admin-2026"  # noqa: S105 -- public demo creden
 JUDGE_PASSWORD = "ServiceStar-judge-2026"  # noqa: S105 -- public demo credential
 HR_ADMINS_GROUP = "HR admins"
 JUDGES_GROUP = "Judges"
-# HR admins run the whole product from the admin: every permission of these apps.
-HR_ADMIN_APPS = ("staff", "campaigns", "voting", "evaluations")
 
 ROLE_LABELS = {
     "hr_admin": gettext_lazy("HR admin"),
@@ -424,21 +421,14 @@ def _ensure_user(account: DemoAccount, *, encoded_password: str) -> AbstractUser
 
 @transaction.atomic
 def ensure_demo_accounts() -> list[DemoAccount]:
-    """Create or reset the demo logins and their groups; return them for printing.
+    """Create or reset the demo logins; return them for printing.
 
-    Writes the ``HR admins`` group (its permissions are reset to every permission of the
-    staff, campaigns, voting and evaluations apps plus ``auth.view_user``), the ``Judges``
-    group, and the users ``hr``, ``admin``, ``judge1`` to ``judge3``: existing users get the
-    demo password, flags and group back. Permissions exist only after ``migrate``; models
-    added later are picked up by running this again.
+    Writes the users ``hr`` (staff, not superuser, in ``HR admins``), ``admin`` (the
+    operator, a superuser) and ``judge1`` to ``judge3`` (in ``Judges``): existing users get
+    the demo password, flags and group back. The groups and their permissions come from the
+    data migration ``staff.0002_hr_admin_and_judge_groups``; this never changes them.
     """
     hr_admins, _created = Group.objects.get_or_create(name=HR_ADMINS_GROUP)
-    hr_admins.permissions.set(
-        Permission.objects.filter(
-            Q(content_type__app_label__in=HR_ADMIN_APPS)
-            | Q(content_type__app_label="auth", codename="view_user")
-        )
-    )
     judges, _created = Group.objects.get_or_create(name=JUDGES_GROUP)
 
     accounts = [

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "import_export",
+    # Before staff: staff.admin_lockout replaces axes' admin of login attempts.
+    "axes",
     "staff",
     "campaigns",
     "voting",
@@ -90,11 +92,15 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale (its refusals are translated), before anything that looks data up.
+    "config.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for a lockout into staff.lockout's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # AUTHENTICATION
@@ -106,6 +112,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# django-axes checks every authenticate() call that carries a request: a locked account or
+# IP gets no further than this backend (staff.lockout documents the reusable check).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout per account and, separately, per client IP, counted in the database (not the
+# cache) so it holds with Redis down. An HR admin unlocks from the admin (audited);
+# otherwise the lock lifts after AXES_COOLOFF_TIME, which a new failure restarts.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "staff.lockout.lockout_response"
+# The IP is REMOTE_ADDR (django-ipware is not installed), as for the voting limits: behind a
+# proxy, the proxy sets it; a client-sent X-Forwarded-For is never trusted.
 
 # TEMPLATES
 # ------------------------------------------------------------------------------
@@ -199,7 +222,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Body size and JSON nesting are bounded before decoding (config.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# Deepest nesting of arrays and objects a JSON request body may have. Every API body is at
+# most three levels deep; a 2,000-level body would otherwise exhaust the decoder's stack.
+API_JSON_MAX_DEPTH = 32
 SPECTACULAR_SETTINGS = {
     "TITLE": "Service Star API",
     "DESCRIPTION": "Campaigns, voting and results of the Service Star platform.",
@@ -215,6 +247,8 @@ SPECTACULAR_SETTINGS = {
 # ------------------------------------------------------------------------------
 # Cells starting with = + - @ are neutralised in exports (spreadsheet formula injection).
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Exporting a model's rows needs its view permission (without this, any staff user could).
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # CELERY
 # ------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ MEDIA_ROOT = VAR_DIR / "test-media"
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_TASK_ALWAYS_EAGER = False
+# Test clients log in without a request (client.login), which axes refuses; the lockout
+# tests switch it on with override_settings(AXES_ENABLED=True).
+AXES_ENABLED = False
 LOGGING["root"]["level"] = "WARNING"
 # whitenoise warns about a missing STATIC_ROOT; tests serve from the finders instead.
 STATIC_ROOT = VAR_DIR / "test-static"

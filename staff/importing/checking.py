@@ -160,8 +160,10 @@ class _Lookups:
 
 def _load_lookups(parsed: ParsedFile) -> _Lookups:
     cells = [row.cells for row in parsed.rows]
-    unit_codes = {_text(c.get("unit_code")) for c in cells} - {""}
-    employee_nos = [normalise_employee_no(_text(c.get("employee_no"))) for c in cells]
+    unit_codes = {_text(c.get("unit_code")).replace("\x00", "") for c in cells} - {""}
+    employee_nos = [
+        normalise_employee_no(_text(c.get("employee_no")).replace("\x00", "")) for c in cells
+    ]
     codes = {no for no in employee_nos if is_digits(no)}
     codes |= {code for c in cells if is_digits(code := _text(c.get("vote_code")))}
     masked = [no for no, c in zip(employee_nos, cells, strict=True) if _is_masked(c.get("phone"))]
@@ -327,6 +329,11 @@ def _check_row(
     """One row -> (valid row, None) or (None, error entry)."""
     problems = _RowProblems()
     cells = raw.cells
+    # PostgreSQL text and jsonb cannot hold NUL: the line is refused, and the rest of its
+    # checks (and their quotes) see the cells without it.
+    if any(isinstance(value, str) and "\x00" in value for value in cells.values()):
+        problems.add(_("This line contains a NUL character (is the file really CSV or XLSX?)."))
+        cells = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in cells.items()}
     employee_no = _check_employee_no(cells.get("employee_no"), raw.line, problems, lookups)
     # A bad or repeated employee number already makes the row an error; its vote code
     # would only repeat the complaint.

@@ -1,18 +1,37 @@
 """Factories for the staff app. Units are created through the service so paths are right."""
 
+import importlib
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 
 from staff import services
 from staff.choices import UnitKind
 from staff.models import OrgUnit, Position, StaffMember
 from staff.phones import parse_phone
 
+GROUPS_MIGRATION = "staff.migrations.0002_hr_admin_and_judge_groups"
+
+
+def hr_admins_group() -> Group:
+    """The HR admins' group of the data migration; rebuilt by the same rule if a
+    transactional test's flush emptied the tables."""
+    group, created = Group.objects.get_or_create(name="HR admins")
+    if created:
+        group.permissions.set(importlib.import_module(GROUPS_MIGRATION).hr_permissions(Permission))
+    return group
+
 
 class UserFactory(factory.django.DjangoModelFactory):
+    """``hr_admin=True``: a superuser (the admin tests' query counts assume one).
+    ``in_hr_admins=True``: a staff user in the HR admins' group, as the demo's ``hr``."""
+
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        # The only post-generation hook adds a group (a separate table): nothing to re-save.
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
@@ -20,6 +39,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     class Params:
         hr_admin = factory.Trait(is_staff=True, is_superuser=True)
+        in_hr_admins = factory.Trait(is_staff=True)
+
+    hr_group = factory.Maybe(
+        "in_hr_admins",
+        yes_declaration=factory.PostGeneration(
+            lambda user, create, extracted, **kwargs: user.groups.add(hr_admins_group())
+        ),
+    )
 
 
 class OrgUnitFactory(factory.django.DjangoModelFactory):
