@@ -1,4 +1,4 @@
-"""Benchmark: staff import of 7,000 rows (DESIGN.md §6: under 10 s).
+"""Benchmark: staff import of 7,000 rows.
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/service_star_bench \\
       .venv/bin/python bench/import_staff.py

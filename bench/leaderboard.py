@@ -1,4 +1,4 @@
-"""Benchmark: leaderboard reads (DESIGN.md §6: ≥ 0.8 of a bare cached Django view, p99 ≤ 20 ms).
+"""Benchmark: leaderboard reads.
 
 Run:  .venv/bin/python bench/leaderboard.py [--seconds 8] [--concurrency 16]
       (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/service_star_bench;

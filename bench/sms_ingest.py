@@ -1,5 +1,5 @@
-"""Benchmark: SMS batch ingest through the signed generic webhook (DESIGN.md §6: ≥ 10,000
-votes/s; TESTPLAN §2.3).
+"""Benchmark: SMS batch ingest through the signed generic webhook (target ≥ 10,000
+votes/s, the burst after an SMS blast).
 
 Run:  .venv/bin/python bench/sms_ingest.py [--batches 60] [--clients 4] [--workers 2]
       (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/service_star_bench)

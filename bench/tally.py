@@ -5,7 +5,7 @@ Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/service_star_bench \\
 
 PostgreSQL only. Creates the database if it is missing and migrates it, then, in one run:
 
-1. **Freshness** (DESIGN.md §6: a vote on the board within 2 s at 500 votes/s). A real
+1. **Freshness**. A real
    ``celery worker -B`` subprocess (the beat schedule of ``config.settings``: fold every
    1 s, publish every ``VOTING_PUBLISH_INTERVAL`` s, tried at 2 and 1) over a Redis server
    the benchmark starts itself on a spare port (``BENCH_REDIS_PORT``, default 6391).

@@ -1,4 +1,4 @@
-"""Benchmark: web vote ingest (DESIGN.md §6: ≥ 0.7 of a bare one-insert Django view).
+"""Benchmark: web vote ingest.
 
 Run:  .venv/bin/python bench/vote_ingest.py [--seconds 15] [--concurrency 16]
       (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/service_star_bench)

@@ -1,7 +1,7 @@
 """The database clock: the one clock that decides stage windows, day limits and code expiry.
 
 Web processes and workers may disagree about the time by seconds or minutes; PostgreSQL
-is one clock shared by all of them (DESIGN.md §2.2 F7). Each service reads it once with
+is one clock shared by all of them. Each service reads it once with
 ``db_now()`` and uses that value for every decision and timestamp of its transaction.
 
 On PostgreSQL ``db_now()`` is ``now()``: the start time of the current transaction. A

@@ -1,6 +1,6 @@
 """Score component providers: how ``voting`` and ``evaluations`` feed the result engine.
 
-``campaigns`` must never import the apps above it (DESIGN.md §2), yet a stage's results
+``campaigns`` must never import the apps above it, yet a stage's results
 depend on their votes and scores. So each upper app registers, in its ``AppConfig.ready()``,
 one provider per component key it can supply::
 

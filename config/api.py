@@ -1,7 +1,7 @@
 """Shared API plumbing: the error shape, pagination and permission classes.
 
 Every API error has the body ``{"code": "<stable machine code>", "detail": "<translated
-message>"}`` and a 4xx status (DESIGN.md §8). Domain errors carry their own code; DRF's
+message>"}`` and a 4xx status. Domain errors carry their own code; DRF's
 errors are mapped to stable codes here, in one place, so no view builds error bodies.
 Request bodies are bounded and decoded by ``config.parsers``.
 """

@@ -21,10 +21,10 @@ logger = logging.getLogger(__name__)
 class HealthView(View):
     """``GET /healthz``: 200 while the database answers; the cache is reported, not required.
 
-    Redis holds only what can be rebuilt (DESIGN.md §5), so a cache outage degrades the
+    Redis holds only what can be rebuilt, so a cache outage degrades the
     service without making it unhealthy. ``leaderboards`` reports how old the board of
-    each open stage is (``voting.counting.boards``): a stale one (beat or workers stopped,
-    TESTPLAN F8) makes the status "degraded", still with 200.
+    each open stage is (``voting.counting.boards``): a stale one (beat or workers
+    stopped) makes the status "degraded", still with 200.
     """
 
     def get(self, request: HttpRequest) -> JsonResponse:

@@ -1,4 +1,4 @@
-"""Receivers of the signals that lower apps send (STYLE.md §2): connected in
+"""Receivers of the signals that lower apps send: connected in
 ``EvaluationsConfig.ready()``, each one a thin call of one evaluations service."""
 
 from typing import Any

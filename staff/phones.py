@@ -1,6 +1,6 @@
 """Phone numbers: normalise, hash, mask.
 
-Phone numbers are personal data (DESIGN.md §4.9). The product keeps two derived forms only:
+Phone numbers are personal data. The product keeps two derived forms only:
 
 * ``phone_hash`` — HMAC-SHA256 of the normalised E.164 number under ``PHONE_HASH_KEY``.
   It identifies a person (a voter, a staff member) without storing the number; the key

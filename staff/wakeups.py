@@ -1,13 +1,13 @@
 """Wake-ups: ask a Celery worker to run a task now, by the task's name, after commit.
 
 Work a request creates is a row in PostgreSQL (an outbox, a job row), and beat sweeps every
-outbox on a schedule; a broker message only shortens the wait (DESIGN.md §3.5). So a
+outbox on a schedule; a broker message only shortens the wait. So a
 wake-up is best effort and must never slow down or fail the request that sends it:
 
 * it is sent only after the caller's transaction commits (``transaction.on_commit``): a
   worker woken before the commit would find nothing to do;
 * it names the task by its registered name (``send_task``), so a service never imports a
-  ``tasks.py`` (the import rule of STYLE.md §3);
+  ``tasks.py`` (services import tasks never; tasks import services);
 * the broker connection has a short timeout (``WAKEUP_TIMEOUT``) and no retries, since
   publishing to a broker that is down can otherwise hang (celery#4556);
 * every error is logged and swallowed;

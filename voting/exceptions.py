@@ -1,5 +1,5 @@
-"""Domain errors of the voting app. Each carries a stable ``code`` from the API contract
-(DESIGN.md §8): ``stage_closed``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
+"""Domain errors of the voting app. Each carries a stable ``code`` from the API contract:
+``stage_closed``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
 ``code_expired``, ``code_locked``, ``staff_cannot_vote``, ``bad_phone``, ``rate_limited`` …
 
 ``bad_phone`` is ``staff.exceptions.InvalidPhoneError`` (raised by ``staff.phones``);
@@ -102,7 +102,7 @@ class InvalidationError(VotingError):
 
 class StageFrozenError(InvalidationError):
     """A vote of a finalised stage cannot be invalidated or restored: its results are
-    frozen (DESIGN.md §4.6)."""
+    frozen."""
 
     status_code = 409
 

@@ -14,7 +14,7 @@ Terms and invariants:
 * **OtpChallenge** — a one-time code sent by SMS. Only an HMAC of the code is stored. It
   is consumed by one conditional UPDATE (unused, unexpired, fewer than 5 wrong tries).
 * **RateEvent** — one row per request for a code, counted in PostgreSQL for the per-phone,
-  per-IP and per-number-block limits (they hold with Redis down, DESIGN.md §4.10).
+  per-IP and per-number-block limits (they hold with Redis down).
 * **TallyEvent**, **Tally**, **LeaderboardSnapshot**, **RecountCheck** — derived data: the
   tally outbox and its fold (``voting.counting.tallies``), published boards and their digest chain
   (``voting.counting.publication``) and recount results (``voting.counting.recount``). Each can be rebuilt
@@ -136,7 +136,7 @@ class Vote(models.Model):
                 condition=models.Q(idempotency_key__isnull=False),
                 name="vote_unique_idempotency_key",
             ),
-            # A gateway re-delivering the same inbound message counts once (DESIGN.md §4.4).
+            # A gateway re-delivering the same inbound message counts once.
             models.UniqueConstraint(
                 fields=["channel", "provider_message_id"],
                 condition=models.Q(provider_message_id__isnull=False),

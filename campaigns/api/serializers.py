@@ -1,4 +1,4 @@
-"""Output serializers of the public campaign API (DESIGN.md §8). Read-only, explicit fields.
+"""Output serializers of the public campaign API. Read-only, explicit fields.
 
 Phone numbers never appear here, not even masked: the public has no use for them.
 """

@@ -1,4 +1,4 @@
-"""Read-only public API of campaigns (DESIGN.md §8): campaigns, stages, contestants.
+"""Read-only public API of campaigns: campaigns, stages, contestants.
 
 Draft campaigns and their stages are not public: they answer 404 like unknown ids.
 """

@@ -1,4 +1,4 @@
-"""Inbound SMS webhooks (DESIGN.md §8): the generic signed gateway webhook and the
+"""Inbound SMS webhooks: the generic signed gateway webhook and the
 Twilio and Aliyun adapters beside it. Thin views: authenticate the raw request
 (``inbound.gateways``), decode it, call ``inbound.router.route_sms_batch``, shape the
 answer. Routed under ``/api/sms/inbound/`` by ``campaigns.api.urls``.

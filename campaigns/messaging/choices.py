@@ -48,8 +48,8 @@ SMS_NUMBER_HELD_STATUSES = (SmsStatus.PENDING, SmsStatus.SENDING)
 
 
 class InboundStatus(models.TextChoices):
-    """What became of one inbound SMS (``InboundSms``): the contract's statuses (DESIGN.md
-    §8) but ``duplicate``, which is an answer, never a stored outcome. ``pending`` exists
+    """What became of one inbound SMS (``InboundSms``): the webhook contract's statuses
+    but ``duplicate``, which is an answer, never a stored outcome. ``pending`` exists
     only inside the ingest's transaction (claimed, not yet decided) and is never committed."""
 
     PENDING = "pending", _("Being handled")

@@ -58,7 +58,7 @@ class OutboundSms(models.Model):
             models.CheckConstraint(
                 condition=models.Q(status__in=SmsStatus.values), name="outboundsms_status_valid"
             ),
-            # DESIGN.md §4.9: the full number lives here only until the message is out.
+            # Phone numbers are personal data: the full number lives here only until the message is out.
             models.CheckConstraint(
                 condition=models.Q(status__in=SMS_NUMBER_HELD_STATUSES) | models.Q(to_e164=""),
                 name="outboundsms_number_only_while_pending",
@@ -76,7 +76,7 @@ class OutboundSms(models.Model):
 class InboundSms(models.Model):
     """One inbound SMS of a gateway, claimed once per (provider, message id).
 
-    The unique key is the deduplication (DESIGN.md §4.4): the batch ingest claims ids
+    The unique key is the deduplication: the batch ingest claims ids
     with ``INSERT … ON CONFLICT DO NOTHING``, and a re-delivery finds the row and gets
     ``reply`` again. ``text`` is the raw text without NUL bytes, cut to 500 characters
     (``inbound.text.RAW_TEXT_MAX_CHARS``). ``received_at`` is what the gateway claims and

@@ -3,7 +3,7 @@ message through its status machine, wake the sender.
 
 A service that needs an SMS calls ``queue_sms`` (or ``queue_sms_bulk`` for a batch)
 inside its own transaction: that writes pending ``OutboundSms`` rows and nothing else, so
-the request never waits on a gateway or a broker (DESIGN.md §3.5). It then calls
+the request never waits on a gateway or a broker. It then calls
 ``wake_sms_sender_on_commit()``; Celery beat also sweeps the outbox every few seconds, so
 a lost wake-up only delays a message.
 """
@@ -121,7 +121,7 @@ def transition_sms(rows: OutboundSms | Sequence[OutboundSms], to: str, **fields:
     otherwise), then writes one conditional ``UPDATE``: only rows whose stored status may
     still move to ``to`` change, so a row reaped to ``unknown`` by another worker meanwhile
     takes a late ``sent`` or ``failed`` but never goes back to ``pending``. A final status
-    clears the full number and the secret parameters (DESIGN.md §4.9). Sets the new status
+    clears the full number and the secret parameters. Sets the new status
     on the instances; returns the number of rows changed. Writes no audit event: the
     outbox row itself (attempts, last error, provider id) is the record.
     """

@@ -1,6 +1,6 @@
 """The registry of outbound SMS templates: key → label and text, owned by the apps that send.
 
-Chinese gateways send only pre-approved templates with parameters (STACK.md), so an
+Chinese gateways send only pre-approved templates with parameters, so an
 outbox row stores a template *key* and parameters, never free text. The key belongs to
 the app that sends the message (voting: ``otp``, ``vote_receipt``, ``vote_refused``;
 evaluations: rating invitations), which registers it in ``AppConfig.ready()``::

@@ -1,5 +1,5 @@
 """Inbound SMS webhook routes, included under ``/api/`` by ``campaigns.api.urls``
-(DESIGN.md §8: the paths are a contract)."""
+(the paths are a contract with the gateways)."""
 
 from django.urls import path
 

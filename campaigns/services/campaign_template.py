@@ -1,4 +1,4 @@
-"""The three-stage Satisfied-100 Service Star campaign (DESIGN.md §1), created as drafts."""
+"""The three-stage Satisfied-100 Service Star campaign, created as drafts."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ CAMPAIGN_TEMPLATE_DAYS = 240  # the real campaign ran about eight months
 
 
 def _template_stages() -> list[dict[str, Any]]:
-    """The three stages of the Satisfied-100 Service Star campaign (DESIGN.md §1)."""
+    """The three stages of the Satisfied-100 Service Star campaign."""
     return [
         {
             "order": 1,

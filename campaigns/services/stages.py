@@ -74,7 +74,7 @@ def transition_stage(stage: Stage, to: str, *, actor: Actor, reason: str = "") -
             _("A stage cannot go from “%(from)s” to “%(to)s”.")
             % {"from": _label(from_status), "to": _label(to)}
         )
-    # The database clock decides and stamps every move (DESIGN §2.2 F7): web processes,
+    # The database clock decides and stamps every move: web processes,
     # workers and beat may disagree about the time, PostgreSQL is one clock for all.
     now = db_now()
     data: dict[str, Any] = {"from": from_status, "to": to}

@@ -432,7 +432,7 @@ VOTING_FRAUD_JOB_BATCH = env.int("VOTING_FRAUD_JOB_BATCH", default=1000)
 VOTING_TALLY_BATCH_SIZE = env.int("VOTING_TALLY_BATCH_SIZE", default=5000)
 VOTING_TALLY_TIME_BUDGET = env.float("VOTING_TALLY_TIME_BUDGET", default=10.0)
 # TEST-ONLY fault hook: a fold sleeps this many seconds before committing so a test can
-# kill the worker mid-batch (TESTPLAN F1). Must stay 0 in production.
+# kill the worker mid-batch. Must stay 0 in production.
 VOTING_TALLY_FAULT_SLEEP = env.float("VOTING_TALLY_FAULT_SLEEP", default=0.0)
 # Published boards in the cache (voting.counting.publication); the database snapshot is the record.
 VOTING_LEADERBOARD_CACHE_TIMEOUT = env.int("VOTING_LEADERBOARD_CACHE_TIMEOUT", default=3600)

@@ -137,6 +137,8 @@ def _month_param(request: HttpRequest, default: dt.date) -> dt.date:
 
 def charts_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> HttpResponse:
     """Ratings per month and mean per month (trend), and the month's score distribution."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     totals = monthly_totals()
     latest = totals[-1][0] if totals else timezone.localdate().replace(day=1)
     month = _month_param(request, latest)
@@ -157,6 +159,8 @@ def store_timeline_view(
     request: HttpRequest, store_id: int, *, model_admin: admin.ModelAdmin
 ) -> HttpResponse:
     """A store's months: dimensions, composite, rank and grade, oldest first."""
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
     store = get_object_or_404(OrgUnit, pk=store_id)
     rows = list(store_timeline(store.pk))
     context = {

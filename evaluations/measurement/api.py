@@ -1,4 +1,4 @@
-"""``POST /api/transactions/``: business systems report served customers (DESIGN.md §8).
+"""``POST /api/transactions/``: business systems report served customers.
 
 Authentication is ``Authorization: Api-Key <key>`` (``evaluations.measurement.apikeys``):
 a missing header is 401 ``not_authenticated``, an unknown key 401 ``bad_api_key``, a

@@ -1,4 +1,4 @@
-"""Transactions reported by business systems (``POST /api/transactions/``, DESIGN.md §8).
+"""Transactions reported by business systems (``POST /api/transactions/``).
 
 A batch of up to 1,000 items is checked item by item (bad items are *rejected* with a code,
 the others still go in) and written set-based: one staff lookup, one ``INSERT … ON

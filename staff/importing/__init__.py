@@ -4,7 +4,7 @@ A package of four rooms: ``schema`` (the columns and the shapes rows take), ``re
 (bytes to rows), ``checking`` (rows to checked rows) and ``services`` (preview, confirm,
 discard). Callers import from the submodule that owns a name; this file exports nothing.
 
-The flow follows Helios' preview-then-confirm (TESTPLAN §2.1 D):
+The flow follows Helios' preview-then-confirm:
 
 1. ``read_staff_file`` turns the uploaded bytes into a ``ParsedFile``: it detects the format
    by content (an XLSX is a zip; the extension alone decides nothing), refuses files that

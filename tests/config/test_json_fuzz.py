@@ -38,7 +38,7 @@ BODIES = st.one_of(
 
 
 def signature_headers(body: bytes) -> dict[str, str]:
-    """The generic webhook's X-Timestamp / X-Signature (DESIGN.md §8) for these bytes."""
+    """The generic webhook's X-Timestamp / X-Signature for these bytes."""
     stamp = str(int(time.time()))
     digest = hmac.new(SMS_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
     return {"HTTP_X_TIMESTAMP": stamp, "HTTP_X_SIGNATURE": f"sha256={digest.hexdigest()}"}

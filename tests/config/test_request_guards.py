@@ -13,7 +13,7 @@ from rest_framework.exceptions import ParseError
 
 from config.api import BodyTooLarge, BoundedJSONParser, loads_json
 from config.parsers import json_nesting_depth
-from tests.voting.inbound.conftest import signed_headers
+from tests.campaigns.messaging.conftest import signed_headers
 
 pytestmark = pytest.mark.django_db
 

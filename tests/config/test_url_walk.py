@@ -12,8 +12,9 @@ from django.test import Client, override_settings
 
 from tests.config.urlwalk import Route, routes
 from tests.factories.campaigns import StageFactory
+from tests.factories.messaging import OutboundSmsFactory
 from tests.factories.staff import StaffMemberFactory, UserFactory
-from tests.factories.voting import OtpChallengeFactory, OutboundSmsFactory, VoteFactory
+from tests.factories.voting import OtpChallengeFactory, VoteFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Staff import: reading files, checking rows, preview, confirm, discard (TESTPLAN §2.1 D)."""
+"""Staff import: reading files, checking rows, preview, confirm, discard."""
 
 import csv
 import datetime as dt

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from staff.importing import preview_staff_import
+from staff.importing.services import preview_staff_import
 from staff.models import StaffMember
 from tests.factories.staff import OrgUnitFactory, PositionFactory, UserFactory
 from tests.staff.test_importing import HEADER, ZHANG, csv_bytes

@@ -2,7 +2,7 @@
 
 Every operation gets up to ``MAX_EXAMPLES`` generated requests (plus the schema's own
 examples). Checks: no 5xx (``not_a_server_error``) and every 4xx body is the contract's
-error shape ``{"code": str, "detail": str}`` (DESIGN.md §8). An open stage with two
+error shape ``{"code": str, "detail": str}``. An open stage with two
 contestants exists, and about half of the generated ids are replaced by real ones, so
 the valid paths (a listed stage, a known campaign, a real candidate) are reached too. The
 generic SMS webhook's bodies are signed and Aliyun's push gets its token (``_signed``).
@@ -89,7 +89,7 @@ def _unstorable_time(value: object) -> bool:
 
 def _signed(case) -> dict:
     """For the generic SMS webhook: the generated body as bytes, correctly signed, so the
-    fuzzed messages reach ingestion (DESIGN.md §8: HMAC-SHA256 of "<timestamp>.<body>").
+    fuzzed messages reach ingestion.
     Aliyun's push gets its URL token half of the time."""
     if case.path == "/api/sms/inbound/aliyun/{token}/" and len(str(case.body)) % 2 == 0:
         case.path_parameters["token"] = ALIYUN_TOKEN

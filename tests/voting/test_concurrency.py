@@ -1,6 +1,6 @@
 """Races on real PostgreSQL connections in threads, released together by a barrier.
 
-How each was seen to fail with its guard removed (DESIGN.md §4.10):
+How each was seen to fail with its guard removed:
 
 * last vote of a daily limit (known voter) — with ``select_for_update()`` removed from
   ``voting.ledger.sql.lock_voter``, 7 of the 10 threads counted the same usage and inserted

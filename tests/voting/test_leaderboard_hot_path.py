@@ -1,4 +1,4 @@
-"""The leaderboard read path under a read storm (TESTPLAN §2.3, DESIGN §6): with the cache
+"""The leaderboard read path under a read storm: with the cache
 warm, the API, the polled fragment and the pages (no filters) answer from the cache alone,
 with no database query, 304s included; the answer is the same as the slower path's (the
 stage read from the database); the hidden final hours start at the exact moment; each

@@ -1,4 +1,4 @@
-"""Redis is not the record (TESTPLAN F3): with the cache down, the leaderboard pages and the
+"""Redis is not the record: with the cache down, the leaderboard pages and the
 API answer from the latest snapshot in the database with its time, votes are still
 accepted, publication still stores snapshots, and the cache is refilled once Redis is back.
 

@@ -1,4 +1,4 @@
-"""No log record holds a full phone number (DESIGN.md §4.9), with every logger at DEBUG.
+"""No log record holds a full phone number, with every logger at DEBUG.
 
 One run through everything that handles numbers: a one-time code and a web vote through
 the API, an SMS vote batch through the signed webhook (a counted vote, a refusal, junk, a

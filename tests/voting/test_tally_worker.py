@@ -1,4 +1,4 @@
-"""Real Celery workers against the test database (TESTPLAN F1, F2 and freshness).
+"""Real Celery workers against the test database.
 
 Each test starts ``celery -A config worker`` subprocesses on the same PostgreSQL test
 database and a throwaway filesystem broker in a temporary folder (or ``REDIS_URL`` when

@@ -1,4 +1,4 @@
-"""``GET /api/stages/<id>/leaderboard/`` (DESIGN.md §8): the published board of a stage.
+"""``GET /api/stages/<id>/leaderboard/``: the published board of a stage.
 
 Served from the published snapshot (``voting.counting.leaderboards.leaderboard_for_stage``): the
 cache, or the database snapshot when the cache is down, never the vote ledger. Fields the

@@ -1,4 +1,4 @@
-"""The voting API (DESIGN.md §8): request a code, verify it, vote, look up a receipt.
+"""The voting API: request a code, verify it, vote, look up a receipt.
 
 Thin views: validate the shape, call one service, shape the answer. Errors are
 ``{"code", "detail"}`` from ``config.api``; every input error has its own code:

@@ -9,7 +9,7 @@ Terms:
   the counted state last *changed* (an unchanged state writes no snapshot).
 * **Stale** — while the stage is open, a board whose "as of" is older than
   ``STALE_AFTER_INTERVALS`` publish intervals (``VOTING_PUBLISH_INTERVAL``, at least
-  ``STALE_AFTER_MIN``): beat or the workers have stopped (TESTPLAN F8), and the pages say
+  ``STALE_AFTER_MIN``): beat or the workers have stopped, and the pages say
   "last updated X ago" instead of pretending to be live. A closed stage's board is final
   and never stale. From the database fallback a quiet stage (no vote for a while) also
   reads as stale: with Redis down the pages cannot tell a quiet board from a stalled one,

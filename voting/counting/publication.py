@@ -8,7 +8,7 @@ Terms and invariants:
   SQL statement. That statement's MVCC snapshot is the **cut**: the state contains every
   vote (and invalidation) whose transaction committed before it, and no other. It is
   defined by commit visibility, never by ``id <= X`` or ``cast_at <= T`` (ids and
-  ``cast_at`` are not commit-ordered, DESIGN.md §3), and it equals the from-scratch count of
+  ``cast_at`` are not commit-ordered), and it equals the from-scratch count of
   the ledger as of that statement (the tally invariant of ``voting.counting.tallies``).
 * **Snapshot** (``LeaderboardSnapshot``) — one published board: the counted state in
   canonical form (``counts``), the ranked ``entries`` as published, ``valid_votes``,

@@ -13,7 +13,7 @@ Terms and invariants:
   SQL increment (``INSERT … ON CONFLICT DO UPDATE SET votes = tally.votes + excluded.votes``),
   delete the claimed events, commit.
 
-Why this cannot miss or double-count (DESIGN.md §3, the pitfall): nothing depends on the
+Why this cannot miss or double-count: nothing depends on the
 order in which ids are allocated or committed. An event is counted exactly when the
 transaction that deletes it commits, and the same transaction adds it to the tally.
 Concurrent folds skip each other's locked rows, so each event is claimed by one
@@ -35,7 +35,7 @@ events and never touches a tally row: there is no hot per-contestant row in a vo
 
 Test-only fault hook: when ``VOTING_TALLY_FAULT_SLEEP`` (seconds, default 0, read at call
 time) is positive, a fold sleeps that long after claiming and applying its batch and before
-committing, so a test can SIGKILL the worker mid-batch (TESTPLAN F1). Never set it in
+committing, so a test can SIGKILL the worker mid-batch. Never set it in
 production.
 """
 

@@ -14,7 +14,7 @@ larger one — "all votes matching the current filter", say 50,000 — runs as a
   row, selects the next votes after the checkpoint (``last_vote_id``) in id order, calls
   the idempotent service (which writes the batch's audit events) and moves the
   checkpoint. A worker killed mid-batch rolls the batch back, checkpoint included; the
-  next run resumes after the last committed batch (TESTPLAN F10). Two runs at once take
+  next run resumes after the last committed batch. Two runs at once take
   turns on the job row's lock, so they end in the same state as one serial run.
 * A refusal (a vote of a finalised stage: ``stage_frozen``) rolls its batch back and marks
   the job ``failed`` with the error; earlier batches stay done and audited.

@@ -1,4 +1,4 @@
-"""The SMS vote handler: decides a batch's vote messages set-based (DESIGN.md §3, §8).
+"""The SMS vote handler: decides a batch's vote messages set-based.
 
 Registered with the inbound router (``campaigns.messaging.inbound.router``) as ``votes``
 at ``KEYWORD_ORDER``. The router hands over the batch's claimed, undecided messages; this

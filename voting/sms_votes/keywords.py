@@ -30,7 +30,7 @@ Grammar decisions, pinned by ``tests/voting/sms_votes/test_keywords.py``:
 
 Kinds: ``vote`` (with ``employee_no``), ``help`` (reply with how to vote), ``refused``
 (with ``code``; only ``unknown_candidate`` for an impossible number). ``evaluation`` is
-reserved in the webhook contract for post-transaction ratings (DESIGN.md §1) owned by
+reserved in the webhook contract for post-transaction ratings owned by
 the evaluations app; this parser never returns it.
 
 A text longer than ``NORMALIZE_MAX_CHARS`` (200) characters is ``help`` without being

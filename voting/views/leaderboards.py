@@ -84,7 +84,7 @@ POLL_MS = 3000
 CSRF_MARKER = "csrf-token-of-this-request"
 HOST_MARKER = "host-of-this-request"
 CSRF_MARKER_BYTES, HOST_MARKER_BYTES = CSRF_MARKER.encode(), HOST_MARKER.encode()
-# Rows per page of the phone page and its fragment (``?page=N``, 1-based; DESIGN: small
+# Rows per page of the phone page and its fragment (``?page=N``, 1-based; phones want small
 # pages). The big screen shows its ``?top=`` rows and is not paged.
 PAGE_SIZE = 100
 

@@ -7,7 +7,7 @@ The flow (plain HTML forms, no JavaScript; CSRF protected):
    post asks ``request_otp`` for a code and always answers with the same redirect to the
    code page, whatever the number (no enumeration). The normalised number waits for the
    code in a signed, HTTP-only cookie on the voter's own phone — never in the session
-   table, which would store a full number on the server (DESIGN.md §4.9).
+   table, which would store a full number on the server.
 2. ``…/code/`` takes the 6-digit code and casts the vote with it in one transaction
    (``cast_vote_with_otp``). A refused vote leaves the code usable.
 3. The answer is the result page itself, rendered in the post's response: "counted, N

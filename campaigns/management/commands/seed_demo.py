@@ -86,7 +86,7 @@ class ProgressBars:
         self.close()
 
 
-# Demo votes in stage 1 (DESIGN.md §6: 7,000 staff and a million votes in under 2 min).
+# Demo votes in stage 1.
 DEFAULT_VOTES = 1_000_000
 
 

@@ -1,7 +1,7 @@
 """``manage.py sms_outbox [--phone P] [--last N]``: read the outbound SMS outbox.
 
 With the default outbox backend nothing is really sent; this shows what would have been
-(DESIGN.md §8), e.g. the one-time code a developer needs to vote on the demo.
+(the webhook contract), e.g. the one-time code a developer needs to vote on the demo.
 ``--phone`` is normalised and hashed to look messages up: the outbox is searched by
 the keyed hash, and full numbers are never printed.
 """

@@ -1,7 +1,7 @@
 """The default backend: nothing leaves the server; every message stays readable in the outbox.
 
 With no gateway configured, the whole product can be tried: ``manage.py sms_outbox`` and
-the admin show each "sent" message's text (DESIGN.md §8).
+the admin show each "sent" message's text.
 """
 
 from campaigns.messaging.backends.base import BaseSmsBackend, SmsMessage

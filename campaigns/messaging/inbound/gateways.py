@@ -1,7 +1,7 @@
 """Gateway adapters: authenticate an inbound SMS webhook and turn its payload into
 ``InboundMessage`` rows for ``campaigns.messaging.inbound.router.route_sms_batch``.
 
-* **generic** (DESIGN.md §8) — ``X-Timestamp`` (unix seconds, ASCII digits only: a float,
+* **generic** — ``X-Timestamp`` (unix seconds, ASCII digits only: a float,
   a sign or spaces are refused) within ``SMS_INBOUND_MAX_SKEW`` (300 s) of this server's
   clock, and ``X-Signature: sha256=<hex>``, the HMAC-SHA256 of ``"<timestamp>.<raw
   body>"`` under ``SMS_INBOUND_SECRET``, over the raw bytes as received (a re-serialised

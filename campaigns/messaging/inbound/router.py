@@ -1,5 +1,5 @@
 """The inbound SMS router: one batch of gateway messages, claimed once, offered to the
-handlers the upper apps registered, every outcome recorded (DESIGN.md §2, §8).
+handlers the upper apps registered, every outcome recorded.
 
 Handlers. An app that understands some inbound texts registers a handler in its
 ``AppConfig.ready()``::

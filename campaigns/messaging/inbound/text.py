@@ -1,8 +1,7 @@
 # ruff: noqa: RUF002 -- normalisation is about full-width look-alikes; they are the point
 """Text normalisation of inbound SMS: what every handler sees, and what is stored.
 
-``normalize_sms(text)`` is what handlers match their grammars against, in this order
-(TESTPLAN §2.1 A):
+``normalize_sms(text)`` is what handlers match their grammars against, in this order:
 
 1. NFKC: full-width ``ＴＰ１２３４`` and the ideographic space U+3000 become ASCII.
 2. Characters of Unicode categories Cf (zero-width space and joiners, BOM, bidi marks),

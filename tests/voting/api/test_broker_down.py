@@ -1,4 +1,4 @@
-"""No request waits on the broker (DESIGN.md §3.5): with the broker unreachable, codes are
+"""No request waits on the broker: with the broker unreachable, codes are
 still queued in the outbox and votes are still committed and acknowledged."""
 
 import json

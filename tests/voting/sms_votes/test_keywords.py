@@ -1,4 +1,4 @@
-"""The SMS keyword grammar (TESTPLAN §2.1 A): one table, one row per decision."""
+"""The SMS keyword grammar: one table, one row per decision."""
 
 import pytest
 from hypothesis import given
