@@ -80,3 +80,27 @@ def test_embedded_default_needs_no_environment():
         "django.core.cache.backends.filebased.FileBasedCache",
         "Asia/Shanghai zh-hans True",
     ]
+
+
+def test_a_venue_server_on_plain_http_keeps_its_sessions():
+    code = (
+        "import django; from django.conf import settings; django.setup();"
+        "print(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE,"
+        " settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    base = {**clean, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
+
+    def run(extra: dict[str, str]) -> str:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**base, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+
+    assert run({}) == "True True True 31536000"
+    assert run({"VENUE_PLAIN_HTTP": "true"}) == "False False False 0"
