@@ -168,18 +168,34 @@ def _message_id(value: object) -> str | None:
     return text
 
 
+# A provider's clock stamp is kept only when it is a real moment: UTC offsets in use stop at
+# ±14 h, and anything outside these years is junk that PostgreSQL (offsets past ±15:59) or
+# Python (past year 9999 in UTC) could not even store.
+_RECEIVED_AT_MAX_OFFSET = dt.timedelta(hours=14)
+_RECEIVED_AT_YEARS = range(2000, 2100)
+
+
 def _received_at(value: object) -> dt.datetime | None:
+    """The provider's ``received_at`` as an aware UTC moment, or ``None`` when it is
+    unreadable or not a plausible moment (it is informational: never a refusal)."""
     try:
         if isinstance(value, int) and not isinstance(value, bool):
-            return dt.datetime.fromtimestamp(value, tz=dt.UTC)
-        if isinstance(value, str):
+            moment = dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        elif isinstance(value, str):
             moment = parse_datetime(value.strip())
-            if moment is not None and moment.tzinfo is None:
+            if moment is None:
+                return None
+            if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
-            return moment
+        else:
+            return None
+        offset = moment.utcoffset()
+        if offset is None or abs(offset) > _RECEIVED_AT_MAX_OFFSET:
+            return None
+        moment = moment.astimezone(dt.UTC)
     except (ValueError, OverflowError, OSError):
         return None
-    return None
+    return moment if moment.year in _RECEIVED_AT_YEARS else None
 
 
 def _text_field(value: object) -> str:

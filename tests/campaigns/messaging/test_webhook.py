@@ -316,3 +316,18 @@ def test_replies_in_the_json_are_escaped_data(post_signed, voting):
         ("<script>alert(1)</script>", "help", expected_help)
     ]
     assert recorded()["outbox"] == []
+
+
+@pytest.mark.parametrize(
+    "received_at", ["9999-12-31T23:59:59-14:00", "2026-12-02T20:15:00+21:23", 10**20]
+)
+def test_a_signed_message_with_an_impossible_received_at_still_counts(
+    post_signed, voting, received_at
+):
+    response = post_signed({"messages": [message("m1", received_at=received_at)]})
+
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == ["counted"]
+    stored = InboundSms.objects.get(message_id="m1")
+    assert stored.received_at is None
+    assert Vote.objects.count() == 1
