@@ -34,6 +34,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from campaigns.models import Stage
 from evaluations.measurement.choices import (
@@ -102,14 +103,21 @@ class DemoMeasurementSummary:
 
     def __str__(self) -> str:
         if not self.created:
-            return (
-                f"Service measurement: demo data already there ({self.transactions} transactions)."
-            )
-        return (
-            f"Service measurement: {self.transactions} transactions, {self.ratings} ratings, "
-            f"{self.kpi_records} KPI records, {self.inspections} inspections over three months; "
-            f"inspector login {INSPECTOR[0]} / {INSPECTOR[1]}."
-        )
+            return _(
+                "Service measurement: demo data already there (%(transactions)s transactions)."
+            ) % {"transactions": self.transactions}
+        return _(
+            "Service measurement: %(transactions)s transactions, %(ratings)s ratings, "
+            "%(kpi)s KPI records, %(inspections)s inspections over three months; "
+            "inspector login %(user)s / %(password)s."
+        ) % {
+            "transactions": self.transactions,
+            "ratings": self.ratings,
+            "kpi": self.kpi_records,
+            "inspections": self.inspections,
+            "user": INSPECTOR[0],
+            "password": INSPECTOR[1],
+        }
 
 
 def demo_months(now: dt.datetime) -> list[dt.date]:
