@@ -123,6 +123,10 @@ def submit_score(
     )
     reopened = latest is not None and hasattr(latest, "reopening")
     if latest is not None and not reopened:
+        # The same score sent by another tablet may have committed since the first look:
+        # that is a resend (the stored score), not a second score.
+        if latest.idempotency_key == idempotency_key:
+            return SubmitResult(latest, created=False)
         raise ScoreRefusedError("already_submitted", _("You have already scored this contestant."))
     closed = Appearance.objects.filter(
         panel=panel,
