@@ -24,7 +24,7 @@ from campaigns.choices import (
 )
 
 # SMS messaging's models live in their package; imported here so Django registers them.
-from campaigns.messaging.models import InboundSms, OutboundSms  # noqa: F401
+from campaigns.messaging.models import InboundSms, OutboundSms  # noqa: F401 -- registers them
 from campaigns.validators import validate_stage_rules
 
 DEFAULT_RESERVE_COUNT = 5

@@ -11,13 +11,13 @@ class EvaluationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Models must be loaded before these modules are imported: they import them.
-        from campaigns.messaging.inbound.router import (  # noqa: PLC0415
+        from campaigns.messaging.inbound.router import (  # noqa: PLC0415 -- models first
             REPLY_ORDER,
             register_inbound_handler,
         )
-        from evaluations import components as judging_components  # noqa: PLC0415
-        from evaluations import receivers  # noqa: PLC0415
-        from evaluations.measurement import (  # noqa: PLC0415
+        from evaluations import components as judging_components  # noqa: PLC0415 -- models first
+        from evaluations import receivers  # noqa: PLC0415 -- models first
+        from evaluations.measurement import (  # noqa: PLC0415 -- models first
             components,
             replies,
             selectors,

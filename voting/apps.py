@@ -10,13 +10,13 @@ class VotingConfig(AppConfig):
 
     def ready(self) -> None:
         # Models must be loaded first: these modules import them.
-        from campaigns.messaging.inbound.router import (  # noqa: PLC0415
+        from campaigns.messaging.inbound.router import (  # noqa: PLC0415 -- models first
             KEYWORD_ORDER,
             register_inbound_handler,
         )
-        from voting import receivers, sms_templates  # noqa: PLC0415
-        from voting.counting import components  # noqa: PLC0415
-        from voting.sms_votes import handler  # noqa: PLC0415
+        from voting import receivers, sms_templates  # noqa: PLC0415 -- models first
+        from voting.counting import components  # noqa: PLC0415 -- models first
+        from voting.sms_votes import handler  # noqa: PLC0415 -- models first
 
         components.register()
         sms_templates.register_templates()
