@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from staff.admin_pages import admin_page_context
 from staff.choices import StaffImportStatus
 from staff.exceptions import DomainError, StaffImportError
 from staff.importing.services import (
@@ -27,7 +28,7 @@ from staff.importing.services import (
     plan_staff_import,
     preview_staff_import,
 )
-from staff.models import StaffImport, StaffMember
+from staff.models import StaffImport
 
 # Valid rows shown on the preview page; the counts cover the rest.
 PREVIEW_SAMPLE_SIZE = 20
@@ -52,15 +53,6 @@ class StaffImportUploadForm(forms.Form):
 def _check_permission(request: HttpRequest) -> None:
     if not request.user.has_perms(IMPORT_PERMISSIONS):
         raise PermissionDenied
-
-
-def _context(request: HttpRequest, model_admin: admin.ModelAdmin, title: str) -> dict:
-    return {
-        **model_admin.admin_site.each_context(request),
-        "opts": StaffMember._meta,
-        "app_label": StaffMember._meta.app_label,
-        "title": title,
-    }
 
 
 def _result_message(result: dict[str, int]) -> str:
@@ -96,7 +88,7 @@ def staff_import_upload_view(
             form.add_error("file", str(exc.message))
         else:
             return redirect("admin:staff_staffmember_import_preview", pk=staff_import.pk)
-    context = {**_context(request, model_admin, _("Import staff")), "form": form}
+    context = {**admin_page_context(request, model_admin, _("Import staff")), "form": form}
     return TemplateResponse(request, "admin/staff/import_upload.html", context)
 
 
@@ -127,7 +119,7 @@ def staff_import_preview_view(
 
     is_open = staff_import.status == StaffImportStatus.PREVIEWED
     context = {
-        **_context(request, model_admin, _("Staff import preview")),
+        **admin_page_context(request, model_admin, _("Staff import preview")),
         "staff_import": staff_import,
         "valid_count": staff_import.row_count - staff_import.error_count,
         "sample": staff_import.rows[:PREVIEW_SAMPLE_SIZE],

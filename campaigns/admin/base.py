@@ -30,19 +30,6 @@ def staff_avatar(member: Any) -> str:
     )
 
 
-class ReadOnlyAdminMixin:
-    """Ledger-like models: readable and filterable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class StageListFilter(admin.SimpleListFilter):
     """Stages by campaign, in one query (the stock filter would load each campaign)."""
 
@@ -58,20 +45,6 @@ class StageListFilter(admin.SimpleListFilter):
         if value and value.isdigit():
             return queryset.filter(stage_id=value)
         return queryset
-
-
-def admin_context(
-    request: HttpRequest, model_admin: admin.ModelAdmin, title: str, **extra: Any
-) -> dict[str, Any]:
-    """The context an intermediate page needs to render inside the admin's frame."""
-    opts = model_admin.model._meta
-    return {
-        **model_admin.admin_site.each_context(request),
-        "opts": opts,
-        "app_label": opts.app_label,
-        "title": title,
-        **extra,
-    }
 
 
 def stage_or_404(pk: int) -> Stage:

@@ -16,10 +16,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.admin.base import CSS, NOT_WITHDRAWN, admin_context, require
+from campaigns.admin.base import CSS, NOT_WITHDRAWN, require
 from campaigns.choices import StageStatus
 from campaigns.models import Campaign, Stage
 from campaigns.services.campaign_template import create_campaign_from_template
+from staff.admin_pages import admin_page_context
 from staff.exceptions import DomainError
 
 
@@ -158,7 +159,7 @@ def campaign_from_template_view(
                 % {"name": campaign.name},
             )
             return redirect("admin:campaigns_campaign_change", campaign.pk)
-    context = admin_context(
+    context = admin_page_context(
         request,
         model_admin,
         gettext("New campaign from template"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns import selectors
-from campaigns.admin.base import admin_context, require, stage_or_404
+from campaigns.admin.base import require, stage_or_404
 from campaigns.choices import (
     ContestantStatus,
     ResultOutcome,
@@ -21,6 +21,7 @@ from campaigns.choices import (
 from campaigns.models import StageResult
 from campaigns.services.advancement import promote_reserve
 from campaigns.services.contestants import enrol_contestants
+from staff.admin_pages import admin_page_context
 from staff.audit import ReasonField
 from staff.exceptions import DomainError
 from staff.models import OrgUnit, Position, StaffMember
@@ -79,7 +80,7 @@ def stage_enrol_view(
         else:
             messages.success(request, _("%(n)d contestants enrolled.") % {"n": added})
         return redirect("admin:campaigns_stage_change", stage.pk)
-    context = admin_context(
+    context = admin_page_context(
         request,
         model_admin,
         _("Enrol contestants: %(stage)s") % {"stage": stage.name},
@@ -175,7 +176,7 @@ def stage_promote_view(
                 % {"name": promoted.staff_member},
             )
             return redirect("admin:campaigns_stage_results", stage.pk)
-    context = admin_context(
+    context = admin_page_context(
         request,
         model_admin,
         _("Promote a reserve: %(stage)s") % {"stage": stage.name},

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns import exports, selectors
-from campaigns.admin.base import admin_context, require, stage_or_404
+from campaigns.admin.base import require, stage_or_404
 from campaigns.choices import (
     STAGE_TRANSITIONS,
     ComponentKey,
@@ -38,6 +38,7 @@ from campaigns.services.stages import (
     schedule_stage,
     unschedule_stage,
 )
+from staff.admin_pages import admin_page_context
 from staff.audit import ReasonField
 from staff.exceptions import DomainError
 
@@ -243,7 +244,7 @@ def stage_move_view(
         extra = _finalize_preview(stage)
     elif chosen.slug == "preview":
         extra = _preview_preview(stage)
-    context = admin_context(
+    context = admin_page_context(
         request,
         model_admin,
         _("%(move)s: %(stage)s") % {"move": chosen.label, "stage": stage.name},

@@ -15,13 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns import exports, selectors
-from campaigns.admin.base import (
-    ReadOnlyAdminMixin,
-    StageListFilter,
-    admin_context,
-    require,
-    stage_or_404,
-)
+from campaigns.admin.base import StageListFilter, require, stage_or_404
 from campaigns.choices import (
     ComponentKey,
     ResultOutcome,
@@ -29,6 +23,7 @@ from campaigns.choices import (
 )
 from campaigns.models import Stage, StageResult, TieResolution
 from campaigns.services.results import resolve_tie
+from staff.admin_pages import ReadOnlyAdminMixin, admin_page_context
 from staff.audit import ReasonField
 from staff.exceptions import DomainError
 
@@ -187,7 +182,7 @@ def stage_results_view(
         if is_previewed
         else []
     )
-    context = admin_context(
+    context = admin_page_context(
         request,
         model_admin,
         _("Results: %(stage)s") % {"stage": stage},

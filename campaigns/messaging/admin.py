@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from campaigns.messaging.inbound.router import outcome_label_for_search
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import registered_templates, template_label
+from staff.admin_pages import ReadOnlyAdminMixin
 
 # A mainland mobile number inside free text (a voter may text someone's number): shown
 # masked like every other number in the admin. Digits may be split by spaces or dashes.
@@ -29,20 +30,11 @@ def mask_numbers_in_text(text: str) -> str:
     return _NUMBER_IN_TEXT.sub(lambda m: f"{m[1]}****{m[3]}", text)
 
 
-class ReadOnlyLogAdmin(admin.ModelAdmin):
+class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """A log: no add, change or delete permission."""
 
     list_per_page = 100
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class TemplateFilter(admin.SimpleListFilter):

@@ -24,22 +24,13 @@ from evaluations.measurement.exceptions import KpiImportError
 from evaluations.measurement.kpi import confirm_kpi_import, discard_kpi_import, preview_kpi_import
 from evaluations.measurement.selectors import monthly_totals, score_distribution, store_timeline
 from evaluations.models import KpiImport
+from staff.admin_pages import admin_page_context
+from staff.audit import ReasonField
 from staff.exceptions import DomainError
 from staff.models import OrgUnit
 
 PREVIEW_SAMPLE = 20
 BAR_HEIGHT = 160
-REASON_MAX_LENGTH = 1000
-
-
-def _context(request: HttpRequest, model_admin: admin.ModelAdmin, title: str) -> dict:
-    opts = model_admin.model._meta
-    return {
-        **model_admin.admin_site.each_context(request),
-        "opts": opts,
-        "app_label": opts.app_label,
-        "title": title,
-    }
 
 
 class KpiUploadForm(forms.Form):
@@ -77,7 +68,10 @@ def kpi_upload_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> H
             form.add_error("file", str(exc.message))
         else:
             return redirect("admin:evaluations_kpirecord_import_preview", pk=kpi_import.pk)
-    context = {**_context(request, model_admin, _("Import call-centre KPIs")), "form": form}
+    context = {
+        **admin_page_context(request, model_admin, _("Import call-centre KPIs")),
+        "form": form,
+    }
     return TemplateResponse(request, "evaluations/measurement/admin/kpi_upload.html", context)
 
 
@@ -107,7 +101,7 @@ def kpi_preview_view(
             messages.error(request, str(exc.message))
         kpi_import.refresh_from_db()
     context = {
-        **_context(request, model_admin, _("KPI import preview")),
+        **admin_page_context(request, model_admin, _("KPI import preview")),
         "kpi_import": kpi_import,
         "sample": kpi_import.rows[:PREVIEW_SAMPLE],
         "bad_rows": kpi_import.errors,
@@ -144,7 +138,7 @@ def charts_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> HttpR
     month = _month_param(request, latest)
     distribution = score_distribution(month)
     context = {
-        **_context(request, model_admin, _("Service measurement charts")),
+        **admin_page_context(request, model_admin, _("Service measurement charts")),
         "month": month,
         "months": [row[0] for row in totals],
         "volume": _bars([(f"{m:%Y-%m}", n or 0) for m, n, _t in totals]),
@@ -164,7 +158,9 @@ def store_timeline_view(
     store = get_object_or_404(OrgUnit, pk=store_id)
     rows = list(store_timeline(store.pk))
     context = {
-        **_context(request, model_admin, _("Service archive of %(store)s") % {"store": store.name}),
+        **admin_page_context(
+            request, model_admin, _("Service archive of %(store)s") % {"store": store.name}
+        ),
         "store": store,
         "rows": rows,
         "composite": _bars([(f"{r.month:%Y-%m}", float(r.composite)) for r in rows]),
@@ -174,9 +170,7 @@ def store_timeline_view(
 
 
 class RevokeForm(forms.Form):
-    reason = forms.CharField(
-        label=gettext_lazy("Reason"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea
-    )
+    reason = ReasonField()
 
 
 def revoke_keys_view(
@@ -195,7 +189,7 @@ def revoke_keys_view(
         messages.success(request, _("%(count)s keys revoked.") % {"count": revoked})
         return None
     context = {
-        **_context(request, model_admin, _("Revoke API keys")),
+        **admin_page_context(request, model_admin, _("Revoke API keys")),
         "keys": list(queryset),
         "form": form,
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,

@@ -13,19 +13,6 @@ from voting.fraud import filters
 CSS = "admin_extra/voting.css"
 
 
-class ReadOnlyAdminMixin:
-    """Ledgers and logs: readable and filterable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class StageFilter(admin.SimpleListFilter):
     """Stages by campaign, in one query."""
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from campaigns.models import Contestant, Stage
+from staff.admin_pages import admin_page_context
 from staff.audit import REASON_MAX_LENGTH
 from voting.admin.dashboard import CHART_HEIGHT, CHART_WIDTH, stage_dashboard
 from voting.counting.recount import recount_stage
@@ -57,19 +58,6 @@ class RecountForm(forms.Form):
         return data
 
 
-def _context(
-    request: HttpRequest, model_admin: admin.ModelAdmin, title: str, **extra: Any
-) -> dict[str, Any]:
-    opts = model_admin.model._meta
-    return {
-        **model_admin.admin_site.each_context(request),
-        "opts": opts,
-        "app_label": opts.app_label,
-        "title": title,
-        **extra,
-    }
-
-
 def _stage_or_404(stage_id: int | str) -> Stage:
     try:
         return Stage.objects.select_related("campaign").get(pk=int(stage_id))
@@ -84,7 +72,7 @@ def dashboard_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Ht
     stages = list(Stage.objects.select_related("campaign").order_by("-campaign_id", "order"))
     wanted = request.GET.get("stage", "")
     stage = next((s for s in stages if str(s.pk) == wanted), None)
-    context = _context(
+    context = admin_page_context(
         request,
         model_admin,
         _("Stage dashboard"),
@@ -123,7 +111,7 @@ def recount_view(
             actor=request.user,
             reason=form.cleaned_data["reason"].strip(),
         )
-        context = _context(
+        context = admin_page_context(
             request,
             model_admin,
             _("Recount of %(stage)s") % {"stage": stage},
@@ -132,7 +120,7 @@ def recount_view(
             differences=_named_differences(stage, report.differences),
         )
         return TemplateResponse(request, "admin/voting/stage_recount_result.html", context)
-    context = _context(
+    context = admin_page_context(
         request, model_admin, _("Recount %(stage)s") % {"stage": stage}, stage=stage, form=form
     )
     return TemplateResponse(request, "admin/voting/stage_recount_confirm.html", context)

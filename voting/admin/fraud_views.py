@@ -9,8 +9,6 @@ matching the filter" above ``VOTING_FRAUD_BULK_SYNC_MAX``) becomes a background 
 (``voting.fraud.jobs``) and the admin lands on its progress page.
 """
 
-from typing import Any
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -25,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from campaigns.models import Stage
+from staff.admin_pages import admin_page_context
 from staff.audit import REASON_MAX_LENGTH
 from staff.exceptions import DomainError
 from voting.choices import VOTE_JOB_FINISHED
@@ -54,19 +53,6 @@ class BulkReasonForm(forms.Form):
             "receipts show the vote as invalidated."
         ),
     )
-
-
-def _context(
-    request: HttpRequest, model_admin: admin.ModelAdmin, title: str, **extra: Any
-) -> dict[str, Any]:
-    opts = model_admin.model._meta
-    return {
-        **model_admin.admin_site.each_context(request),
-        "opts": opts,
-        "app_label": opts.app_label,
-        "title": title,
-        **extra,
-    }
 
 
 def _frozen_id(request: HttpRequest) -> int | None:
@@ -108,7 +94,7 @@ def bulk_change_action(
             preview.selected, preview.changing, preview.by_candidate, _frozen_id(request)
         )
     title = _("Invalidate votes") if action == INVALIDATE else _("Restore votes")
-    context = _context(
+    context = admin_page_context(
         request,
         model_admin,
         title,
@@ -170,7 +156,7 @@ def clusters_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Htt
                     "url": f"{changelist}?{query}",
                 }
             )
-    context = _context(
+    context = admin_page_context(
         request,
         model_admin,
         _("Suspicious clusters"),
@@ -214,7 +200,7 @@ def job_view(request: HttpRequest, job_id: str, *, model_admin: admin.ModelAdmin
         enqueue_vote_job(job_id)
         messages.info(request, _("The job was sent to a worker again."))
         return HttpResponseRedirect(request.path)
-    context = _context(
+    context = admin_page_context(
         request,
         model_admin,
         _("Bulk vote job"),

@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from staff.admin_pages import ReadOnlyAdminMixin
 from voting.admin import dashboard_views
-from voting.admin.base import ReadOnlyAdminMixin, StageFilter
+from voting.admin.base import StageFilter
 from voting.models import LeaderboardSnapshot, OtpChallenge, RecountCheck, Vote, Voter
 
 

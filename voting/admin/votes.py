@@ -17,8 +17,9 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Contestant
+from staff.admin_pages import ReadOnlyAdminMixin
 from voting.admin import fraud_views
-from voting.admin.base import CSS, ReadOnlyAdminMixin, StageFilter
+from voting.admin.base import CSS, StageFilter
 from voting.fraud import filters, patterns
 from voting.fraud.jobs import INVALIDATE, RESTORE
 from voting.models import (
