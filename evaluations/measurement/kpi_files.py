@@ -14,7 +14,6 @@ import csv
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +22,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from evaluations.measurement.exceptions import KpiImportError
+from staff.spreadsheets import OLE_MAGIC, ZIP_MAGIC, XlsxProblem, decode_csv, xlsx_problem
 
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 # A real KPI workbook of 10,000 agents unpacks to a few MB.
 XLSX_MAX_UNPACKED_BYTES = 50 * 1024 * 1024
-XLSX_MAX_RATIO = 200
-XLSX_RATIO_MIN_BYTES = 1024 * 1024
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "employee_no": ("employee_no", "工号"),
@@ -63,17 +59,13 @@ def _bad_workbook() -> KpiImportError:
 
 
 def _decode(data: bytes) -> str:
-    # utf-8-sig strips a BOM; GB18030 (what Chinese Excel writes) rejects invalid bytes,
-    # so trying it second guesses nothing.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise KpiImportError(
-        "bad_encoding",
-        _("Unsupported text encoding. Save the file as CSV (UTF-8) or as .xlsx and try again."),
-    )
+    text = decode_csv(data)
+    if text is None:
+        raise KpiImportError(
+            "bad_encoding",
+            _("Unsupported text encoding. Save the file as CSV (UTF-8) or as .xlsx and try again."),
+        )
+    return text
 
 
 def _csv_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
@@ -94,22 +86,12 @@ def _csv_rows(data: bytes) -> Iterator[tuple[Any, ...]]:
 
 
 def _check_zip(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise _bad_workbook() from exc
-    names = {member.filename.casefold() for member in members}
-    if any(name.endswith("vbaproject.bin") for name in names):
-        raise KpiImportError("macros", _("Workbooks with macros are not accepted."))
-    if "xl/workbook.xml" not in names:
+    problem = xlsx_problem(data, max_unpacked_bytes=XLSX_MAX_UNPACKED_BYTES)
+    if problem in {XlsxProblem.DAMAGED, XlsxProblem.NOT_A_WORKBOOK}:
         raise _bad_workbook()
-    unpacked = sum(member.file_size for member in members)
-    if unpacked > XLSX_MAX_UNPACKED_BYTES or any(
-        member.file_size > XLSX_RATIO_MIN_BYTES
-        and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1)
-        for member in members
-    ):
+    if problem == XlsxProblem.MACROS:
+        raise KpiImportError("macros", _("Workbooks with macros are not accepted."))
+    if problem == XlsxProblem.TOO_LARGE:
         raise KpiImportError(
             "unpacked_too_large",
             _("The workbook unpacks to far more data than a KPI list holds; it was not opened."),

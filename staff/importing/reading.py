@@ -8,7 +8,6 @@ Chinese headers onto canonical field names. Touches no database.
 
 import csv
 import io
-import zipfile
 from collections.abc import Generator, Iterable
 from typing import Any
 
@@ -24,15 +23,12 @@ from staff.importing.schema import (
     column_by_field,
     header_key,
 )
+from staff.spreadsheets import OLE_MAGIC, ZIP_MAGIC, XlsxProblem, decode_csv, xlsx_problem
 
 # Zip bomb guards, checked on the zip directory before any member is inflated. A real
 # 10,000-row staff workbook unpacks to a few MB; 100 MB is far beyond any honest file.
 XLSX_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 # Sheet XML compresses 5-20x; a member above 1 MB that claims more than 200x is made up.
-XLSX_MAX_RATIO = 200
-XLSX_RATIO_MIN_BYTES = 1024 * 1024
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls (and encrypted .xlsx)
 
 
 def read_staff_file(data: bytes, *, filename: str) -> ParsedFile:
@@ -79,18 +75,13 @@ def _macro_message() -> str:
 
 
 def _decode(data: bytes) -> str:
-    # utf-8-sig strips a BOM when present and reads plain UTF-8 otherwise. GB18030 is the
-    # superset of GBK that Chinese Excel writes for "CSV"; it rejects invalid byte
-    # sequences (0x80, 0xFF, UTF-16), so the order matters and nothing is guessed.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise StaffImportError(
-        "bad_encoding",
-        _("Unsupported text encoding. Save the file as CSV (UTF-8) or as .xlsx and try again."),
-    )
+    text = decode_csv(data)
+    if text is None:
+        raise StaffImportError(
+            "bad_encoding",
+            _("Unsupported text encoding. Save the file as CSV (UTF-8) or as .xlsx and try again."),
+        )
+    return text
 
 
 def _read_csv(data: bytes) -> Generator[tuple[Any, ...], None, None]:
@@ -117,27 +108,16 @@ def _read_csv(data: bytes) -> Generator[tuple[Any, ...], None, None]:
 
 def _check_zip(data: bytes) -> None:
     """Refuse macros and zip bombs from the zip directory alone, before inflating anything."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise StaffImportError(
-            "bad_file", _("The file is damaged or not a real .xlsx workbook.")
-        ) from exc
-    names = {member.filename.casefold() for member in members}
-    if any(name.endswith("vbaproject.bin") for name in names):
+    problem = xlsx_problem(data, max_unpacked_bytes=XLSX_MAX_UNPACKED_BYTES)
+    if problem == XlsxProblem.DAMAGED:
+        raise StaffImportError("bad_file", _("The file is damaged or not a real .xlsx workbook."))
+    if problem == XlsxProblem.MACROS:
         raise StaffImportError("macros", _macro_message())
-    if "xl/workbook.xml" not in names:
+    if problem == XlsxProblem.NOT_A_WORKBOOK:
         raise StaffImportError(
             "bad_file", _("The file is a zip archive but not an Excel (.xlsx) workbook.")
         )
-    unpacked = sum(member.file_size for member in members)
-    bomb = unpacked > XLSX_MAX_UNPACKED_BYTES or any(
-        member.file_size > XLSX_RATIO_MIN_BYTES
-        and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1)
-        for member in members
-    )
-    if bomb:
+    if problem == XlsxProblem.TOO_LARGE:
         raise StaffImportError(
             "unpacked_too_large",
             _(
