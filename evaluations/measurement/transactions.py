@@ -28,6 +28,7 @@ from evaluations.measurement.choices import TransactionChannel, TransactionResul
 from evaluations.measurement.invitations import Served, plan_invitations
 from evaluations.models import ServiceTransaction, TransactionApiKey
 from staff.exceptions import InvalidPhoneError
+from staff.identifiers import normalise_employee_no
 from staff.models import StaffMember
 from staff.phones import Phone, parse_phone
 from staff.sql import insert_rows
@@ -111,7 +112,10 @@ def _check_item(index: int, item: Any, *, now: dt.datetime) -> _Checked:
     external_id = _clean_text(item.get("id"), limit=MAX_ID_LENGTH)
     if not external_id:
         raise _RejectedError("bad_id", _("id must be a text of 1-64 characters."))
-    employee_no = _clean_text(item.get("employee_no"), limit=MAX_EMPLOYEE_NO_LENGTH).upper()
+    # Normalised as staff imports store it (NFKC, trimmed, upper case).
+    employee_no = normalise_employee_no(
+        _clean_text(item.get("employee_no"), limit=MAX_EMPLOYEE_NO_LENGTH)
+    )
     if not employee_no:
         raise _RejectedError("unknown_staff", _("No active staff member has this employee number."))
     raw_phone = item.get("phone")
