@@ -22,6 +22,7 @@ new code. The audience pages (``vote/live/…``) are the same views with channel
 """
 
 import functools
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,11 @@ PENDING_PHONE_SALT = "voting.pending-phone"
 # Long enough for a code (5 minutes) and a few resends; the number is on the voter's phone.
 PENDING_PHONE_MAX_AGE = 15 * 60
 VOTER_SESSION_KEY = "voting.voter_token"
+# A random id for the voter's device, so that wrong codes count against the device they
+# come from (``voting.otp.tries``); signed, so it cannot be chosen to blame someone else's.
+DEVICE_COOKIE = "vote_device"
+DEVICE_SALT = "voting.device"
+DEVICE_MAX_AGE = 365 * 24 * 3600
 # The largest id a database column holds: a longer number in a URL is a 404, not an overflow.
 MAX_ID = 2**63 - 1
 CODE_ERRORS = (BadCodeError, CodeExpiredError, CodeLockedError)
@@ -175,8 +181,23 @@ class VoteFlowMixin(View):
             max_age=PENDING_PHONE_MAX_AGE,
         )
 
+    def device_id(self) -> str | None:
+        return self.request.get_signed_cookie(
+            DEVICE_COOKIE, default=None, salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE
+        )
+
     def redirect_to_code(self, phone: str, query: str = "") -> HttpResponse:
         response = HttpResponseRedirect(self.url("code", query), status=303)
+        if self.device_id() is None:
+            response.set_signed_cookie(
+                DEVICE_COOKIE,
+                secrets.token_urlsafe(16),
+                salt=DEVICE_SALT,
+                max_age=DEVICE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=self.request.is_secure(),
+            )
         response.set_signed_cookie(
             PENDING_PHONE_COOKIE,
             phone,
@@ -302,6 +323,7 @@ class VoteCodeView(VoteFlowMixin):
                 self.stage,
                 phone=phone,
                 code=form.cleaned_data["code"],
+                device_id=self.device_id(),
                 **self.cast_options(form.cleaned_data["idempotency_key"]),
             )
         except CODE_ERRORS as exc:
