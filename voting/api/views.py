@@ -243,7 +243,10 @@ class CastVoteView(VotingApiView):
             "Identify the voter with phone + code (the code is consumed only if the vote "
             "counts) or with voter_token. The vote is committed before the answer is sent. "
             "With an Idempotency-Key header, repeating the request returns the first answer "
-            "(header Idempotent-Replayed: true) and casts nothing."
+            "(header Idempotent-Replayed: true) and casts nothing. At a live contest an "
+            "audience vote (channel audience) counts only for the contestant the host has "
+            "on stage, while the host keeps their turn open (not_on_stage, "
+            "audience_window_closed)."
         ),
         request=CastVoteInputSerializer,
         parameters=[
@@ -290,6 +293,14 @@ class CastVoteView(VotingApiView):
                 examples=[
                     _error("stage_closed", "Voting in this stage is not open."),
                     _error("limit_reached", "You have used all 5 of your votes for today."),
+                    _error(
+                        "not_on_stage",
+                        "Audience votes go to the contestant on stage: this one is not on "
+                        "stage now.",
+                    ),
+                    _error(
+                        "audience_window_closed", "Audience voting for this contestant has closed."
+                    ),
                 ],
             ),
             429: OpenApiResponse(ErrorOutputSerializer, examples=[RATE_LIMITED]),

@@ -47,7 +47,7 @@ from voting.choices import VoteChannel
 from voting.exceptions import BadCodeError, CodeExpiredError, CodeLockedError, VoterSessionError
 from voting.forms import CodeForm, PhoneForm, ReceiptLookupForm, VoteForm, new_idempotency_key
 from voting.ledger.selectors import vote_by_receipt
-from voting.ledger.services import CastResult, cast_vote
+from voting.ledger.services import CastResult, audience_refusal, cast_vote
 from voting.otp.services import (
     VoterSession,
     cast_vote_with_otp,
@@ -151,9 +151,19 @@ class VoteFlowMixin(View):
 
     def accepts_votes(self) -> bool:
         # The page's hint only: cast_vote decides by the database clock.
-        return self.stage.status == StageStatus.OPEN and self.contestant.status == (
-            ContestantStatus.IN
+        return (
+            self.stage.status == StageStatus.OPEN
+            and self.contestant.status == ContestantStatus.IN
+            and self.live_refusal is None
         )
+
+    @functools.cached_property
+    def live_refusal(self) -> DomainError | None:
+        """At a live contest, why the audience cannot vote for this contestant now (not on
+        stage, or their turn closed); ``cast_vote`` checks it again when the vote comes."""
+        if self.channel != VoteChannel.AUDIENCE:
+            return None
+        return audience_refusal(self.stage.pk, self.contestant.pk)
 
     def voter_session(self) -> VoterSession | None:
         """The verified voter of this browser, if the token is still good; an expired or
@@ -218,6 +228,7 @@ class VoteFlowMixin(View):
             "urls": self.urls,
             "is_audience": self.channel == VoteChannel.AUDIENCE,
             "accepts_votes": self.accepts_votes(),
+            "live_refusal": self.live_refusal,
             "sms_number": settings.SMS_VOTE_NUMBER,
             **extra,
         }
