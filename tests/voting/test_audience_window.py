@@ -13,6 +13,7 @@ from campaigns.models import Campaign
 from evaluations.services import live
 from staff.phones import parse_phone
 from tests.factories.evaluations import PanelFactory
+from tests.factories.staff import UserFactory
 from voting.choices import VoteChannel
 from voting.exceptions import NotOnStageError
 from voting.ledger.services import cast_vote
@@ -181,3 +182,30 @@ def test_refusals_are_in_chinese_by_default(client, contest):
 
     assert response.json()["code"] == "not_on_stage"
     assert response.json()["detail"] == "现场观众只能为正在台上的选手投票：这位选手现在不在台上。"
+
+
+def test_host_screen_follows_the_live_contest_and_warns_off_stage(client, contest):
+    client.force_login(UserFactory(is_staff=True))
+    live.put_on_stage(contest.panel, contestant_id=contest.bob.pk, actor=None)
+    host = f"/vote/live/{contest.stage.pk}/host/"
+
+    default = client.get(host, **EN).content.decode()
+    chosen = client.get(f"{host}?contestant=1234", **EN).content.decode()
+
+    message = "Audience votes go to the contestant on stage: this one is not on stage now."
+    assert f"<title>http://testserver/vote/live/{contest.stage.pk}/5678/</title>" in default
+    assert message not in default
+    assert message in chosen
+
+
+def test_venue_screen_hides_the_vote_code_once_the_turn_is_closed(client, contest):
+    live.put_on_stage(contest.panel, contestant_id=contest.alice.pk, actor=None)
+    state = f"/screen/{contest.stage.pk}/state/"
+
+    open_turn = client.get(state).json()["on_stage"]
+    live.close_scoring(contest.panel, contestant_id=contest.alice.pk, actor=None)
+    closed_turn = client.get(state).json()["on_stage"]
+
+    assert open_turn["qr"].startswith("<svg")
+    assert open_turn["audience_url"].endswith(f"/vote/live/{contest.stage.pk}/1234/")
+    assert (closed_turn["audience_url"], "qr" in closed_turn) == ("", False)

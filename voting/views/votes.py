@@ -38,6 +38,7 @@ from django.views import View
 from django.views.generic import RedirectView
 
 from campaigns.choices import CampaignStatus, ContestantStatus, StageStatus
+from campaigns.live import audience_window
 from campaigns.models import Contestant, Stage
 from campaigns.selectors import contestants_for_stage
 from staff.exceptions import DomainError, InvalidPhoneError
@@ -428,17 +429,26 @@ class PosterView(View):
 @method_decorator(staff_member_required, name="dispatch")
 class AudienceHostView(View):
     """The host's screen at a live event: a big QR code for the contestant on stage,
-    chosen with ``?contestant=<employee_no>`` (default: the first in running order), with
-    links to the previous and next contestant. Staff only."""
+    chosen with ``?contestant=<employee_no>`` (default: the one the live contest's host has
+    on stage, else the first in running order), with links to the previous and next
+    contestant. At a live contest it says when the chosen contestant cannot take audience
+    votes now (not on stage, or their turn closed). Staff only."""
 
     def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
         if stage_id > MAX_ID:
             raise Http404
         stage = get_object_or_404(Stage.objects.select_related("campaign"), pk=stage_id)
         contestants = list(contestants_for_stage(stage).filter(status=ContestantStatus.IN))
+        window = audience_window(stage.pk)
         wanted = request.GET.get("contestant", "")
         index = next(
-            (i for i, c in enumerate(contestants) if c.staff_member.employee_no == wanted), 0
+            (
+                i
+                for i, c in enumerate(contestants)
+                if c.staff_member.employee_no == wanted
+                or (not wanted and window is not None and c.pk == window.contestant_id)
+            ),
+            0,
         )
         current = contestants[index] if contestants else None
         context: dict[str, Any] = {
@@ -449,6 +459,7 @@ class AudienceHostView(View):
             "previous": contestants[index - 1] if current and index > 0 else None,
             "next": contestants[index + 1] if current and index + 1 < len(contestants) else None,
             "accepts_votes": stage.status == StageStatus.OPEN,
+            "live_refusal": audience_refusal(stage.pk, current.pk) if current else None,
         }
         if current is not None:
             audience_url = request.build_absolute_uri(
