@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.live import register_audience_lookup
 from campaigns.served import register_served_lookup
 from campaigns.signals import demo_campaign_seeded
 
@@ -17,6 +18,7 @@ class EvaluationsConfig(AppConfig):
         )
         from evaluations import components as judging_components  # noqa: PLC0415 -- models first
         from evaluations import receivers  # noqa: PLC0415 -- models first
+        from evaluations import selectors as live_selectors  # noqa: PLC0415 -- models first
         from evaluations.measurement import (  # noqa: PLC0415 -- models first
             components,
             replies,
@@ -25,8 +27,10 @@ class EvaluationsConfig(AppConfig):
             tasks,  # noqa: F401 -- registers the Celery task
         )
 
-        # The live contest (judges, panels, scores): the judge component.
+        # The live contest (judges, panels, scores): the judge component and the window of
+        # audience votes.
         judging_components.register()
+        register_audience_lookup(live_selectors.audience_window)
         demo_campaign_seeded.connect(
             receivers.seed_live_contest_on_demo_campaign, dispatch_uid="evaluations.live_demo"
         )

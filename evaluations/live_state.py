@@ -93,7 +93,8 @@ def screen_state(panel: Panel, *, audience_url: str = "") -> dict[str, Any]:
     """The venue screen's view: the contestant on stage (with photo, unit, how many of the
     judges who may score them have scored, and the score once revealed) and the rank
     table of revealed scores. ``audience_url`` is the on-stage contestant's audience-vote
-    link (made by the view, which knows the host name)."""
+    link (made by the view, which knows the host name), shown only while their turn is
+    open: once the host closes it, audience votes for them are refused."""
     contestants = {c.pk: c for c in selectors.running_order(panel)}
     state: dict[str, Any] = {
         "version": panel.live_version,
@@ -107,12 +108,14 @@ def screen_state(panel: Panel, *, audience_url: str = "") -> dict[str, Any]:
         return state
     progress = judges_progress(panel, current)
     appearance = selectors.appearances(panel).get(current.pk)
+    step = appearance.step if appearance else AppearanceStep.ON_STAGE
     on_stage = {
         **_person(current),
-        "step": appearance.step if appearance else AppearanceStep.ON_STAGE,
+        "step": step,
         "scored": sum(1 for p in progress if p["state"] == ScoreCell.SCORED),
         "judges": sum(1 for p in progress if p["state"] != ScoreCell.RECUSED),
-        "audience_url": audience_url,
+        # Audience votes are taken only while the turn is open (campaigns.live).
+        "audience_url": audience_url if step == AppearanceStep.ON_STAGE else "",
     }
     if appearance is not None and appearance.step == AppearanceStep.REVEALED:
         score = appearance.revealed_score

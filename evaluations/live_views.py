@@ -81,7 +81,7 @@ class ScreenStateView(View):
             ).get(pk=panel.pk)
             url = audience_url(request, panel_full)
             state = screen_state(panel_full, audience_url=url)
-            if state["on_stage"] is not None and url:
+            if state["on_stage"] is not None and state["on_stage"]["audience_url"]:
                 state["on_stage"]["qr"] = qr_svg(url)
             return state
 

@@ -5,11 +5,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from campaigns.choices import ContestantStatus
+from campaigns.live import AudienceWindow
 from campaigns.models import Contestant
-from evaluations.choices import JudgeType, ScoreCell
+from evaluations.choices import AppearanceStep, JudgeType, ScoreCell
 from evaluations.models import Appearance, Conflict, Criterion, Judge, Panel, Score
 from evaluations.scoring import ContestantScore, JudgeTotal, judge_scores
 
@@ -164,3 +165,24 @@ def appearances(panel: Panel) -> dict[int, Appearance]:
 
 def panels_of_judge(judge: Judge) -> QuerySet[Panel]:
     return judge.panels.select_related("stage__campaign").order_by("-stage__opens_at", "-pk")
+
+
+def audience_window(stage_id: int) -> AudienceWindow | None:
+    """The stage's live contest as audience votes see it (``campaigns.live``): ``None``
+    without a panel; else who is on stage and whether the host still has their turn open
+    (their appearance is at ``on_stage``: scoring not closed, score not revealed). One
+    query."""
+    step = Appearance.objects.filter(panel=OuterRef("pk"), contestant=OuterRef("on_stage_id"))
+    row = (
+        Panel.objects.filter(stage_id=stage_id)
+        .annotate(step=Subquery(step.values("step")[:1]))
+        .values_list("on_stage_id", "step")
+        .first()
+    )
+    if row is None:
+        return None
+    on_stage, step_now = row
+    return AudienceWindow(
+        contestant_id=on_stage,
+        is_open=on_stage is not None and step_now == AppearanceStep.ON_STAGE,
+    )

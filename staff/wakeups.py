@@ -18,11 +18,17 @@ wake-up is best effort and must never slow down or fail the request that sends i
   (a fold drains everything pending, so one message per 0.2 s is plenty).
 
 ``WAKEUPS_ENABLED = False`` turns every wake-up off (tests that run no worker).
+
+``wakeup_counts()`` says what this process did with its wake-ups: ``published``,
+``failed`` (a broker connection tried and lost), ``paused`` (skipped during a pause, no
+connection tried) and ``debounced``. Each broker connection attempt is one ``published``
+or one ``failed``.
 """
 
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,14 +43,30 @@ _lock = threading.Lock()
 _last_sent: dict[str, float] = {}
 # Per process: monotonic time until which wake-ups are skipped after a broker failure.
 _paused_until = 0.0
+# Per process: what became of the wake-ups (see ``wakeup_counts``).
+_counts: Counter[str] = Counter()
 
 
 def reset_wakeups() -> None:
-    """Forget the debounce and back-off state of this process (used by tests)."""
+    """Forget the debounce and back-off state and the counts of this process (used by
+    tests)."""
     global _paused_until
     with _lock:
         _last_sent.clear()
+        _counts.clear()
         _paused_until = 0.0
+
+
+def wakeup_counts() -> dict[str, int]:
+    """How many wake-ups this process ``published``, ``failed`` (broker connection tried
+    and lost), skipped while ``paused`` after a failure, or ``debounced``."""
+    with _lock:
+        return {key: _counts[key] for key in ("published", "failed", "paused", "debounced")}
+
+
+def _count(outcome: str) -> None:
+    with _lock:
+        _counts[outcome] += 1
 
 
 def _should_send(task_name: str, debounce: float) -> bool:
@@ -52,8 +74,10 @@ def _should_send(task_name: str, debounce: float) -> bool:
     now = time.monotonic()
     with _lock:
         if now < _paused_until:
+            _counts["paused"] += 1
             return False
         if debounce and now - _last_sent.get(task_name, -debounce - 1) < debounce:
+            _counts["debounced"] += 1
             return False
         _last_sent[task_name] = now
         return True
@@ -96,6 +120,7 @@ def send_wakeup(
                 task_name, kwargs=dict(kwargs or {}), connection=broker, **options
             )
     except Exception as exc:  # noqa: BLE001 -- a wake-up must never fail the request
+        _count("failed")
         _pause_after_failure()
         logger.warning(
             "wake-up of %s failed (beat will sweep; wake-ups paused %ss): %s",
@@ -104,6 +129,7 @@ def send_wakeup(
             type(exc).__name__,
         )
         return False
+    _count("published")
     return True
 
 

@@ -1,6 +1,7 @@
 """Domain errors of the voting app. Each carries a stable ``code`` from the API contract:
 ``stage_closed``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
-``code_expired``, ``code_locked``, ``staff_cannot_vote``, ``bad_phone``, ``rate_limited`` …
+``code_expired``, ``code_locked``, ``staff_cannot_vote``, ``not_on_stage``,
+``audience_window_closed``, ``bad_phone``, ``rate_limited`` …
 
 ``bad_phone`` is ``staff.exceptions.InvalidPhoneError`` (raised by ``staff.phones``);
 ``rate_limited`` (429, with ``Retry-After``) comes from the API's courtesy throttles.
@@ -66,6 +67,25 @@ class CodeLockedError(VotingError):
 
     def __init__(self, message: str | Promise) -> None:
         super().__init__("code_locked", message)
+
+
+class NotOnStageError(VotingError):
+    """An audience vote at a live contest for a contestant the host does not have on
+    stage (or before anyone is on stage)."""
+
+    status_code = 409
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("not_on_stage", message)
+
+
+class AudienceWindowClosedError(VotingError):
+    """An audience vote for the contestant on stage after the host closed their turn."""
+
+    status_code = 409
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("audience_window_closed", message)
 
 
 class UnknownReceiptError(VotingError):

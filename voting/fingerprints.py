@@ -54,3 +54,13 @@ def hash_user_agent(user_agent: str | None) -> str:
 def hash_number_block(e164: str) -> str:
     """Keyed hash of a number without its last two digits: 100 consecutive numbers share it."""
     return _keyed("block", e164[:-2])
+
+
+def hash_device(device_id: str | None, *, ip: str | None, user_agent: str | None) -> str:
+    """Keyed hash of the device a request comes from: its device cookie's random id, or —
+    for a client without one (the API, a script dropping cookies) — a fingerprint of its
+    network (``hash_ip_subnet``) and its User-Agent."""
+    if device_id:
+        return _keyed("device", device_id[:64])
+    network = hash_ip_subnet(ip) or hash_ip(ip)
+    return _keyed("device-fp", f"{network}:{(user_agent or '')[:512]}")

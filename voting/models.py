@@ -15,6 +15,8 @@ Terms and invariants:
   is consumed by one conditional UPDATE (unused, unexpired, fewer than 5 wrong tries).
 * **RateEvent** — one row per request for a code, counted in PostgreSQL for the per-phone,
   per-IP and per-number-block limits (they hold with Redis down).
+* **WrongCode** — one wrong code entered, by the IP and device it came from: the per-IP and
+  per-device limits on guessing (``voting.otp.tries``), also in PostgreSQL.
 * **TallyEvent**, **Tally**, **LeaderboardSnapshot**, **RecountCheck** — derived data: the
   tally outbox and its fold (``voting.counting.tallies``), published boards and their digest chain
   (``voting.counting.publication``) and recount results (``voting.counting.recount``). Each can be rebuilt
@@ -227,6 +229,32 @@ class RateEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.outcome} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WrongCode(models.Model):
+    """One wrong one-time code entered, by where it came from (never for which number).
+
+    ``ip_hash`` and ``device_hash`` are keyed hashes (``voting.fingerprints``): the device is
+    the voter's device cookie or, without one, a fingerprint of the network and browser.
+    Counted by ``voting.otp.tries`` so that guessing locks the guesser's IP and device
+    before it uses up anyone's code. Rows older than a day are purged.
+    """
+
+    ip_hash = models.CharField(_("IP key"), max_length=64, blank=True)
+    device_hash = models.CharField(_("device key"), max_length=64)
+    created_at = models.DateTimeField(_("at"), db_default=Now())
+
+    class Meta:
+        verbose_name = _("wrong code")
+        verbose_name_plural = _("wrong codes")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["ip_hash", "created_at"], name="wrongcode_ip"),
+            models.Index(fields=["device_hash", "created_at"], name="wrongcode_device"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_hash[:12]} {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class TallyEvent(models.Model):

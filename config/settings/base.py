@@ -384,6 +384,12 @@ VOTING_OTP_PER_IP_PER_HOUR = env.int("VOTING_OTP_PER_IP_PER_HOUR", default=20)
 # Different numbers of one block of 100 consecutive numbers within the window.
 VOTING_OTP_PER_BLOCK = env.int("VOTING_OTP_PER_BLOCK", default=10)
 VOTING_OTP_BLOCK_WINDOW_SECONDS = env.int("VOTING_OTP_BLOCK_WINDOW_SECONDS", default=600)
+# Wrong codes entered from one IP or one device within the window lock that IP or device
+# out of code checks (voting.otp.tries), before any number's own 5 tries are touched. A
+# venue's Wi-Fi puts a whole audience behind one IP: raise the per-IP number for live events.
+VOTING_OTP_WRONG_PER_IP = env.int("VOTING_OTP_WRONG_PER_IP", default=20)
+VOTING_OTP_WRONG_PER_DEVICE = env.int("VOTING_OTP_WRONG_PER_DEVICE", default=10)
+VOTING_OTP_WRONG_WINDOW_SECONDS = env.int("VOTING_OTP_WRONG_WINDOW_SECONDS", default=900)
 # How long a verified phone may vote again without a new code (signed voter token).
 VOTING_SESSION_MAX_AGE = env.int("VOTING_SESSION_MAX_AGE", default=1800)
 # Courtesy throttles of the voting API per client IP (DRF rate strings); the real limits

@@ -119,9 +119,11 @@ def test_screen_follows_the_host_page(live_server, browser, contest, screenshot_
         timeout=DEADLINE_MS,
     )
     assert "5" in screen.locator(".scr-progress").inner_text()
+    screen.wait_for_selector(".scr-vote svg", timeout=DEADLINE_MS)
     host.locator(f'[data-action="reveal"][data-contestant="{first.pk}"]').click()
     screen.wait_for_selector(".scr-score", timeout=DEADLINE_MS)
-    screen.wait_for_selector(".scr-vote svg", timeout=DEADLINE_MS)
+    # The turn is over: the audience-vote code leaves the screen with it.
+    screen.wait_for_selector(".scr-vote", state="detached", timeout=DEADLINE_MS)
 
     assert screen.locator(".scr-score").inner_text() == "85.00"
     assert screen.locator(".scr-table tr").count() == 1

@@ -47,12 +47,15 @@ def test_reveal_puts_the_weighted_score_on_the_screen(client, contest):
     assert [(r["rank"], r["name"], r["score"]) for r in after["ranking"]] == [
         (1, first.staff_member.name, "80.00")
     ]
-    assert after["on_stage"]["audience_url"].endswith(
+    assert before["on_stage"]["audience_url"].endswith(
         reverse(
             "voting:audience-start", args=[contest.panel.stage_id, first.staff_member.employee_no]
         )
     )
-    assert after["on_stage"]["qr"].startswith("<svg")
+    assert before["on_stage"]["qr"].startswith("<svg")
+    # The turn is over: audience votes for them are refused, so no code invites any.
+    assert after["on_stage"]["audience_url"] == ""
+    assert "qr" not in after["on_stage"]
 
 
 def test_screen_counts_only_judges_who_may_score(client, contest):

@@ -8,10 +8,6 @@ and restarted by the test. Skipped when ``redis-server`` is not installed.
 
 import datetime as dt
 import logging
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,70 +17,22 @@ from django.urls import reverse
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
 from staff.phones import parse_phone
+from tests.redis_server import RedisProcess, needs_redis_server, running_redis
 from voting.choices import VoteChannel
 from voting.counting.leaderboards import latest_snapshot, leaderboard_for_stage
 from voting.counting.publication import publish_leaderboards
 from voting.ledger.services import cast_vote
 from voting.models import LeaderboardSnapshot, Vote
 
-REDIS_SERVER = shutil.which("redis-server")
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        REDIS_SERVER is None,
-        reason="redis-server is not installed (apt-get install redis-server): the Redis-down "
-        "test needs a Redis of its own to kill",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisProcess:
-    """A throwaway ``redis-server`` on one port: started, killed and restarted by the test."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
+pytestmark = [pytest.mark.django_db, needs_redis_server]
 
 
 @pytest.fixture
 def redis_process() -> Iterator[RedisProcess]:
-    redis = RedisProcess(_free_port())
-    redis.start()
-    try:
+    with running_redis() as redis:
         yield redis
-    finally:
-        redis.kill()
 
 
 def _cast(stage, contestant, times=1, start=0):

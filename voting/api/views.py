@@ -150,6 +150,11 @@ class VotingApiView(APIView):
 
 BAD_PHONE = _error("bad_phone", "This is not a valid mainland China mobile number.")
 RATE_LIMITED = _error("rate_limited", "Too many requests. Please wait a moment and try again.")
+CODE_LOCKED = _error(
+    "code_locked",
+    "Too many wrong codes were entered from this device or network. Wait 15 minutes, "
+    "then try again.",
+)
 
 
 class RequestOtpView(VotingApiView):
@@ -187,7 +192,11 @@ class VerifyOtpView(VotingApiView):
         summary="Verify a one-time code and open a voter session",
         description=(
             "Consumes the code. The returned voter_token lets the voter vote (as the stage's "
-            "limits allow) for VOTING_SESSION_MAX_AGE seconds without a new code."
+            "limits allow) for VOTING_SESSION_MAX_AGE seconds without a new code. Any wrong "
+            "code is bad_code, whatever the number's state (no code, used, blocked after 5 "
+            "tries); code_expired is only for the right code entered too late. Too many "
+            "wrong codes from one IP or device lock that IP or device out for a while "
+            "(code_locked), before they can use up anyone's tries."
         ),
         request=OtpVerifyInputSerializer,
         responses={
@@ -202,7 +211,7 @@ class VerifyOtpView(VotingApiView):
             ),
             403: OpenApiResponse(
                 ErrorOutputSerializer,
-                examples=[_error("code_locked", "Too many wrong tries: this code is blocked.")],
+                examples=[CODE_LOCKED],
             ),
             429: OpenApiResponse(ErrorOutputSerializer, examples=[RATE_LIMITED]),
         },
@@ -210,7 +219,12 @@ class VerifyOtpView(VotingApiView):
     )
     def post(self, request: Request) -> Response:
         data = validated(OtpVerifyInputSerializer, request)
-        session = verify_otp(phone=data["phone"], code=data["code"])
+        session = verify_otp(
+            phone=data["phone"],
+            code=data["code"],
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent"),
+        )
         return Response(
             {
                 "voter_token": issue_voter_token(session),
@@ -229,7 +243,10 @@ class CastVoteView(VotingApiView):
             "Identify the voter with phone + code (the code is consumed only if the vote "
             "counts) or with voter_token. The vote is committed before the answer is sent. "
             "With an Idempotency-Key header, repeating the request returns the first answer "
-            "(header Idempotent-Replayed: true) and casts nothing."
+            "(header Idempotent-Replayed: true) and casts nothing. At a live contest an "
+            "audience vote (channel audience) counts only for the contestant the host has "
+            "on stage, while the host keeps their turn open (not_on_stage, "
+            "audience_window_closed)."
         ),
         request=CastVoteInputSerializer,
         parameters=[
@@ -264,7 +281,7 @@ class CastVoteView(VotingApiView):
                 ErrorOutputSerializer,
                 examples=[
                     _error("staff_cannot_vote", "Staff members cannot vote."),
-                    _error("code_locked", "Too many wrong tries: this code is blocked."),
+                    CODE_LOCKED,
                 ],
             ),
             404: OpenApiResponse(
@@ -276,6 +293,14 @@ class CastVoteView(VotingApiView):
                 examples=[
                     _error("stage_closed", "Voting in this stage is not open."),
                     _error("limit_reached", "You have used all 5 of your votes for today."),
+                    _error(
+                        "not_on_stage",
+                        "Audience votes go to the contestant on stage: this one is not on "
+                        "stage now.",
+                    ),
+                    _error(
+                        "audience_window_closed", "Audience voting for this contestant has closed."
+                    ),
                 ],
             ),
             429: OpenApiResponse(ErrorOutputSerializer, examples=[RATE_LIMITED]),

@@ -14,13 +14,18 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
+from campaigns.live import audience_window
 from campaigns.models import Contestant, Stage
+from voting.choices import VoteChannel
 from voting.exceptions import (
+    AudienceWindowClosedError,
     IdempotencyConflictError,
+    NotOnStageError,
     StaffCannotVoteError,
     StageClosedError,
     UnknownCandidateError,
     UnknownStageError,
+    VotingError,
 )
 from voting.fingerprints import hash_ip, hash_ip_subnet, hash_user_agent
 from voting.ledger.outbox import record_tally_events, wake_tally_fold
@@ -131,6 +136,26 @@ def decide_vote(facts: VoteFacts) -> RemainingVotes:
     return remaining_from_usage(limits, after)
 
 
+def audience_refusal(stage_id: int, contestant_id: int) -> VotingError | None:
+    """Why an audience vote for this contestant is refused now, or ``None``.
+
+    Only at a live contest (``campaigns.live``; without one the stage's window decides
+    alone): the contestant must be the one the host has on stage (``NotOnStageError``)
+    and the host must still have their turn open (``AudienceWindowClosedError``). One
+    query; reads only.
+    """
+    window = audience_window(stage_id)
+    if window is None:
+        return None
+    if window.contestant_id != contestant_id:
+        return NotOnStageError(
+            _("Audience votes go to the contestant on stage: this one is not on stage now.")
+        )
+    if not window.is_open:
+        return AudienceWindowClosedError(_("Audience voting for this contestant has closed."))
+    return None
+
+
 def _write_vote(fields: dict[str, object]) -> tuple[int, str]:
     """Insert the vote and its +1 tally event; ``(vote id, receipt code)``."""
     if connection.vendor == "postgresql":
@@ -169,9 +194,13 @@ def cast_vote(
     votes count). Then inserts the ``Vote`` (``cast_at`` and ``local_day`` from the
     database clock, a fresh receipt code). The checks are ``decide_vote``.
 
+    An audience vote at a live contest must then be for the contestant on stage, while the
+    host has their turn open (``audience_refusal``).
+
     Raises ``UnknownStageError``, ``StageClosedError``, ``UnknownCandidateError`` (also for
     a malformed employee number, before any query), ``StaffCannotVoteError``,
-    ``LimitReachedError`` (``.limit`` says which), ``IdempotencyConflictError`` (a key
+    ``LimitReachedError`` (``.limit`` says which), ``NotOnStageError`` and
+    ``AudienceWindowClosedError`` (audience votes), ``IdempotencyConflictError`` (a key
     reused for another vote). Also writes the vote's +1 tally event in the same
     transaction (``voting.ledger.outbox``) and, on commit, wakes the tally fold with a bounded,
     error-swallowing broker call; the request never waits on the broker.
@@ -209,6 +238,10 @@ def cast_vote(
                 original, stage_id=stage_id, contestant=contestant, employee_no=employee_no
             )
         remaining = decide_vote(facts)
+        if channel == VoteChannel.AUDIENCE:
+            refusal = audience_refusal(stage_id, facts.contestant_id)
+            if refusal is not None:
+                raise refusal
         fields = {
             "stage_id": stage_id,
             "contestant_id": facts.contestant_id,

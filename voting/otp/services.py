@@ -12,6 +12,14 @@ Invariants:
   wrong — is counted by the same conditional UPDATE that consumes a right one, so neither
   concurrent guesses nor concurrent right answers can get past the cap or use a code twice.
   Only the phone's newest code counts: asking for a new one retires the old one.
+* Guessing costs the guesser: every wrong code also counts against the IP and the device it
+  came from (``voting.otp.tries``), and a locked-out IP or device is refused before any
+  code is tried, so it cannot use up anyone's tries. Once a code's tries are used up, its
+  owner may ask for a new one at once (the 60-second wait does not apply; the hourly cap
+  does).
+* A wrong code gets one answer (``bad_code``) whatever the number's state — no code, a
+  used, expired or blocked one — so the answers tell nothing about the number. Only the
+  right code, entered too late, is told ``code_expired``: whoever knows it holds the phone.
 * Limits on sending (per phone: one code per 60 s, 5 per hour; per IP: 20 sent per hour;
   per block of 100 consecutive numbers: 10 different numbers per 10 minutes) are counted in
   PostgreSQL (``RateEvent``). A limited request is answered exactly like a successful one,
@@ -45,18 +53,20 @@ from voting.choices import (
     RateOutcome,
     SmsTemplate,
 )
-from voting.exceptions import (
-    BadCodeError,
-    CodeExpiredError,
-    CodeLockedError,
-    VoterSessionError,
-)
+from voting.exceptions import BadCodeError, CodeExpiredError, VoterSessionError, VotingError
 from voting.fingerprints import hash_ip, hash_number_block
 from voting.ledger.rules import clean_employee_no
 from voting.ledger.selectors import find_original
 from voting.ledger.services import CastResult, cast_vote, replay_vote
 from voting.ledger.sql import lock_voter
 from voting.models import OtpChallenge, RateEvent
+from voting.otp.tries import (
+    CodeSource,
+    code_source,
+    purge_wrong_codes,
+    record_wrong_code,
+    source_refusal,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +91,14 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**OTP_DIGITS):0{OTP_DIGITS}d}"
 
 
-def _limit_hit(*, now: datetime, phone_hash: str, ip_hash: str, block_hash: str) -> str:
+def _limit_hit(
+    *, now: datetime, phone_hash: str, ip_hash: str, block_hash: str, code_blocked: bool
+) -> str:
     """Which sending limit this request hits ("" for none), in one aggregate query.
 
     Only codes actually sent count: an attacker's refused requests do not use up the
-    allowance of other people behind the same IP (a venue's Wi-Fi, a carrier NAT).
+    allowance of other people behind the same IP (a venue's Wi-Fi, a carrier NAT). When the
+    phone's newest code is blocked (``code_blocked``) the 60-second wait does not apply.
     """
     hour_ago = now - timedelta(hours=1)
     block_since = now - timedelta(seconds=settings.VOTING_OTP_BLOCK_WINDOW_SECONDS)
@@ -102,7 +115,8 @@ def _limit_hit(*, now: datetime, phone_hash: str, ip_hash: str, block_hash: str)
         block_numbers=Count("phone_hash", filter=in_block & ~mine, distinct=True),
     )
     last = counts["phone_last"]
-    if last is not None and now - last < timedelta(seconds=settings.VOTING_OTP_RESEND_SECONDS):
+    wait = timedelta(seconds=settings.VOTING_OTP_RESEND_SECONDS)
+    if last is not None and now - last < wait and not code_blocked:
         return "phone_resend"
     if counts["phone_count"] >= settings.VOTING_OTP_PER_PHONE_PER_HOUR:
         return "phone_hour"
@@ -135,7 +149,13 @@ def request_otp(*, phone: str, ip: str | None, language: str | None = None) -> N
     with transaction.atomic():
         lock_voter(parsed.hash)
         now = db_now()
-        limit = _limit_hit(now=now, phone_hash=parsed.hash, ip_hash=ip_hash, block_hash=block_hash)
+        limit = _limit_hit(
+            now=now,
+            phone_hash=parsed.hash,
+            ip_hash=ip_hash,
+            block_hash=block_hash,
+            code_blocked=_newest_code_blocked(parsed.hash),
+        )
         if limit:
             # Equal work for a limited request: two reads of the same tables stand in for the
             # two inserts, so the query count (the test's stand-in for timing, ASVS 6.3.8)
@@ -177,34 +197,46 @@ def _latest_challenge(phone_hash: str) -> OtpChallenge | None:
     )
 
 
-def _refusal(challenge: OtpChallenge | None, now: datetime) -> Exception:
-    """The error for a code that could not be tried: used, burned, expired, or none."""
-    if challenge is None or challenge.used_at is not None:
-        return BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
-    if challenge.attempts >= OTP_MAX_ATTEMPTS:
-        return CodeLockedError(_("Too many wrong tries: this code is blocked. Ask for a new code."))
-    if challenge.expires_at <= now:
-        return CodeExpiredError(_("This code has expired. Ask for a new code."))
+def _newest_code_blocked(phone_hash: str) -> bool:
+    """Whether the phone's newest code has used up its tries (one query, for every request
+    alike: the query count must not depend on the number)."""
+    attempts = (
+        OtpChallenge.objects.filter(phone_hash=phone_hash, purpose=OtpPurpose.VOTE)
+        .order_by("-created_at", "-pk")
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    return attempts is not None and attempts >= OTP_MAX_ATTEMPTS
+
+
+def _bad_code() -> BadCodeError:
     return BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
 
 
-def try_code(phone: Phone, code: str, *, now: datetime) -> OtpChallenge | None:
+def try_code(
+    phone: Phone, code: str, *, source: CodeSource, now: datetime
+) -> OtpChallenge | VotingError:
     """Count one try of ``code`` against the phone's newest code and consume it if right.
 
-    One conditional UPDATE: ``attempts + 1`` and, if the code's hash matches, ``used_at``,
-    only where the code is unused, unexpired and under 5 tries. Row locks make concurrent
-    tries queue on it, so at most 5 tries are ever compared and a right code is consumed
-    exactly once. Returns the consumed challenge, or ``None`` for a wrong code (the try is
-    counted). Raises ``BadCodeError`` (none, or already used), ``CodeLockedError`` or
-    ``CodeExpiredError`` when the code could not be tried at all. Run it inside the
-    caller's transaction; a wrong try must be committed even though the caller refuses.
+    First the source: an IP or device with too many wrong codes gets ``CodeLockedError``
+    and nothing is tried or counted. Then one conditional UPDATE: ``attempts + 1`` and, if
+    the code's hash matches, ``used_at``, only where the code is unused, unexpired and under
+    5 tries. Row locks make concurrent tries queue on it, so at most 5 tries are ever
+    compared and a right code is consumed exactly once. A wrong code is also counted
+    against its source (``WrongCode``). Returns the consumed challenge, or the error for
+    the caller to raise after committing (the counted tries must stay counted):
+    ``BadCodeError`` for any wrong code and for a right one already used or blocked,
+    ``CodeExpiredError`` only for the right code entered too late. Run it inside the
+    caller's transaction. The same queries run whether or not the number has a code.
     """
+    refusal = source_refusal(source, now=now)
+    if refusal is not None:
+        return refusal
     challenge = _latest_challenge(phone.hash)
-    if challenge is None:
-        raise _refusal(None, now)
     code_hash = _hash_code(phone.hash, code) if _CODE.fullmatch(code or "") else ""
+    # pk=0 matches nothing: a number without a code runs the same UPDATE as one with a code.
     updated = OtpChallenge.objects.filter(
-        pk=challenge.pk,
+        pk=challenge.pk if challenge is not None else 0,
         used_at__isnull=True,
         attempts__lt=OTP_MAX_ATTEMPTS,
         expires_at__gt=now,
@@ -212,12 +244,27 @@ def try_code(phone: Phone, code: str, *, now: datetime) -> OtpChallenge | None:
         attempts=F("attempts") + 1,
         used_at=Case(When(code_hash=code_hash, then=Value(now)), default=Value(None)),
     )
-    if not updated:
-        challenge.refresh_from_db()
-        raise _refusal(challenge, now)
-    if code_hash and secrets.compare_digest(challenge.code_hash, code_hash):
+    right = (
+        challenge is not None
+        and bool(code_hash)
+        and secrets.compare_digest(challenge.code_hash, code_hash)
+    )
+    if not right:
+        record_wrong_code(source, now=now)
+        return _bad_code()
+    if updated:
         return challenge
-    return None
+    # The right code, but it could not be tried. Only "too late" is said: a used or
+    # blocked code is simply not valid (a blocked code's owner just asks for a new one).
+    # The row as read before the UPDATE: a code used meanwhile by a concurrent request
+    # still looks unused here, but not expired, so it falls through to bad_code.
+    if (
+        challenge.used_at is None
+        and challenge.attempts < OTP_MAX_ATTEMPTS
+        and challenge.expires_at <= now
+    ):
+        return CodeExpiredError(_("This code has expired. Ask for a new code."))
+    return _bad_code()
 
 
 def code_matches_used(phone: Phone, code: str) -> bool:
@@ -232,19 +279,30 @@ def code_matches_used(phone: Phone, code: str) -> bool:
     return secrets.compare_digest(challenge.code_hash, _hash_code(phone.hash, code))
 
 
-def verify_otp(*, phone: str, code: str) -> VoterSession:
+def verify_otp(
+    *,
+    phone: str,
+    code: str,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    device_id: str | None = None,
+) -> VoterSession:
     """Check and consume a one-time code; return the verified voter.
 
-    Writes: ``attempts`` and ``used_at`` of the phone's newest ``OtpChallenge`` (see
-    ``try_code``), committed before a refusal is raised so wrong tries always count.
-    Raises ``InvalidPhoneError`` (``bad_phone``), ``BadCodeError`` (wrong, used, or
-    another phone's code), ``CodeExpiredError`` or ``CodeLockedError`` (the 6th try).
+    ``ip``, ``user_agent`` and ``device_id`` (the device cookie's id) say where the code
+    was entered (``voting.otp.tries``). Writes: ``attempts`` and ``used_at`` of the phone's
+    newest ``OtpChallenge`` and, for a wrong code, a ``WrongCode`` (see ``try_code``),
+    committed before a refusal is raised so wrong tries always count. Raises
+    ``InvalidPhoneError`` (``bad_phone``), ``BadCodeError`` (wrong, used, blocked, or
+    another phone's code), ``CodeExpiredError`` (the right code, too late) or
+    ``CodeLockedError`` (too many wrong codes from this IP or device).
     """
     parsed = parse_phone(phone)
+    source = code_source(ip=ip, user_agent=user_agent, device_id=device_id)
     with transaction.atomic():
-        consumed = try_code(parsed, code, now=db_now())
-    if consumed is None:
-        raise BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
+        outcome = try_code(parsed, code, source=source, now=db_now())
+    if isinstance(outcome, VotingError):
+        raise outcome
     return VoterSession(voter_hash=parsed.hash, phone_masked=parsed.masked)
 
 
@@ -291,6 +349,7 @@ def cast_vote_with_otp(
     ip: str | None = None,
     user_agent: str | None = None,
     idempotency_key: str | None = None,
+    device_id: str | None = None,
 ) -> VerifiedCast:
     """Verify a one-time code and cast a vote with it, all or nothing.
 
@@ -298,13 +357,14 @@ def cast_vote_with_otp(
     already-used code returns the original result; otherwise the code is tried (one
     conditional UPDATE, see ``try_code``) and, if right, the vote is cast. If
     the vote is refused the whole transaction rolls back, so the code stays usable for
-    another candidate. A wrong code's counted try is committed before ``BadCodeError``
-    is raised. Raises everything ``verify_otp`` and ``cast_vote`` raise.
+    another candidate. A refused code's counted tries are committed before its error is
+    raised. Raises everything ``verify_otp`` and ``cast_vote`` raise.
     """
     parsed = parse_phone(phone)
     employee_no = clean_employee_no(contestant_employee_no)
     session = VoterSession(voter_hash=parsed.hash, phone_masked=parsed.masked)
-    wrong_code = False
+    source = code_source(ip=ip, user_agent=user_agent, device_id=device_id)
+    refusal: VotingError | None = None
     with transaction.atomic():
         # Voter first, then the code row: the same lock order as every other voter write.
         lock_voter(parsed.hash)
@@ -323,9 +383,9 @@ def cast_vote_with_otp(
                     employee_no=employee_no,
                 )
                 return VerifiedCast(result=result, session=session)
-        consumed = try_code(parsed, code, now=db_now())
-        if consumed is None:
-            wrong_code = True
+        outcome = try_code(parsed, code, source=source, now=db_now())
+        if isinstance(outcome, VotingError):
+            refusal = outcome
         else:
             result = cast_vote(
                 stage,
@@ -337,16 +397,21 @@ def cast_vote_with_otp(
                 user_agent=user_agent,
                 idempotency_key=idempotency_key,
             )
-    if wrong_code:
-        # Raised after the commit: the counted try must stay counted.
-        raise BadCodeError(_("This code is not valid. Check it, or ask for a new code."))
+    if refusal is not None:
+        # Raised after the commit: the counted tries must stay counted.
+        raise refusal
     return VerifiedCast(result=result, session=session)
 
 
 def purge_otp_records(*, older_than: timedelta = timedelta(days=1)) -> dict[str, int]:
-    """Delete one-time codes and code-request records older than ``older_than``: they only
-    serve limits measured in minutes and hours. Returns the numbers deleted."""
+    """Delete one-time codes, code-request records and wrong codes older than
+    ``older_than``: they only serve limits measured in minutes and hours. Returns the
+    numbers deleted."""
     cutoff = db_now() - older_than
     codes, _detail = OtpChallenge.objects.filter(created_at__lt=cutoff).delete()
     events, _detail = RateEvent.objects.filter(created_at__lt=cutoff).delete()
-    return {"codes": codes, "rate_events": events}
+    return {
+        "codes": codes,
+        "rate_events": events,
+        "wrong_codes": purge_wrong_codes(before=cutoff),
+    }

@@ -22,6 +22,7 @@ new code. The audience pages (``vote/live/…``) are the same views with channel
 """
 
 import functools
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ from django.views import View
 from django.views.generic import RedirectView
 
 from campaigns.choices import CampaignStatus, ContestantStatus, StageStatus
+from campaigns.live import audience_window
 from campaigns.models import Contestant, Stage
 from campaigns.selectors import contestants_for_stage
 from staff.exceptions import DomainError, InvalidPhoneError
@@ -46,7 +48,7 @@ from voting.choices import VoteChannel
 from voting.exceptions import BadCodeError, CodeExpiredError, CodeLockedError, VoterSessionError
 from voting.forms import CodeForm, PhoneForm, ReceiptLookupForm, VoteForm, new_idempotency_key
 from voting.ledger.selectors import vote_by_receipt
-from voting.ledger.services import CastResult, cast_vote
+from voting.ledger.services import CastResult, audience_refusal, cast_vote
 from voting.otp.services import (
     VoterSession,
     cast_vote_with_otp,
@@ -60,6 +62,11 @@ PENDING_PHONE_SALT = "voting.pending-phone"
 # Long enough for a code (5 minutes) and a few resends; the number is on the voter's phone.
 PENDING_PHONE_MAX_AGE = 15 * 60
 VOTER_SESSION_KEY = "voting.voter_token"
+# A random id for the voter's device, so that wrong codes count against the device they
+# come from (``voting.otp.tries``); signed, so it cannot be chosen to blame someone else's.
+DEVICE_COOKIE = "vote_device"
+DEVICE_SALT = "voting.device"
+DEVICE_MAX_AGE = 365 * 24 * 3600
 # The largest id a database column holds: a longer number in a URL is a 404, not an overflow.
 MAX_ID = 2**63 - 1
 CODE_ERRORS = (BadCodeError, CodeExpiredError, CodeLockedError)
@@ -145,9 +152,19 @@ class VoteFlowMixin(View):
 
     def accepts_votes(self) -> bool:
         # The page's hint only: cast_vote decides by the database clock.
-        return self.stage.status == StageStatus.OPEN and self.contestant.status == (
-            ContestantStatus.IN
+        return (
+            self.stage.status == StageStatus.OPEN
+            and self.contestant.status == ContestantStatus.IN
+            and self.live_refusal is None
         )
+
+    @functools.cached_property
+    def live_refusal(self) -> DomainError | None:
+        """At a live contest, why the audience cannot vote for this contestant now (not on
+        stage, or their turn closed); ``cast_vote`` checks it again when the vote comes."""
+        if self.channel != VoteChannel.AUDIENCE:
+            return None
+        return audience_refusal(self.stage.pk, self.contestant.pk)
 
     def voter_session(self) -> VoterSession | None:
         """The verified voter of this browser, if the token is still good; an expired or
@@ -175,8 +192,23 @@ class VoteFlowMixin(View):
             max_age=PENDING_PHONE_MAX_AGE,
         )
 
+    def device_id(self) -> str | None:
+        return self.request.get_signed_cookie(
+            DEVICE_COOKIE, default=None, salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE
+        )
+
     def redirect_to_code(self, phone: str, query: str = "") -> HttpResponse:
         response = HttpResponseRedirect(self.url("code", query), status=303)
+        if self.device_id() is None:
+            response.set_signed_cookie(
+                DEVICE_COOKIE,
+                secrets.token_urlsafe(16),
+                salt=DEVICE_SALT,
+                max_age=DEVICE_MAX_AGE,
+                httponly=True,
+                samesite="Lax",
+                secure=self.request.is_secure(),
+            )
         response.set_signed_cookie(
             PENDING_PHONE_COOKIE,
             phone,
@@ -197,6 +229,7 @@ class VoteFlowMixin(View):
             "urls": self.urls,
             "is_audience": self.channel == VoteChannel.AUDIENCE,
             "accepts_votes": self.accepts_votes(),
+            "live_refusal": self.live_refusal,
             "sms_number": settings.SMS_VOTE_NUMBER,
             **extra,
         }
@@ -302,6 +335,7 @@ class VoteCodeView(VoteFlowMixin):
                 self.stage,
                 phone=phone,
                 code=form.cleaned_data["code"],
+                device_id=self.device_id(),
                 **self.cast_options(form.cleaned_data["idempotency_key"]),
             )
         except CODE_ERRORS as exc:
@@ -395,17 +429,26 @@ class PosterView(View):
 @method_decorator(staff_member_required, name="dispatch")
 class AudienceHostView(View):
     """The host's screen at a live event: a big QR code for the contestant on stage,
-    chosen with ``?contestant=<employee_no>`` (default: the first in running order), with
-    links to the previous and next contestant. Staff only."""
+    chosen with ``?contestant=<employee_no>`` (default: the one the live contest's host has
+    on stage, else the first in running order), with links to the previous and next
+    contestant. At a live contest it says when the chosen contestant cannot take audience
+    votes now (not on stage, or their turn closed). Staff only."""
 
     def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
         if stage_id > MAX_ID:
             raise Http404
         stage = get_object_or_404(Stage.objects.select_related("campaign"), pk=stage_id)
         contestants = list(contestants_for_stage(stage).filter(status=ContestantStatus.IN))
+        window = audience_window(stage.pk)
         wanted = request.GET.get("contestant", "")
         index = next(
-            (i for i, c in enumerate(contestants) if c.staff_member.employee_no == wanted), 0
+            (
+                i
+                for i, c in enumerate(contestants)
+                if c.staff_member.employee_no == wanted
+                or (not wanted and window is not None and c.pk == window.contestant_id)
+            ),
+            0,
         )
         current = contestants[index] if contestants else None
         context: dict[str, Any] = {
@@ -416,6 +459,7 @@ class AudienceHostView(View):
             "previous": contestants[index - 1] if current and index > 0 else None,
             "next": contestants[index + 1] if current and index + 1 < len(contestants) else None,
             "accepts_votes": stage.status == StageStatus.OPEN,
+            "live_refusal": audience_refusal(stage.pk, current.pk) if current else None,
         }
         if current is not None:
             audience_url = request.build_absolute_uri(
