@@ -164,9 +164,8 @@ class TwilioInboundSmsView(InboundWebhookView):
         except TooManyFieldsSent as exc:
             raise BodyTooLargeError(_("The request body is too large.")) from exc
         params = dict(form.lists())
-        gateways.verify_twilio(
-            request.build_absolute_uri(), params, request.headers.get("X-Twilio-Signature", "")
-        )
+        url = gateways.public_url(request.get_full_path()) or request.build_absolute_uri()
+        gateways.verify_twilio(url, params, request.headers.get("X-Twilio-Signature", ""))
         route_sms_batch(gateways.twilio_messages(params), provider="twilio")
         return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
 

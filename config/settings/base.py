@@ -367,6 +367,10 @@ SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
 # request of that gateway. The generic webhook's X-Timestamp may be this far from our clock.
 SMS_INBOUND_MAX_SKEW = 300
 SMS_TWILIO_AUTH_TOKEN = env("SMS_TWILIO_AUTH_TOKEN", default="")
+# The public base URL the gateways call (scheme and host, e.g. https://stars.example.com):
+# Twilio's signature covers the URL it requested, which Django cannot rebuild behind a
+# proxy that rewrites the Host header. Empty: the URL Django sees.
+SMS_PUBLIC_BASE_URL = env("SMS_PUBLIC_BASE_URL", default="")
 # Aliyun's upstream push is unsigned: this token is the last part of its callback URL,
 # /api/sms/inbound/aliyun/<token>/ (long and random, e.g. secrets.token_urlsafe(32)).
 SMS_ALIYUN_CALLBACK_TOKEN = env("SMS_ALIYUN_CALLBACK_TOKEN", default="")
