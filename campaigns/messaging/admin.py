@@ -1,7 +1,9 @@
 """The HR admin's SMS pages: the read-only outbox and inbound log, registered under the
 campaigns app (``CampaignsConfig.ready`` imports this module).
 
-Both are logs: readable and filterable, never added, changed or deleted here. Phone
+Both are logs: readable and filterable, never added, changed or deleted here; the one
+write is the outbox's reconcile action for messages of unknown outcome
+(``admin_reconcile``). Phone
 numbers appear only masked; outbox destinations never appear, and numbers a customer typed
 into an inbound text are masked on display too.
 """
@@ -11,9 +13,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.messaging.admin_reconcile import reconcile_action
 from campaigns.messaging.inbound.router import outcome_label_for_search
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import registered_templates, template_label
@@ -81,10 +84,25 @@ class OutboundSmsAdmin(ReadOnlyLogAdmin):
         "sent_at",
     )
     readonly_fields = fields
+    actions = ("reconcile_selected",)
 
     @admin.display(description=_("template"), ordering="template")
     def template_name(self, obj: OutboundSms) -> str:
         return template_label(obj.template)
+
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        # Reconciling changes a message's status: the model's change permission, though
+        # the log itself stays read-only.
+        return request.user.has_perm("campaigns.change_outboundsms")
+
+    @admin.action(
+        description=_("Reconcile selected messages of unknown outcome…"),
+        permissions=["reconcile"],
+    )
+    def reconcile_selected(
+        self, request: HttpRequest, queryset: QuerySet[OutboundSms]
+    ) -> HttpResponse | None:
+        return reconcile_action(self, request, queryset)
 
 
 @admin.register(InboundSms)
