@@ -8,7 +8,6 @@ numbers appear only masked; outbox destinations never appear, and numbers a cust
 into an inbound text are masked on display too.
 """
 
-import re
 from typing import Any
 
 from django.contrib import admin
@@ -21,16 +20,9 @@ from campaigns.messaging.inbound.router import outcome_label_for_search
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import registered_templates, template_label
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.phone_masking import mask_phone_numbers
 
-# A mainland mobile number inside free text (a voter may text someone's number): shown
-# masked like every other number in the admin. Digits may be split by spaces or dashes.
-_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
 INBOUND_TEXT_SHOWN = 40
-
-
-def mask_numbers_in_text(text: str) -> str:
-    """``text`` with every mainland mobile number in it masked (``138****5678``)."""
-    return _NUMBER_IN_TEXT.sub(lambda m: f"{m[1]}****{m[3]}", text)
 
 
 class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -156,12 +148,12 @@ class InboundSmsAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description=_("text"))
     def short_text(self, obj: InboundSms) -> str:
-        text = mask_numbers_in_text(obj.text)
+        text = mask_phone_numbers(obj.text)
         return text if len(text) <= INBOUND_TEXT_SHOWN else f"{text[:INBOUND_TEXT_SHOWN]}…"
 
     @admin.display(description=_("text"))
     def shown_text(self, obj: InboundSms) -> str:
-        return mask_numbers_in_text(obj.text)
+        return mask_phone_numbers(obj.text)
 
     @admin.display(description=_("outcome reference"), ordering="outcome_label")
     def outcome(self, obj: InboundSms) -> str:
