@@ -20,6 +20,7 @@ from campaigns.messaging.inbound.router import outcome_label_for_search
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import registered_templates, template_label
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.admin_phone_search import PhoneSearchMixin
 from staff.phone_masking import mask_phone_numbers
 
 INBOUND_TEXT_SHOWN = 40
@@ -46,7 +47,7 @@ class TemplateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboundSms)
-class OutboundSmsAdmin(ReadOnlyLogAdmin):
+class OutboundSmsAdmin(PhoneSearchMixin, ReadOnlyLogAdmin):
     """The outbox: what was (or will be) sent, to a masked number. Never the destination."""
 
     list_display = (
@@ -98,7 +99,7 @@ class OutboundSmsAdmin(ReadOnlyLogAdmin):
 
 
 @admin.register(InboundSms)
-class InboundSmsAdmin(ReadOnlyLogAdmin):
+class InboundSmsAdmin(PhoneSearchMixin, ReadOnlyLogAdmin):
     """Inbound SMS as the gateways delivered them: sender masked, outcome, its reference.
 
     The sender is stored only as a key and a mask; numbers a customer typed into the text

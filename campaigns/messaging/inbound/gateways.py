@@ -18,8 +18,9 @@
   request is refused.
 * **aliyun** — the upstream-message push (an array of ``{phone_number, send_time,
   content, sign_name, dest_code, sequence_id}``) is unsigned: it is authenticated by a
-  secret token in the callback URL (``SMS_ALIYUN_CALLBACK_TOKEN``), compared in constant
-  time. ``sequence_id`` is the message id.
+  secret token (``SMS_ALIYUN_CALLBACK_TOKEN``), compared in constant time, given in an
+  ``X-Callback-Token`` header or as the last segment of the callback URL. The logging
+  filter (``config.logfilters``) keeps the URL form out of every log line Django writes. ``sequence_id`` is the message id.
 
 An empty secret refuses every request: an unconfigured gateway never accepts unsigned
 votes. Refusals raise ``BadSignatureError`` (403) before anything is parsed or stored.

@@ -1,4 +1,5 @@
-"""Provider webhooks beside the generic one: Twilio (signed) and Aliyun (URL token)."""
+"""Provider webhooks beside the generic one: Twilio (signed) and Aliyun (token in the URL or a
+header)."""
 
 import base64
 import hashlib
@@ -338,6 +339,43 @@ def test_a_wrong_aliyun_token_is_403_and_records_nothing(client, voting, aliyun_
 
     response = client.post(
         f"/api/sms/inbound/aliyun/{token}/", data=body, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
+
+
+def test_the_aliyun_token_may_come_in_a_header_instead_of_the_url(client, voting, aliyun_token):
+    body = aliyun_push((1001, "13812345678", "TP 1234"))
+
+    response = client.post(
+        "/api/sms/inbound/aliyun/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_CALLBACK_TOKEN=ALIYUN_TOKEN,
+    )
+
+    assert (response.status_code, response.json()) == (200, {"code": 0, "msg": "成功"})
+    assert recorded()["votes"] == ["aliyun:1001"]
+
+
+@pytest.mark.parametrize(
+    ("path", "header"),
+    [
+        ("/api/sms/inbound/aliyun/", None),
+        ("/api/sms/inbound/aliyun/", "wrong-token"),
+        (f"/api/sms/inbound/aliyun/{ALIYUN_TOKEN}/", "wrong-token"),
+    ],
+    ids=["no-token", "wrong-header", "wrong-header-right-url"],
+)
+def test_a_missing_or_wrong_aliyun_header_token_is_403(client, voting, aliyun_token, path, header):
+    headers = {} if header is None else {"HTTP_X_CALLBACK_TOKEN": header}
+
+    response = client.post(
+        path,
+        data=aliyun_push((1001, "13812345678", "TP 1234")),
+        content_type="application/json",
+        **headers,
     )
 
     assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
