@@ -83,7 +83,7 @@ def assert_masked(national: str, raw: str) -> None:
         assert f"{national[:3]}****{national[-4:]}" in folded
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     national=mobile_numbers(),
     data=st.data(),
