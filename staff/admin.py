@@ -19,6 +19,7 @@ from staff import (
     services,
 )
 from staff.admin_import import staff_import_preview_view, staff_import_upload_view
+from staff.admin_phone_search import PhoneSearchMixin
 from staff.audit import ReasonField
 from staff.choices import UnitKind
 from staff.exceptions import DomainError
@@ -203,7 +204,7 @@ class StaffMemberForm(forms.ModelForm):
 
 
 @admin.register(StaffMember)
-class StaffMemberAdmin(ExportMixin, admin.ModelAdmin):
+class StaffMemberAdmin(PhoneSearchMixin, ExportMixin, admin.ModelAdmin):
     form = StaffMemberForm
     resource_classes = [StaffMemberResource]
     change_list_template = "admin/staff/staffmember/change_list.html"

@@ -1,7 +1,10 @@
 """Read functions of the staff directory."""
 
+import getpass
 from collections.abc import Iterable
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -16,6 +19,14 @@ from staff.models import OrgUnit, StaffMember
 
 # Values per ``IN (...)`` lookup.
 LOOKUP_CHUNK_SIZE = 10_000
+
+
+def command_actor(username: str) -> AbstractBaseUser | None:
+    """The admin a management command acts for, to be named in the audit log: the active
+    staff user ``username``, else the one named like the operating-system login running
+    the command (``getpass.getuser()``); ``None`` when there is no such user."""
+    name = username or getpass.getuser()
+    return get_user_model().objects.filter(username=name, is_active=True, is_staff=True).first()
 
 
 def units_in_subtree(unit: OrgUnit, *, kinds: tuple[str, ...] | None = None) -> QuerySet[OrgUnit]:

@@ -1,33 +1,29 @@
 """The HR admin's SMS pages: the read-only outbox and inbound log, registered under the
 campaigns app (``CampaignsConfig.ready`` imports this module).
 
-Both are logs: readable and filterable, never added, changed or deleted here. Phone
+Both are logs: readable and filterable, never added, changed or deleted here; the one
+write is the outbox's reconcile action for messages of unknown outcome
+(``admin_reconcile``). Phone
 numbers appear only masked; outbox destinations never appear, and numbers a customer typed
 into an inbound text are masked on display too.
 """
 
-import re
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.messaging.admin_reconcile import reconcile_action
 from campaigns.messaging.inbound.router import outcome_label_for_search
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import registered_templates, template_label
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.admin_phone_search import PhoneSearchMixin
+from staff.phone_masking import mask_phone_numbers
 
-# A mainland mobile number inside free text (a voter may text someone's number): shown
-# masked like every other number in the admin. Digits may be split by spaces or dashes.
-_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
 INBOUND_TEXT_SHOWN = 40
-
-
-def mask_numbers_in_text(text: str) -> str:
-    """``text`` with every mainland mobile number in it masked (``138****5678``)."""
-    return _NUMBER_IN_TEXT.sub(lambda m: f"{m[1]}****{m[3]}", text)
 
 
 class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -51,7 +47,7 @@ class TemplateFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboundSms)
-class OutboundSmsAdmin(ReadOnlyLogAdmin):
+class OutboundSmsAdmin(PhoneSearchMixin, ReadOnlyLogAdmin):
     """The outbox: what was (or will be) sent, to a masked number. Never the destination."""
 
     list_display = (
@@ -81,14 +77,29 @@ class OutboundSmsAdmin(ReadOnlyLogAdmin):
         "sent_at",
     )
     readonly_fields = fields
+    actions = ("reconcile_selected",)
 
     @admin.display(description=_("template"), ordering="template")
     def template_name(self, obj: OutboundSms) -> str:
         return template_label(obj.template)
 
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        # Reconciling changes a message's status: the model's change permission, though
+        # the log itself stays read-only.
+        return request.user.has_perm("campaigns.change_outboundsms")
+
+    @admin.action(
+        description=_("Reconcile selected messages of unknown outcome…"),
+        permissions=["reconcile"],
+    )
+    def reconcile_selected(
+        self, request: HttpRequest, queryset: QuerySet[OutboundSms]
+    ) -> HttpResponse | None:
+        return reconcile_action(self, request, queryset)
+
 
 @admin.register(InboundSms)
-class InboundSmsAdmin(ReadOnlyLogAdmin):
+class InboundSmsAdmin(PhoneSearchMixin, ReadOnlyLogAdmin):
     """Inbound SMS as the gateways delivered them: sender masked, outcome, its reference.
 
     The sender is stored only as a key and a mask; numbers a customer typed into the text
@@ -138,12 +149,12 @@ class InboundSmsAdmin(ReadOnlyLogAdmin):
 
     @admin.display(description=_("text"))
     def short_text(self, obj: InboundSms) -> str:
-        text = mask_numbers_in_text(obj.text)
+        text = mask_phone_numbers(obj.text)
         return text if len(text) <= INBOUND_TEXT_SHOWN else f"{text[:INBOUND_TEXT_SHOWN]}…"
 
     @admin.display(description=_("text"))
     def shown_text(self, obj: InboundSms) -> str:
-        return mask_numbers_in_text(obj.text)
+        return mask_phone_numbers(obj.text)
 
     @admin.display(description=_("outcome reference"), ordering="outcome_label")
     def outcome(self, obj: InboundSms) -> str:

@@ -13,7 +13,9 @@ The life of an outbound SMS (``OutboundSms.status``)::
 - ``sending → unknown``: the request went out and no answer came back (a timeout), or the
   worker died while sending. Never re-sent blindly: the gateway may have sent it.
 - ``unknown → sent | failed``: a late answer of the worker the row was reaped from, or a
-  delivery report matched by our message id.
+  person who checked the gateway's send records for our message id and reconciles it
+  (``services.reconcile_sms``: the outbox's admin action or ``manage.py sms_reconcile``,
+  audited).
 
 Template keys are not choices here: the apps that send SMS own them and register their
 texts (``campaigns.messaging.templates``).
@@ -42,6 +44,16 @@ SMS_TRANSITIONS: dict[str, frozenset[str]] = {
     SmsStatus.SENT: frozenset(),
     SmsStatus.FAILED: frozenset(),
 }
+
+
+class SmsAuditAction(models.TextChoices):
+    """Audit actions of SMS messaging (``<app>.<noun>.<past_verb>``)."""
+
+    RECONCILED = "campaigns.sms.reconciled", _("SMS of unknown outcome reconciled")
+
+
+# What a person may record for a message of unknown outcome after checking the gateway.
+SMS_RECONCILED_STATUSES = (SmsStatus.SENT, SmsStatus.FAILED)
 
 # The only statuses in which an outbound SMS may hold its full destination number.
 SMS_NUMBER_HELD_STATUSES = (SmsStatus.PENDING, SmsStatus.SENDING)

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
+from campaigns.messaging.choices import SmsStatus
 from campaigns.messaging.models import OutboundSms
 from campaigns.messaging.templates import language_source_keys
 
@@ -29,3 +30,8 @@ def reply_languages(phone_hashes: Iterable[str]) -> dict[str, str]:
         .values_list("phone_hash", "language")
     )
     return dict(rows)  # the newest row of each phone comes last and wins
+
+
+def unknown_outcome_messages() -> QuerySet[OutboundSms]:
+    """Outbound messages whose outcome is unknown, oldest first: to be reconciled."""
+    return OutboundSms.objects.filter(status=SmsStatus.UNKNOWN).order_by("created_at", "pk")

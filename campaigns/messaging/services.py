@@ -15,13 +15,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from campaigns.messaging.choices import SMS_NUMBER_HELD_STATUSES, SMS_TRANSITIONS, SmsStatus
-from campaigns.messaging.exceptions import InvalidSmsTransitionError
+from campaigns.clock import db_now
+from campaigns.messaging.choices import (
+    SMS_NUMBER_HELD_STATUSES,
+    SMS_RECONCILED_STATUSES,
+    SMS_TRANSITIONS,
+    SmsAuditAction,
+    SmsStatus,
+)
+from campaigns.messaging.exceptions import InvalidSmsTransitionError, MessagingError
 from campaigns.messaging.models import OutboundSms
+from staff.audit import clean_reason
 from staff.phones import Phone
+from staff.services import Actor, record_audit_event
 from staff.sql import insert_rows
 from staff.wakeups import wake_on_commit
 
@@ -148,3 +157,45 @@ def transition_sms(rows: OutboundSms | Sequence[OutboundSms], to: str, **fields:
     for row in batch:
         row.status = to
     return changed
+
+
+def reconcile_sms(
+    ids: Sequence[int], *, outcome: str, actor: Actor, reason: str, provider_message_id: str = ""
+) -> int:
+    """Record the outcome a person found in the gateway's send records for messages left
+    ``unknown``: ``sent`` or ``failed``, with a required reason, one audit event each.
+
+    Rows not ``unknown`` (any more) are left alone: a late answer or another person may
+    have settled them first. Locks the rows (``FOR UPDATE``) in one transaction. Raises
+    ``MessagingError`` (``bad_outcome``) or ``ReasonError`` before anything is written.
+    Returns the number of messages reconciled.
+    """
+    if outcome not in SMS_RECONCILED_STATUSES:
+        raise MessagingError("bad_outcome", _("An SMS can only be reconciled as sent or failed."))
+    reason = clean_reason(reason)
+    provider_message_id = provider_message_id.strip()[:128]
+    with transaction.atomic():
+        rows = list(
+            OutboundSms.objects.select_for_update()
+            .filter(pk__in=list(ids), status=SmsStatus.UNKNOWN)
+            .order_by("pk")
+        )
+        fields: dict[str, Any] = {}
+        if outcome == SmsStatus.SENT:
+            fields = {"sent_at": db_now(), "last_error": ""}
+        if provider_message_id:
+            fields["provider_message_id"] = provider_message_id
+        for row in rows:
+            transition_sms(row, outcome, **fields)
+            record_audit_event(
+                row,
+                actor=actor,
+                action=SmsAuditAction.RECONCILED,
+                reason=reason,
+                data={
+                    "from": SmsStatus.UNKNOWN.value,
+                    "to": outcome,
+                    "provider_message_id": provider_message_id,
+                },
+            )
+    return len(rows)

@@ -207,9 +207,36 @@ SECURE_REFERRER_POLICY = "same-origin"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No callback token and no phone number in any line (config.logfilters): on every
+    # handler, including runserver's request lines.
+    "filters": {"redact": {"()": "config.logfilters.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's own handlers (a debug-only console, mail to ADMINS, which is not set)
+        # are replaced: its records reach the root's redacting handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 # REST FRAMEWORK
@@ -367,6 +394,10 @@ SMS_INBOUND_SECRET = env("SMS_INBOUND_SECRET", default="")
 # request of that gateway. The generic webhook's X-Timestamp may be this far from our clock.
 SMS_INBOUND_MAX_SKEW = 300
 SMS_TWILIO_AUTH_TOKEN = env("SMS_TWILIO_AUTH_TOKEN", default="")
+# The public base URL the gateways call (scheme and host, e.g. https://stars.example.com):
+# Twilio's signature covers the URL it requested, which Django cannot rebuild behind a
+# proxy that rewrites the Host header. Empty: the URL Django sees.
+SMS_PUBLIC_BASE_URL = env("SMS_PUBLIC_BASE_URL", default="")
 # Aliyun's upstream push is unsigned: this token is the last part of its callback URL,
 # /api/sms/inbound/aliyun/<token>/ (long and random, e.g. secrets.token_urlsafe(32)).
 SMS_ALIYUN_CALLBACK_TOKEN = env("SMS_ALIYUN_CALLBACK_TOKEN", default="")

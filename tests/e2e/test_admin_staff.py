@@ -32,3 +32,28 @@ def test_hr_admin_logs_in_and_searches_the_staff_list(live_server, page, screens
     assert rows.count() == 1
     # Once as the employee number, once as the vote code (a digit number is its own code).
     assert rows.first.inner_text().count("10002") == 2
+
+
+def test_hr_admin_finds_a_member_by_phone_without_the_number_in_the_address(
+    live_server, page, screenshot_dir
+):
+    UserFactory(username="hr", password="pass-word-123", hr_admin=True)
+    store = OrgUnitFactory(name="人民路营业厅")
+    StaffMemberFactory(employee_no="10001", name="张晓明", unit=store, phone="13800138000")
+    StaffMemberFactory(employee_no="10002", name="李静", unit=store, phone="13900139000")
+
+    page.goto(f"{live_server.url}/admin/staff/staffmember/")
+    page.get_by_label("用户名").fill("hr")
+    page.get_by_label("密码").fill("pass-word-123")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_selector("#result_list")
+    page.get_by_label("按手机号查找").fill("+86 139-0013-9000")
+    page.get_by_role("button", name="查找", exact=True).click()
+    page.wait_for_url("**/?phone_hash=*")
+    page.screenshot(path=screenshot_dir / "admin-staff-phone-search.png", full_page=True)
+
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 1
+    assert "李静" in rows.first.inner_text()
+    assert "0013" not in page.url
+    assert "13900139000" not in page.content()

@@ -9,19 +9,33 @@ the phone normaliser accepts (national or with +86/0086, spaces or dashes betwee
 digits, full-width digits). SQL is not logged: ``django.db.backends`` logs statements
 only with ``DEBUG = True`` (development), where the outbox INSERT holds the destination
 by design.
+
+Then what the project's own handlers write (``config.logfilters``): a real server with
+runserver's request handler takes Aliyun pushes with the callback token in the URL, in a
+header and in a query string, and admin URLs with a number typed into the search box; no
+line holds the token or the number. The admin's phone search itself posts the number
+(``tests/config/test_admin_phone_search.py``).
 """
 
+import io
 import json
 import logging
 import re
+import sys
+import threading
 import unicodedata
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
+from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 
 from campaigns.messaging.models import OutboundSms
 from campaigns.messaging.tasks import send_pending_sms_task
+from config.logfilters import RedactSecretsFilter
 from staff.phones import parse_phone
 from tests.campaigns.messaging.conftest import message, signed_headers
 from voting.counting.tallies import fold_pending_tallies
@@ -128,3 +142,99 @@ def test_no_log_record_holds_a_full_phone_number(client, voting, every_record, s
         if any(pattern.search(text) for pattern in PATTERNS for text in _texts(record))
     ]
     assert leaks == []
+
+
+# What the project's own handlers write: the callback token and typed numbers -------------
+
+CALLBACK_TOKEN = "aliyun-callback-token-5f1c9e0b7d2a4c68"
+
+
+@pytest.fixture
+def handler_output() -> Iterator[io.StringIO]:
+    """Everything the configured handlers write (the root's console handler and runserver's
+    ``django.server`` handler), with the root at DEBUG: the lines an operator's logs get."""
+    buffer = io.StringIO()
+    handlers = [*logging.getLogger().handlers, *logging.getLogger("django.server").handlers]
+    ours = [h for h in handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)]
+    assert len(ours) == 2, "the project's handlers lost their redacting filter"
+    saved = [(handler, handler.setStream(buffer)) for handler in ours]
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.DEBUG)
+    yield buffer
+    root.setLevel(level)
+    for handler, stream in saved:
+        handler.setStream(stream)
+
+
+@pytest.fixture
+def logging_server(settings) -> Iterator[str]:
+    """A real server with runserver's request handler, which logs every request line."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    server = WSGIServer(("127.0.0.1", 0), WSGIRequestHandler, ipv6=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _request(url: str, *, body: bytes | None = None, headers: dict | None = None) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers or {})  # noqa: S310 -- local
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 -- local
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_no_log_line_holds_the_callback_token_or_a_typed_number(
+    logging_server, handler_output, settings
+):
+    settings.SMS_ALIYUN_CALLBACK_TOKEN = CALLBACK_TOKEN
+    push = json.dumps(
+        [{"phone_number": "13900001111", "content": "TP 1234 call 13700002222", "sequence_id": 7}]
+    ).encode()
+    aliyun = f"{logging_server}/api/sms/inbound/aliyun"
+
+    statuses = [
+        _request(f"{aliyun}/{CALLBACK_TOKEN}/", body=push),  # the URL form
+        _request(f"{aliyun}/{CALLBACK_TOKEN}x/", body=push),  # refused: a warning line
+        _request(f"{aliyun}/", body=push, headers={"X-Callback-Token": CALLBACK_TOKEN}),
+        _request(f"{aliyun}/?token={CALLBACK_TOKEN}", body=push),
+        # A number typed into an admin search box: the request line carries it.
+        _request(f"{logging_server}/admin/campaigns/inboundsms/?q=137+0000+2222"),
+        _request(f"{logging_server}/admin/staff/staffmember/?q=13700002222"),
+    ]
+
+    assert statuses == [200, 403, 200, 403, 200, 200]  # the admin ones via the login page
+    lines = handler_output.getvalue()
+    assert "Forbidden: /api/sms/inbound/aliyun/[redacted]/" in lines
+    assert '"POST /api/sms/inbound/aliyun/[redacted]/ HTTP/1.1" 200' in lines
+    assert "/admin/campaigns/inboundsms/?q=137****2222" in lines
+    assert CALLBACK_TOKEN not in lines
+    assert [p.pattern for p in PATTERNS if p.search(unicodedata.normalize("NFKC", lines))] == []
+
+
+def test_the_redacting_filter_covers_messages_arguments_and_tracebacks(settings):
+    settings.SMS_ALIYUN_CALLBACK_TOKEN = CALLBACK_TOKEN
+    record = logging.LogRecord(
+        "django.request", logging.ERROR, __file__, 1, "Error at %s for %s", None, None
+    )
+    record.args = (f"/cb/?token={CALLBACK_TOKEN}&x=1", "+86 137-0000-2222")
+    try:
+        raise ValueError(f"callback {CALLBACK_TOKEN} for 13700002222")
+    except ValueError:
+        record.exc_info = sys.exc_info()
+
+    assert RedactSecretsFilter().filter(record) is True
+
+    text = logging.Formatter().format(record)
+    assert record.getMessage() == "Error at /cb/?token=[redacted]&x=1 for +86 137****2222"
+    assert "callback [redacted] for 137****2222" in text
+    assert CALLBACK_TOKEN not in text

@@ -10,13 +10,14 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.admin_phone_search import PhoneSearchMixin
 from voting.admin import dashboard_views
 from voting.admin.base import StageFilter
 from voting.models import LeaderboardSnapshot, OtpChallenge, RecountCheck, Vote, Voter
 
 
 @admin.register(OtpChallenge)
-class OtpChallengeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class OtpChallengeAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """One-time codes: when, how many tries, used or not. The code's hash is not shown."""
 
     list_display = ("created_at", "phone_key", "purpose", "expires_at", "attempts", "used_at")
@@ -35,8 +36,10 @@ class OtpChallengeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Voter)
-class VoterAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class VoterAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Voters: a key, the masked number of their latest vote, and how many votes."""
+
+    phone_hash_field = "voter_hash"
 
     list_display = ("voter_key", "phone_masked", "vote_count", "created_at")
     list_filter = (("created_at", admin.DateFieldListFilter),)

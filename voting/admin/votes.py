@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Contestant
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.admin_phone_search import PhoneSearchMixin
 from voting.admin import fraud_views
 from voting.admin.base import CSS, StageFilter
 from voting.fraud import filters, patterns
@@ -95,8 +96,11 @@ class SuspiciousFilter(admin.SimpleListFilter):
 
 
 @admin.register(Vote)
-class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The vote ledger for fraud review. Read-only; bulk invalidate/restore via actions."""
+class VoteAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The vote ledger for fraud review. Read-only; bulk invalidate/restore via actions.
+    Searched by phone through the hashed lookup (``staff.admin_phone_search``)."""
+
+    phone_hash_field = "voter_hash"
 
     change_list_template = "admin/voting/vote/change_list.html"
     list_display = (

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from staff.admin_phone_search import PHONE_HASH_PARAM
 from voting.choices import VoteChannel, VoteStatus
 from voting.fraud.patterns import suspicious_votes
 from voting.ledger.receipts import normalize_receipt_code
@@ -24,6 +25,8 @@ STATUS_PARAM = "status__exact"
 HOUR_PARAM = "hour"
 SUSPICIOUS_PARAM = "suspicious"
 SEARCH_PARAM = "q"
+# One voter, by the keyed phone hash the changelist's phone search redirects to.
+VOTER_PARAM = PHONE_HASH_PARAM
 DATE_PARAMS = ("cast_at__year", "cast_at__month", "cast_at__day")
 JOB_PARAMS = (
     STAGE_PARAM,
@@ -33,6 +36,7 @@ JOB_PARAMS = (
     HOUR_PARAM,
     SUSPICIOUS_PARAM,
     SEARCH_PARAM,
+    VOTER_PARAM,
     *DATE_PARAMS,
 )
 # Changelist parameters that do not narrow the selection.
@@ -117,4 +121,6 @@ class VoteFilter:
             votes = suspicious_votes(votes, p[SUSPICIOUS_PARAM], base=base)
         if p.get(SEARCH_PARAM):
             votes = search_votes(votes, p[SEARCH_PARAM])
+        if p.get(VOTER_PARAM):
+            votes = votes.filter(voter_hash=p[VOTER_PARAM][:64])
         return votes

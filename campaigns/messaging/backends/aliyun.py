@@ -7,16 +7,31 @@ and percent-encoded per RFC 3986 form the canonical query; the string to sign is
 ``POST&%2F&<encoded canonical query>``; the signature is base64 HMAC-SHA1 under
 ``<AccessKeySecret>&``. ``OutId`` is our outbox id, which delivery reports echo.
 
-``SendSms`` is not idempotent: a timeout after the request went out becomes ``unknown``
-and is reconciled from delivery reports by ``OutId``, never re-sent blindly. Flow-control
-answers (``isv.BUSINESS_LIMIT_CONTROL``, throttling) are temporary and retried with the
-sender's capped backoff, a bounded number of times.
+How each outcome is recorded (``SendSms`` is not idempotent, so nothing that may have
+been sent is ever sent again):
+
+* ``OK`` → sent (the ``BizId`` is the provider message id).
+* Flow control (``isv.BUSINESS_LIMIT_CONTROL``, ``Throttling.User``, ``Throttling``, …)
+  and a refused connection (nothing reached the gateway) → temporary: retried with the
+  sender's capped backoff, a bounded number of times.
+* ``InternalError`` (and ``isp.SYSTEM_ERROR``), any HTTP 5xx whatever its body, and every
+  other refusal code → permanent failure.
+* The outcome is unknown when the request went out and no readable answer came back: a
+  timeout while waiting, a connection reset or closed mid-answer, an answer that is not
+  JSON or carries no ``Code``. The message is kept ``unknown`` and reconciled by a person
+  who checked the gateway's send records for its ``OutId`` (``manage.py sms_reconcile``
+  or the outbox's admin action), never retried.
+
+The endpoint must be https; plain http is allowed to a loopback address only (a local
+signing proxy, or a test's fake gateway), since the request carries phone numbers.
 """
 
 import base64
 import datetime as dt
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import urllib.error
 import urllib.parse
@@ -40,8 +55,9 @@ TEMPORARY_CODES = frozenset(
         "isv.BUSINESS_LIMIT_CONTROL",
         "Throttling.User",
         "Throttling",
-        "isp.SYSTEM_ERROR",
-        "ServiceUnavailable",
+        "Throttling.Api",
+        "Throttling.Tenant",
+        # Our own nonce met an earlier one: nothing was sent, a new nonce is safe.
         "SignatureNonceUsed",
     }
 )
@@ -96,41 +112,88 @@ class AliyunBackend(BaseSmsBackend):
     def send(self, message: SmsMessage) -> str:
         params = self.build_params(message, now=dt.datetime.now(tz=dt.UTC), nonce=uuid.uuid4().hex)
         endpoint = settings.SMS_ALIYUN_ENDPOINT
-        if not endpoint.startswith("https://"):
+        if not _allowed_endpoint(endpoint):
             raise SmsPermanentError("SMS_ALIYUN_ENDPOINT must be an https URL")
-        request = urllib.request.Request(  # noqa: S310 -- https checked above
+        request = urllib.request.Request(  # noqa: S310 -- the scheme is checked above
             endpoint,
             data=urllib.parse.urlencode(params, quote_via=urllib.parse.quote).encode(),
             method="POST",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         try:
-            with urllib.request.urlopen(  # noqa: S310 -- https checked above
+            with urllib.request.urlopen(  # noqa: S310 -- the scheme is checked above
                 request, timeout=settings.SMS_HTTP_TIMEOUT
             ) as response:
                 raw = response.read(MAX_RESPONSE_BYTES)
         except urllib.error.HTTPError as exc:
             # Aliyun answers errors with a JSON body and a 4xx/5xx status.
-            raw = exc.read(MAX_RESPONSE_BYTES)
-            if exc.code >= 500 and not raw:
-                raise SmsTemporaryError(f"Aliyun answered HTTP {exc.code}") from exc
+            raw = _read_error_body(exc)
+            if exc.code >= 500:
+                raise SmsPermanentError(_refusal_detail(f"HTTP {exc.code}", raw)) from exc
+            return self.read_answer(raw, refused=True)
         except urllib.error.URLError as exc:
+            # Raised while connecting or sending the request: nothing was accepted.
             raise SmsTemporaryError(f"Aliyun unreachable: {exc.reason}") from exc
-        except (TimeoutError, ConnectionError) as exc:
-            raise SmsUnknownOutcomeError(f"no answer from Aliyun: {exc}") from exc
+        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            # Raised while waiting for or reading the answer: the message may have gone out.
+            raise SmsUnknownOutcomeError(f"no answer from Aliyun: {exc!r}") from exc
         return self.read_answer(raw)
 
     @staticmethod
-    def read_answer(raw: bytes) -> str:
-        """``BizId`` of an ``OK`` answer; raises the matching error otherwise."""
+    def read_answer(raw: bytes, *, refused: bool = False) -> str:
+        """``BizId`` of an ``OK`` answer; raises the matching error otherwise.
+
+        ``refused``: the answer came with a 4xx status, so an unreadable body is the
+        gateway's refusal (permanent), not an unknown outcome.
+        """
         try:
             data = json.loads(raw)
         except ValueError as exc:
+            if refused:
+                raise SmsPermanentError("Aliyun refused the request (unreadable answer)") from exc
             raise SmsUnknownOutcomeError("unreadable answer from Aliyun") from exc
         code = str(data.get("Code", "")) if isinstance(data, dict) else ""
-        if code == "OK":
+        if code == "OK" and not refused:
             return str(data.get("BizId", ""))
-        detail = f"Aliyun {code}: {data.get('Message', '')}" if code else "Aliyun: no code"
+        if not code:
+            if refused:
+                raise SmsPermanentError("Aliyun refused the request (no code)")
+            raise SmsUnknownOutcomeError("Aliyun answered without a code")
+        detail = f"Aliyun {code}: {data.get('Message', '')}"
         if code in TEMPORARY_CODES:
             raise SmsTemporaryError(detail)
         raise SmsPermanentError(detail)
+
+
+def _allowed_endpoint(endpoint: str) -> bool:
+    """https, or plain http to a loopback address (module docstring)."""
+    parts = urllib.parse.urlsplit(endpoint)
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _read_error_body(exc: urllib.error.HTTPError) -> bytes:
+    """The body of an error answer, or ``b""`` when reading it fails too."""
+    try:
+        return exc.read(MAX_RESPONSE_BYTES)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _refusal_detail(status: str, raw: bytes) -> str:
+    """``Aliyun <status>`` with the answer's code and message when it has them."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and data.get("Code"):
+        return f"Aliyun {status} {data['Code']}: {data.get('Message', '')}"
+    return f"Aliyun {status}"

@@ -8,6 +8,7 @@ sending the request is temporary (nothing was accepted), while no answer after t
 was sent is an unknown outcome (never retried blindly).
 """
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -61,8 +62,8 @@ class HttpGatewayBackend(BaseSmsBackend):
             # urllib wraps errors raised while connecting or sending the request: the
             # gateway has not accepted anything, so trying again later is safe.
             raise SmsTemporaryError(f"gateway unreachable: {exc.reason}") from exc
-        except (TimeoutError, ConnectionError) as exc:
-            # Raised while waiting for the answer: the message may have gone out.
+        except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
+            # Raised while waiting for or reading the answer: the message may have gone out.
             raise SmsUnknownOutcomeError(f"no answer from the gateway: {exc}") from exc
         try:
             data = json.loads(raw or b"{}")

@@ -10,12 +10,17 @@
 * **twilio** — ``X-Twilio-Signature``: base64 of the HMAC-SHA1, keyed with
   ``SMS_TWILIO_AUTH_TOKEN``, of the full URL Twilio requested (scheme, host, path and
   query string) followed by every POST parameter, sorted by name, as name + value
-  (Twilio's "Validating requests" recipe). The scheme is what Django sees: behind a TLS
-  proxy, set ``SECURE_PROXY_SSL_HEADER`` or every request is refused.
+  (Twilio's "Validating requests" recipe). The URL is tried as seen, without its port,
+  and with the scheme's default port when it names none (``https://host:443/…`` and
+  ``https://host/…`` both verify), as Twilio's own validators do. It is ``SMS_PUBLIC_BASE_URL`` + the request's path when that setting is
+  set (a proxy that rewrites the Host header or terminates TLS); otherwise it is what
+  Django sees, so behind a TLS proxy ``SECURE_PROXY_SSL_HEADER`` must be set or every
+  request is refused.
 * **aliyun** — the upstream-message push (an array of ``{phone_number, send_time,
   content, sign_name, dest_code, sequence_id}``) is unsigned: it is authenticated by a
-  secret token in the callback URL (``SMS_ALIYUN_CALLBACK_TOKEN``), compared in constant
-  time. ``sequence_id`` is the message id.
+  secret token (``SMS_ALIYUN_CALLBACK_TOKEN``), compared in constant time, given in an
+  ``X-Callback-Token`` header or as the last segment of the callback URL. The logging
+  filter (``config.logfilters``) keeps the URL form out of every log line Django writes. ``sequence_id`` is the message id.
 
 An empty secret refuses every request: an unconfigured gateway never accepts unsigned
 votes. Refusals raise ``BadSignatureError`` (403) before anything is parsed or stored.
@@ -105,14 +110,38 @@ def twilio_signature(auth_token: str, url: str, params: Mapping[str, list[str]])
     return base64.b64encode(digest).decode()
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def _url_variants(url: str) -> list[str]:
-    """The URL as seen, and without a default port: Twilio signs the URL as configured,
-    and its own validators try both forms."""
+    """The URLs a Twilio signature may cover, as Twilio's own validators try them: the URL
+    as seen, and the same URL without its port when it names one or with the scheme's
+    default port (``:443``, ``:80``) when it names none. Twilio signs the URL as it was
+    configured, which may or may not name the port the request came in on."""
     parts = urlsplit(url)
-    variants = [url]
-    if parts.port in {80, 443}:
-        variants.append(urlunsplit(parts._replace(netloc=parts.hostname or "")))
-    return variants
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal keeps its brackets in the netloc
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    prefix = f"{userinfo}@" if userinfo else ""
+    try:
+        port = parts.port
+    except ValueError:  # a port that is no number: only the URL as seen can match
+        return [url]
+    if port is not None:
+        return [url, urlunsplit(parts._replace(netloc=prefix + host))]
+    default = _DEFAULT_PORTS.get(parts.scheme)
+    if default is None:
+        return [url]
+    return [url, urlunsplit(parts._replace(netloc=f"{prefix}{host}:{default}"))]
+
+
+def public_url(full_path: str) -> str:
+    """The URL a gateway requested: ``SMS_PUBLIC_BASE_URL`` followed by the request's
+    path and query (behind a proxy that rewrites the Host header or the scheme), or ""
+    when the setting is empty and the URL Django rebuilds from the request is the one."""
+    base = settings.SMS_PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}{full_path}" if base else ""
 
 
 def verify_twilio(url: str, params: Mapping[str, list[str]], signature: str) -> None:

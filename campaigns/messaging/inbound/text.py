@@ -13,10 +13,16 @@ A text longer than ``NORMALIZE_MAX_CHARS`` (200) is not normalised at all (the r
 hands it over as ``""``): every command and reply is a few characters, and a 10 kB body
 of junk must cost no more than a short one.
 
-``clean_raw_text`` is the raw text as stored (``InboundSms.text``).
+``clean_raw_text`` is the raw text as stored (``InboundSms.text``, a rating's comment):
+every phone number a customer typed into it is masked before it is stored
+(``staff.phone_masking``), while the keyword, a vote code or employee number and a rating
+are kept. Handlers read the normalised text of the message as received, so masking never
+changes what a message means.
 """
 
 import unicodedata
+
+from staff.phone_masking import mask_phone_numbers
 
 # Every keyword and reply is under 30 characters even with generous decoration; anything
 # longer is junk by definition, and the cut keeps normalisation cost bounded.
@@ -59,10 +65,10 @@ def is_readable(text: object) -> bool:
 
 def clean_raw_text(text: object) -> str:
     """The raw text as stored: NUL bytes removed, lone surrogates replaced by ``?``,
-    cut to ``RAW_TEXT_MAX_CHARS`` (PostgreSQL text cannot hold NUL; UTF-8 cannot encode
-    a surrogate)."""
+    phone numbers masked, cut to ``RAW_TEXT_MAX_CHARS`` (PostgreSQL text cannot hold NUL;
+    UTF-8 cannot encode a surrogate)."""
     if not isinstance(text, str):
         return ""
     text = text[: RAW_TEXT_MAX_CHARS * 2].replace("\x00", "")
     text = text.encode("utf-8", "replace").decode("utf-8")
-    return text[:RAW_TEXT_MAX_CHARS]
+    return mask_phone_numbers(text)[:RAW_TEXT_MAX_CHARS]

@@ -271,7 +271,7 @@ def test_aliyun_without_a_template_mapping_is_permanent(settings):
         ({"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控"}, SmsTemporaryError),
         ({"Code": "Throttling.User"}, SmsTemporaryError),
         ({"Code": "isv.MOBILE_NUMBER_ILLEGAL"}, SmsPermanentError),
-        ({"Message": "?"}, SmsPermanentError),
+        ({"Message": "?"}, SmsUnknownOutcomeError),
     ],
 )
 def test_aliyun_answers(answer, outcome):

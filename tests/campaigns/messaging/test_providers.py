@@ -1,4 +1,5 @@
-"""Provider webhooks beside the generic one: Twilio (signed) and Aliyun (URL token)."""
+"""Provider webhooks beside the generic one: Twilio (signed) and Aliyun (token in the URL or a
+header)."""
 
 import base64
 import hashlib
@@ -177,6 +178,87 @@ def test_behind_a_tls_proxy_with_the_proxy_setting_the_https_signature_verifies(
     assert recorded()["votes"] == ["twilio:SM0001"]
 
 
+@pytest.mark.parametrize(
+    ("signed", "scheme", "seen_host"),
+    [
+        ("https://testserver:443", "https", "testserver"),
+        ("https://testserver", "https", "testserver:443"),
+        ("http://testserver:80", "http", "testserver"),
+        ("http://testserver", "http", "testserver:80"),
+    ],
+    ids=[
+        "signed-443-seen-bare",
+        "signed-bare-seen-443",
+        "signed-80-seen-bare",
+        "signed-bare-seen-80",
+    ],
+)
+def test_twilio_signs_the_url_with_or_without_the_default_port(
+    client, voting, twilio_token, settings, signed, scheme, seen_host
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.ALLOWED_HOSTS = ["testserver"]
+
+    response = post_twilio(
+        client,
+        twilio_form(),
+        url=signed + TWILIO_URL,
+        HTTP_HOST=seen_host,
+        HTTP_X_FORWARDED_PROTO=scheme,
+    )
+
+    assert response.status_code == 200
+    assert recorded()["votes"] == ["twilio:SM0001"]
+
+
+def test_a_twilio_url_signed_on_another_port_does_not_verify_without_it(
+    client, voting, twilio_token, settings
+):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    response = post_twilio(
+        client,
+        twilio_form(),
+        url="https://testserver:8443" + TWILIO_URL,
+        HTTP_HOST="testserver",
+        HTTP_X_FORWARDED_PROTO="https",
+    )
+
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
+
+
+def test_behind_a_proxy_that_rewrites_host_the_public_base_url_verifies(
+    client, voting, twilio_token, settings
+):
+    # The proxy forwards to the app as http://backend:8000; Twilio signed the public URL.
+    settings.ALLOWED_HOSTS = ["backend"]
+    settings.SMS_PUBLIC_BASE_URL = "https://stars.example.com/"
+    public = "https://stars.example.com" + TWILIO_URL + "?src=twilio"
+
+    response = client.post(
+        TWILIO_URL + "?src=twilio",
+        data=urlencode(twilio_form()),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_HOST="backend:8000",
+        HTTP_X_TWILIO_SIGNATURE=independent_twilio_signature("12345", public, twilio_form()),
+    )
+
+    assert response.status_code == 200
+    assert recorded()["votes"] == ["twilio:SM0001"]
+
+
+def test_with_a_public_base_url_a_signature_of_the_internal_url_is_refused(
+    client, voting, twilio_token, settings
+):
+    settings.SMS_PUBLIC_BASE_URL = "https://stars.example.com"
+
+    response = post_twilio(client, twilio_form(), url="http://testserver" + TWILIO_URL)
+
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
+
+
 def test_twilio_without_an_auth_token_refuses_everything(client, voting, settings):
     settings.SMS_TWILIO_AUTH_TOKEN = ""
 
@@ -257,6 +339,43 @@ def test_a_wrong_aliyun_token_is_403_and_records_nothing(client, voting, aliyun_
 
     response = client.post(
         f"/api/sms/inbound/aliyun/{token}/", data=body, content_type="application/json"
+    )
+
+    assert (response.status_code, response.json()["code"]) == (403, "bad_signature")
+    assert recorded() == NOTHING
+
+
+def test_the_aliyun_token_may_come_in_a_header_instead_of_the_url(client, voting, aliyun_token):
+    body = aliyun_push((1001, "13812345678", "TP 1234"))
+
+    response = client.post(
+        "/api/sms/inbound/aliyun/",
+        data=body,
+        content_type="application/json",
+        HTTP_X_CALLBACK_TOKEN=ALIYUN_TOKEN,
+    )
+
+    assert (response.status_code, response.json()) == (200, {"code": 0, "msg": "成功"})
+    assert recorded()["votes"] == ["aliyun:1001"]
+
+
+@pytest.mark.parametrize(
+    ("path", "header"),
+    [
+        ("/api/sms/inbound/aliyun/", None),
+        ("/api/sms/inbound/aliyun/", "wrong-token"),
+        (f"/api/sms/inbound/aliyun/{ALIYUN_TOKEN}/", "wrong-token"),
+    ],
+    ids=["no-token", "wrong-header", "wrong-header-right-url"],
+)
+def test_a_missing_or_wrong_aliyun_header_token_is_403(client, voting, aliyun_token, path, header):
+    headers = {} if header is None else {"HTTP_X_CALLBACK_TOKEN": header}
+
+    response = client.post(
+        path,
+        data=aliyun_push((1001, "13812345678", "TP 1234")),
+        content_type="application/json",
+        **headers,
     )
 
     assert (response.status_code, response.json()["code"]) == (403, "bad_signature")

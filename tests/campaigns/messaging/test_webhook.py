@@ -5,6 +5,7 @@ import time
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from campaigns.messaging.inbound.gateways import sign_generic
 from campaigns.messaging.inbound.router import help_reply
@@ -331,3 +332,39 @@ def test_a_signed_message_with_an_impossible_received_at_still_counts(
     stored = InboundSms.objects.get(message_id="m1")
     assert stored.received_at is None
     assert Vote.objects.count() == 1
+
+
+def test_numbers_typed_into_texts_are_masked_before_storing_and_votes_still_count(
+    post_signed, voting, hr
+):
+    response = post_signed(
+        {
+            "messages": [
+                message("m1", "TP 1234", sender="13800000001"),
+                message("m2", "ＴＰ　５６７８", sender="13800000002"),
+                message("m3", "TP 1234 我的电话 0086 139.1234.5678", sender="13800000003"),
+                message("m4", "打给１３９\u200b１２３４\u200b５６７８", sender="13800000004"),
+            ]
+        }
+    )
+
+    assert [r["status"] for r in response.json()["results"]] == [
+        "counted",
+        "counted",
+        "help",
+        "help",
+    ]
+    stored = dict(InboundSms.objects.values_list("message_id", "text"))
+    assert stored == {
+        "m1": "TP 1234",
+        "m2": "ＴＰ　５６７８",
+        "m3": "TP 1234 我的电话 0086 139****5678",
+        "m4": "打给139****5678",
+    }
+    detail = hr.get(
+        reverse(
+            "admin:campaigns_inboundsms_change", args=[InboundSms.objects.get(message_id="m3").pk]
+        )
+    )
+    assert "139****5678" in detail.text
+    assert "1234.5678" not in detail.text

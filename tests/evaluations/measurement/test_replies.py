@@ -1,14 +1,17 @@
 """Rating replies: the parser table, and the handler through the inbound router."""
 
 import datetime as dt
+import importlib
 
 import pytest
+from django.apps import apps
 from hypothesis import given
 from hypothesis import strategies as st
 
 from campaigns.clock import db_now
 from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
 from campaigns.messaging.inbound.text import normalize_sms
+from campaigns.messaging.models import InboundSms
 from evaluations.measurement.choices import InvitationStatus
 from evaluations.measurement.replies import ParsedReply, parse_rating_reply
 from evaluations.models import Rating, RatingInvitation, RatingOptOut
@@ -227,3 +230,24 @@ def test_a_vote_keyword_stays_a_vote(invited):
     assert Rating.objects.count() == 0
     invited.refresh_from_db()
     assert invited.status == InvitationStatus.SENT
+
+
+def test_a_number_in_a_rating_comment_is_masked_before_it_is_stored(invited):
+    results = route_sms_batch([sms("r1", "9 很好，有事打 +86 139-0000-1234")], provider="generic")
+
+    assert outcomes(results) == [("evaluation", "")]
+    rating = Rating.objects.get()
+    assert (rating.score, rating.comment) == (9, "很好,有事打 +86 139****1234")  # NFKC
+    assert InboundSms.objects.get().text == "9 很好，有事打 +86 139****1234"
+
+
+def test_comments_stored_in_clear_before_are_masked_by_the_data_migration(invited):
+    migration = importlib.import_module(
+        "evaluations.migrations.0004_mask_numbers_in_rating_comments"
+    )
+    route_sms_batch([sms("r1", "9 很好")], provider="generic")
+    Rating.objects.update(comment="很好 电话 139-1234-5678")
+
+    migration.mask_rating_comments(apps, None)
+
+    assert Rating.objects.get().comment == "很好 电话 139****5678"

@@ -17,7 +17,6 @@ of that name). With neither, the repair is refused before anything is read.
 import getpass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from tqdm import tqdm
 from campaigns.models import Stage
 from staff.audit import clean_reason
 from staff.exceptions import DomainError
+from staff.selectors import command_actor
 from voting.counting.recount import RECOUNTED_STATUSES, recount_stage
 
 STEPS = 3  # count, chain, store: the progress callbacks of recount_stage
@@ -33,12 +33,11 @@ STEPS = 3  # count, chain, store: the progress callbacks of recount_stage
 
 def _repair_actor(username: str) -> AbstractBaseUser:
     """The active staff user who makes a repair: ``--actor``, else the OS login's name."""
-    name = username or getpass.getuser()
-    user = get_user_model().objects.filter(username=name, is_active=True, is_staff=True).first()
+    user = command_actor(username)
     if user is None:
         raise CommandError(
             _("No active admin user %(name)s: name the admin making the repair with --actor.")
-            % {"name": name}
+            % {"name": username or getpass.getuser()}
         )
     return user
 
