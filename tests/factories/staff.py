@@ -11,7 +11,7 @@ from staff.choices import UnitKind
 from staff.models import OrgUnit, Position, StaffMember
 from staff.phones import parse_phone
 
-GROUPS_MIGRATION = "staff.migrations.0002_hr_admin_and_judge_groups"
+GROUPS_MIGRATION = "staff.migrations.0005_hr_admin_and_judge_groups"
 
 
 def hr_admins_group() -> Group:

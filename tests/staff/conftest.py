@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 
-GROUPS_MIGRATION = "staff.migrations.0002_hr_admin_and_judge_groups"
+GROUPS_MIGRATION = "staff.migrations.0005_hr_admin_and_judge_groups"
 
 
 @pytest.fixture
