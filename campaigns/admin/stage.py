@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin.base import CSS, NOT_WITHDRAWN
 from campaigns.admin.enrolment import stage_enrol_view, stage_promote_view
+from campaigns.admin.links import stage_admin_links
 from campaigns.admin.moves import moves_from, stage_move_view
 from campaigns.admin.results import stage_export_view, stage_resolve_tie_view, stage_results_view
 from campaigns.choices import (
@@ -333,6 +334,7 @@ class StageAdmin(admin.ModelAdmin):
                 StageStatus.PREVIEWED,
                 StageStatus.FINALIZED,
             )
+            context["stage_links"] = stage_admin_links(stage, request.user)
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self) -> list:
