@@ -50,12 +50,15 @@ class EstimatedCountPaginator(Paginator):
     """A paginator whose ``count`` of an unfiltered big table is the planner's estimate."""
 
     exact_count_below = EXACT_COUNT_BELOW
+    # True once ``count`` is the estimate: the change list then says "about N".
+    is_estimate = False
 
     @cached_property
     def count(self) -> int:
         if isinstance(self.object_list, QuerySet) and is_unfiltered(self.object_list):
             estimate = estimated_row_count(self.object_list)
             if estimate is not None and estimate >= self.exact_count_below:
+                self.is_estimate = True
                 return estimate
         return super().count
 

@@ -34,6 +34,21 @@ def _changelist(admin_client, name, **params):
     return response.context["cl"]
 
 
+@postgresql_only
+def test_an_estimated_count_is_shown_as_one(admin_client, monkeypatch):
+    VoteFactory.create_batch(2)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE voting_vote")
+    monkeypatch.setattr(EstimatedCountPaginator, "exact_count_below", 0)
+
+    response = admin_client.get(
+        reverse("admin:voting_vote_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    paginator = response.text[response.text.index('<p class="paginator">') :]
+    assert "约 2" in paginator[: paginator.index("</p>")]
+
+
 def _plan(sql: str) -> str:
     # A test table is tiny, and the planner would happily scan and sort it. With full scans
     # and full sorts priced out, one left in the plan means that no index serves the query:
@@ -82,6 +97,7 @@ def test_unfiltered_vote_list_is_counted_from_the_planner_estimate(admin_client,
     assert counts == []
     assert cl.result_count == 3
     assert cl.full_result_count is None
+    assert cl.paginator.is_estimate is True
 
 
 def test_filtered_vote_list_is_counted_exactly(admin_client, monkeypatch):
@@ -93,4 +109,5 @@ def test_filtered_vote_list_is_counted_exactly(admin_client, monkeypatch):
     cl = _changelist(admin_client, "voting_vote", channel__exact=VoteChannel.SMS)
 
     assert cl.result_count == 1
+    assert cl.paginator.is_estimate is False
     assert [vote.channel for vote in cl.result_list] == [VoteChannel.SMS]
