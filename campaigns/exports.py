@@ -18,10 +18,13 @@ Two promises:
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -40,11 +43,28 @@ Cell = str | int | Decimal | None
 
 @dataclass(frozen=True)
 class ExportTable:
-    """A sheet: a title (used for the XLSX sheet and the file name), a header and rows."""
+    """A sheet: a title (used for the XLSX sheet and the file name), a header and rows;
+    ``note``, when set, is a line written above the header (what the figures are)."""
 
     title: str
     header: list[str]
     rows: list[list[Cell]]
+    note: str = ""
+
+
+def provisional(table: ExportTable, *, stage: Stage, computed_at: datetime) -> ExportTable:
+    """``table`` marked as provisional: its sheet title and a first line say so, with the
+    moment the figures were computed (in the admin's time zone)."""
+    when = date_format(timezone.localtime(computed_at), "DATETIME_FORMAT")
+    return replace(
+        table,
+        title=_("Provisional results"),
+        note=_(
+            "Provisional results of %(stage)s as of %(when)s: not final, they change until "
+            "the stage is finalised."
+        )
+        % {"stage": stage, "when": when},
+    )
 
 
 def escape_formula(value: str) -> str:
@@ -152,6 +172,8 @@ def table_to_csv(table: ExportTable) -> bytes:
     """UTF-8 with a BOM, so Excel opens Chinese names correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    if table.note:
+        writer.writerow([table.note])
     writer.writerow(table.header)
     for row in table.rows:
         writer.writerow([_csv_text(value) for value in row])
@@ -164,10 +186,12 @@ def table_to_xlsx(table: ExportTable) -> bytes:
     sheet = workbook.active
     # Sheet titles may not contain []:*?/\ and are at most 31 characters.
     sheet.title = "".join(c for c in table.title if c not in "[]:*?/\\")[:31] or "Sheet"
+    if table.note:
+        sheet.append([table.note])
     sheet.append(table.header)
     for row in table.rows:
         sheet.append(row)
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = "A3" if table.note else "A2"
     for index, heading in enumerate(table.header, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = max(10, len(heading) + 2)
     buffer = io.BytesIO()

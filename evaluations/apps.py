@@ -19,6 +19,7 @@ class EvaluationsConfig(AppConfig):
         from evaluations import components as judging_components  # noqa: PLC0415 -- models first
         from evaluations import receivers  # noqa: PLC0415 -- models first
         from evaluations import selectors as live_selectors  # noqa: PLC0415 -- models first
+        from evaluations.choices import AuditAction  # noqa: PLC0415 -- models first
         from evaluations.measurement import (  # noqa: PLC0415 -- models first
             components,
             replies,
@@ -26,6 +27,12 @@ class EvaluationsConfig(AppConfig):
             sending,
             tasks,  # noqa: F401 -- registers the Celery task
         )
+        from evaluations.measurement.choices import (  # noqa: PLC0415 -- models first
+            AuditAction as MeasurementAuditAction,
+        )
+        from staff.audit_actions import register_audit_actions  # noqa: PLC0415 -- models first
+
+        register_audit_actions(self.label, AuditAction, MeasurementAuditAction)
 
         # The live contest (judges, panels, scores): the judge component and the window of
         # audience votes.

@@ -106,7 +106,9 @@ def staff_import_preview_view(
         action = request.POST.get("action")
         try:
             if action == "confirm":
-                done = confirm_staff_import(staff_import, actor=request.user)
+                done = confirm_staff_import(
+                    staff_import, actor=request.user, skip_bad=bool(request.POST.get("skip_bad"))
+                )
                 messages.success(request, _result_message(done.result))
                 return redirect("admin:staff_staffmember_changelist")
             if action == "discard":
@@ -118,15 +120,19 @@ def staff_import_preview_view(
         return HttpResponseRedirect(request.path)
 
     is_open = staff_import.status == StaffImportStatus.PREVIEWED
+    valid_count = staff_import.row_count - staff_import.error_count
     context = {
         **admin_page_context(request, model_admin, _("Staff import preview")),
         "staff_import": staff_import,
-        "valid_count": staff_import.row_count - staff_import.error_count,
+        "valid_count": valid_count,
         "sample": staff_import.rows[:PREVIEW_SAMPLE_SIZE],
         "bad_rows": staff_import.errors,
         # The plan is what confirming would do now; it is recomputed at confirm time.
         "plan": plan_staff_import(staff_import.rows) if is_open else None,
-        "can_confirm": is_open and (staff_import.skip_bad or not staff_import.error_count),
+        # With bad rows, the page offers to skip them: the stored rows are confirmed as they
+        # are, the file is not needed again.
+        "can_confirm": is_open and valid_count > 0,
+        "asks_to_skip": is_open and staff_import.error_count and not staff_import.skip_bad,
         "is_open": is_open,
     }
     return TemplateResponse(request, "admin/staff/import_preview.html", context)

@@ -14,10 +14,13 @@ class VotingConfig(AppConfig):
             KEYWORD_ORDER,
             register_inbound_handler,
         )
+        from staff.audit_actions import register_audit_actions  # noqa: PLC0415 -- models first
         from voting import receivers, sms_templates  # noqa: PLC0415 -- models first
+        from voting.choices import AuditAction  # noqa: PLC0415 -- models first
         from voting.counting import components  # noqa: PLC0415 -- models first
         from voting.sms_votes import handler  # noqa: PLC0415 -- models first
 
+        register_audit_actions(self.label, AuditAction)
         components.register()
         sms_templates.register_templates()
         register_inbound_handler(

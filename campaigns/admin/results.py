@@ -1,16 +1,22 @@
 """A stage's results in the admin: the results page (chart, paged table, reserves, ties to
-decide), the tie decision, the exports, and the read-only result and tie-resolution lists."""
+decide), provisional results while a stage is open, the tie decision, the exports, and the
+read-only result and tie-resolution lists."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import InvalidPage, Page, Paginator
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,12 +28,15 @@ from campaigns.choices import (
     StageStatus,
 )
 from campaigns.models import Stage, StageResult, TieResolution
-from campaigns.services.results import resolve_tie
+from campaigns.services.results import resolve_tie, store_preview
 from staff.admin_pages import ReadOnlyAdminMixin, admin_page_context
 from staff.audit import ReasonField
 from staff.exceptions import DomainError
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Stages whose results are not stored yet: shown and exported as provisional, computed on
+# the fly. A previewed stage's stored rows are provisional too, until it is finalised.
+PROVISIONAL_STATUSES = (StageStatus.OPEN, StageStatus.CLOSED)
 
 
 @dataclass(frozen=True)
@@ -182,10 +191,12 @@ def stage_results_view(
         if is_previewed
         else []
     )
+    is_provisional = stage.status in PROVISIONAL_STATUSES
+    title = _("Provisional results: %(stage)s") if is_provisional else _("Results: %(stage)s")
     context = admin_page_context(
         request,
         model_admin,
-        _("Results: %(stage)s") % {"stage": stage},
+        title % {"stage": stage},
         stage=stage,
         has_results=bool(counts),
         lines=lines,
@@ -209,6 +220,7 @@ def stage_results_view(
         large_tie_group=LARGE_TIE_GROUP,
         resolutions=list(selectors.tie_resolutions_for_stage(stage)),
         is_previewed=is_previewed,
+        is_provisional=is_provisional,
         is_frozen=stage.status == StageStatus.FINALIZED,
         can_change=model_admin.has_change_permission(request, stage),
         export_kinds=exports.EXPORT_KINDS,
@@ -276,23 +288,97 @@ def stage_resolve_tie_view(
     return results_url
 
 
+@contextmanager
+def provisional_results(stage: Stage) -> Iterator[datetime]:
+    """Inside the block, the stage's stored results are the ones a preview would store now;
+    on leaving, they are gone again. Yields the moment they were computed.
+
+    Runs the preview's own computation and storage (``store_preview``) in a savepoint that
+    is always rolled back, so provisional figures are exactly what previewing would show,
+    and nothing is kept, audited or frozen. For stages without stored rows
+    (``PROVISIONAL_STATUSES``). Raises ``DomainError`` for unusable rules, and
+    ``IntegrityError`` if the stage is being previewed at the same moment.
+    """
+    computed_at = timezone.now()
+    with transaction.atomic():
+        store_preview(stage, computed_at)
+        try:
+            yield computed_at
+        finally:
+            transaction.set_rollback(True)
+
+
+def stage_provisional_view(
+    request: HttpRequest, pk: int, *, model_admin: admin.ModelAdmin
+) -> HttpResponse:
+    """The results page of an open (or closed, not yet previewed) stage, computed now and
+    marked provisional; nothing is stored. Other stages go to their stored results."""
+    stage = stage_or_404(pk)
+    require(model_admin.has_view_permission(request, stage))
+    if stage.status not in PROVISIONAL_STATUSES:
+        return redirect("admin:campaigns_stage_results", stage.pk)
+    try:
+        with provisional_results(stage):
+            response = stage_results_view(request, pk, model_admin=model_admin)
+            # Rendered inside the block: the page's querysets read the provisional rows.
+            response.render()
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("admin:campaigns_stage_change", stage.pk)
+    except IntegrityError:
+        messages.error(request, _("The stage is being previewed right now; try again."))
+        return redirect("admin:campaigns_stage_change", stage.pk)
+    return response
+
+
+def _export_table(stage: Stage, kind: str) -> exports.ExportTable | None:
+    """The table to download, marked provisional before the stage is finalised; ``None``
+    when there is nothing to export (see ``stage_export_view``)."""
+    if stage.status == StageStatus.FINALIZED:
+        return exports.stage_export_table(stage, kind)
+    if kind == "winners":
+        return None
+    if stage.status == StageStatus.PREVIEWED:
+        table = exports.stage_export_table(stage, kind)
+        return exports.provisional(table, stage=stage, computed_at=stage.previewed_at)
+    if stage.status in PROVISIONAL_STATUSES:
+        with provisional_results(stage) as computed_at:
+            table = exports.stage_export_table(stage, kind)
+        return exports.provisional(table, stage=stage, computed_at=computed_at)
+    return None
+
+
 def stage_export_view(
     request: HttpRequest, pk: int, kind: str, fmt: str, *, model_admin: admin.ModelAdmin
 ) -> HttpResponse:
-    """Download a finalised stage's results or winners as CSV or XLSX."""
+    """Download a stage's results (provisional until it is finalised) or its winners (once
+    finalised) as CSV or XLSX."""
     stage = stage_or_404(pk)
     require(model_admin.has_view_permission(request, stage))
     if kind not in exports.EXPORT_KINDS or fmt not in exports.EXPORT_FORMATS:
         raise Http404
-    if stage.status != StageStatus.FINALIZED:
-        messages.error(request, _("Results can be exported once the stage is finalised."))
+    try:
+        table = _export_table(stage, kind)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
         return redirect("admin:campaigns_stage_change", stage.pk)
-    table = exports.stage_export_table(stage, kind)
+    except IntegrityError:
+        messages.error(request, _("The stage is being previewed right now; try again."))
+        return redirect("admin:campaigns_stage_change", stage.pk)
+    if table is None:
+        if kind == "winners":
+            messages.error(request, _("Winners can be exported once the stage is finalised."))
+        else:
+            messages.error(request, _("This stage has no results yet."))
+        return redirect("admin:campaigns_stage_change", stage.pk)
     if fmt == "csv":
         response = HttpResponse(exports.table_to_csv(table), content_type="text/csv")
     else:
         response = HttpResponse(exports.table_to_xlsx(table), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="stage-{stage.pk}-{kind}.{fmt}"'
+    marker = "-provisional" if table.note else ""
+    response["Content-Disposition"] = (
+        f'attachment; filename="stage-{stage.pk}-{kind}{marker}.{fmt}"'
+    )
     return response
 
 

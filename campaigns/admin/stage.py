@@ -16,8 +16,15 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.admin.base import CSS, NOT_WITHDRAWN
 from campaigns.admin.enrolment import stage_enrol_view, stage_promote_view
+from campaigns.admin.links import stage_admin_links
 from campaigns.admin.moves import moves_from, stage_move_view
-from campaigns.admin.results import stage_export_view, stage_resolve_tie_view, stage_results_view
+from campaigns.admin.results import (
+    PROVISIONAL_STATUSES,
+    stage_export_view,
+    stage_provisional_view,
+    stage_resolve_tie_view,
+    stage_results_view,
+)
 from campaigns.choices import (
     ENROLMENT_STATUSES,
     RULES_EDITABLE_STATUSES,
@@ -333,6 +340,8 @@ class StageAdmin(admin.ModelAdmin):
                 StageStatus.PREVIEWED,
                 StageStatus.FINALIZED,
             )
+            context["has_provisional_results"] = stage.status in PROVISIONAL_STATUSES
+            context["stage_links"] = stage_admin_links(stage, request.user)
         return super().change_view(request, object_id, form_url, context)
 
     def get_urls(self) -> list:
@@ -349,6 +358,11 @@ class StageAdmin(admin.ModelAdmin):
                 "<int:pk>/results/",
                 wrap(stage_results_view),
                 name="campaigns_stage_results",
+            ),
+            path(
+                "<int:pk>/results/provisional/",
+                wrap(stage_provisional_view),
+                name="campaigns_stage_provisional_results",
             ),
             path(
                 "<int:pk>/results/tie/",

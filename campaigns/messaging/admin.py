@@ -20,17 +20,19 @@ from campaigns.messaging.inbound.router import outcome_label_for_search
 from campaigns.messaging.models import InboundSms, OutboundSms
 from campaigns.messaging.templates import registered_templates, template_label
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.admin_paging import BigTableAdminMixin, RecentValuesFilter
 from staff.admin_phone_search import PhoneSearchMixin
 from staff.phone_masking import mask_phone_numbers
 
 INBOUND_TEXT_SHOWN = 40
 
 
-class ReadOnlyLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """A log: no add, change or delete permission."""
+class ReadOnlyLogAdmin(BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """A log: no add, change or delete permission; paged without counting the whole table,
+    newest first by the primary key (ids grow with ``created_at``)."""
 
     list_per_page = 100
-    show_full_result_count = False
+    ordering = ("-id",)
 
 
 class TemplateFilter(admin.SimpleListFilter):
@@ -59,9 +61,13 @@ class OutboundSmsAdmin(PhoneSearchMixin, ReadOnlyLogAdmin):
         "attempts",
         "sent_at",
     )
-    list_filter = ("status", TemplateFilter, "language")
+    list_filter = (
+        "status",
+        TemplateFilter,
+        ("language", RecentValuesFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = ("phone_masked", "=provider_message_id")
-    date_hierarchy = "created_at"
     fields = (
         "phone_masked",
         "template_name",
@@ -116,10 +122,15 @@ class InboundSmsAdmin(PhoneSearchMixin, ReadOnlyLogAdmin):
         "code",
         "outcome",
     )
-    list_filter = ("provider", "status", "code", "handled_by")
+    list_filter = (
+        ("provider", RecentValuesFilter),
+        "status",
+        ("code", RecentValuesFilter),
+        ("handled_by", RecentValuesFilter),
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = ("=message_id", "phone_masked")
     search_help_text = _("A provider message id, a masked number (138****5678) or a receipt code.")
-    date_hierarchy = "created_at"
     fields = (
         "provider",
         "message_id",

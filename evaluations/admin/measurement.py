@@ -46,6 +46,7 @@ from evaluations.models import (
     TransactionApiKey,
     UnitMonth,
 )
+from staff.admin_paging import BigTableAdminMixin, RecentValuesFilter
 from staff.exceptions import DomainError
 
 
@@ -108,7 +109,7 @@ class TransactionApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ServiceTransaction)
-class ServiceTransactionAdmin(ReadOnlyAdmin):
+class ServiceTransactionAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = (
         "external_id",
         "system",
@@ -119,16 +120,21 @@ class ServiceTransactionAdmin(ReadOnlyAdmin):
         "served_at",
         "received_at",
     )
-    list_filter = ("system", "channel")
+    list_filter = (
+        ("system", RecentValuesFilter),
+        "channel",
+        ("served_at", admin.DateFieldListFilter),
+    )
     search_fields = ("external_id", "staff_member__employee_no", "staff_member__name")
     list_select_related = ("staff_member", "unit")
-    date_hierarchy = "served_at"
+    # Newest received first: ids grow with received_at, and the primary key's index pages
+    # the list without sorting the ledger (served_at, the model's order, has no index).
+    ordering = ("-id",)
     exclude = ("phone_hash",)
-    show_full_result_count = False
 
 
 @admin.register(RatingInvitation)
-class RatingInvitationAdmin(ReadOnlyAdmin):
+class RatingInvitationAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = (
         "service_transaction",
         "staff_member",
@@ -141,19 +147,19 @@ class RatingInvitationAdmin(ReadOnlyAdmin):
     list_filter = ("status", "skip_reason")
     search_fields = ("staff_member__employee_no", "service_transaction__external_id")
     list_select_related = ("staff_member", "service_transaction")
+    # Ids grow with created_at: the primary key's index pages the list newest first.
+    ordering = ("-id",)
     exclude = ("phone_hash", "phone_e164")
-    show_full_result_count = False
 
 
 @admin.register(Rating)
-class RatingAdmin(ReadOnlyAdmin):
+class RatingAdmin(BigTableAdminMixin, ReadOnlyAdmin):
     list_display = ("rated_at", "staff_member", "unit", "score", "comment")
-    list_filter = ("score",)
+    list_filter = (("score", RecentValuesFilter), ("rated_at", admin.DateFieldListFilter))
     search_fields = ("staff_member__employee_no", "staff_member__name")
     list_select_related = ("staff_member", "unit")
-    date_hierarchy = "rated_at"
+    # The model's order (-rated_at, -id) walks the rating_rated_staff index backwards.
     exclude = ("phone_hash",)
-    show_full_result_count = False
 
 
 @admin.register(RatingOptOut)

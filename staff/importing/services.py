@@ -251,7 +251,11 @@ def _write_rows(rows: list[dict[str, Any]], *, progress: Progress | None) -> Imp
 
 
 def confirm_staff_import(
-    staff_import: StaffImport, *, actor: Actor, progress: Progress | None = None
+    staff_import: StaffImport,
+    *,
+    actor: Actor,
+    skip_bad: bool = False,
+    progress: Progress | None = None,
 ) -> StaffImport:
     """Write the previewed rows to the staff directory, all or nothing, and audit it.
 
@@ -260,18 +264,22 @@ def confirm_staff_import(
     identical ones untouched (a second import of the same file changes nothing), stores
     the counts in ``result``, sets status ``imported`` and writes one ``STAFF_IMPORTED``
     audit event (counts only, no phone numbers). ``progress`` is called with the number of
-    rows handled. Raises ``ImportAlreadyHandledError`` if the import is not ``previewed``,
-    ``DomainError("has_bad_rows")`` if it has bad rows and was not uploaded with
-    ``skip_bad``, ``DomainError("stale_preview")`` if a unit or position was deleted since.
+    rows handled. ``skip_bad`` decided at confirm time (the preview's page) does what it
+    does at upload: the stored preview is confirmed without the file being sent again.
+    Raises ``ImportAlreadyHandledError`` if the import is not ``previewed``,
+    ``DomainError("has_bad_rows")`` if it has bad rows and skipping them was asked neither
+    at upload nor here, ``DomainError("stale_preview")`` if a unit or position was deleted
+    since.
     """
     with transaction.atomic():
         locked = _lock_previewed(staff_import)
+        locked.skip_bad = locked.skip_bad or skip_bad
         if locked.error_count and not locked.skip_bad:
             raise DomainError(
                 "has_bad_rows",
                 _(
-                    "%(count)s rows have errors. Fix the file and upload it again, or upload "
-                    "it with “skip bad rows”."
+                    "%(count)s rows have errors. Fix the file and upload it again, or tick "
+                    "“Skip bad rows” to import only the good rows."
                 )
                 % {"count": locked.error_count},
             )
@@ -287,7 +295,7 @@ def confirm_staff_import(
             "unchanged": done.unchanged,
             "skipped": locked.error_count,
         }
-        locked.save(update_fields=["status", "handled_at", "handled_by", "result"])
+        locked.save(update_fields=["status", "handled_at", "handled_by", "result", "skip_bad"])
         record_audit_event(
             locked,
             actor=actor,

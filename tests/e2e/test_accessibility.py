@@ -96,6 +96,7 @@ ADMIN_PATHS = [
     "/admin/",
     "/admin/staff/staffmember/",
     "/admin/staff/staffmember/add/",
+    "/admin/staff/staffmember/export/",
     "/admin/staff/orgunit/",
     "/admin/staff/auditevent/",
     "/admin/campaigns/campaign/",

@@ -105,6 +105,19 @@ def test_hr_admin_runs_stage_one_from_template_to_finalised(live_server, page, s
         submit(page)
         first.refresh_from_db()
         assert first.status == StageStatus.OPEN
+        # While open, the stage page leads to provisional results and to the dashboard.
+        page.locator("a.stage-provisional-results").click()
+        page.wait_for_load_state()
+        assert page.locator("#results-provisional").count() == 1
+        assert page.locator("#results-table tbody tr").count() == 8
+        assert page.locator("#export-links a").count() == 2
+        page.screenshot(path=screenshot_dir / "campaign-4b-provisional.png", full_page=True)
+        page.goto(f"{live_server.url}/admin/campaigns/stage/{first.pk}/change/")
+        page.locator("a.stage-link", has_text="阶段看板").click()
+        page.wait_for_load_state()
+        assert page.url.endswith(f"/dashboard/?stage={first.pk}")
+        page.screenshot(path=screenshot_dir / "campaign-4c-dashboard.png", full_page=True)
+        page.goto(f"{live_server.url}/admin/campaigns/stage/{first.pk}/change/")
         page.locator("a.stage-move-close").click()
         page.locator("#id_reason").fill("投票期结束")
         submit(page)

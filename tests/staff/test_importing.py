@@ -838,12 +838,26 @@ def test_confirm_refuses_bad_rows_unless_skipping_them(store, clerk, hr):
 
     assert exc_info.value.code == "has_bad_rows"
     assert str(exc_info.value.message) == (
-        "1 rows have errors. Fix the file and upload it again, or upload it with “skip bad rows”."
+        "1 rows have errors. Fix the file and upload it again, or tick “Skip bad rows” to "
+        "import only the good rows."
     )
     staff_import.refresh_from_db()
     assert staff_import.status == StaffImportStatus.PREVIEWED
     assert StaffMember.objects.count() == 0
     assert AuditEvent.objects.count() == 0
+
+
+def test_confirm_skips_bad_rows_when_asked_at_confirm_time(store, clerk, hr):
+    bad = ["1003", "", "S001", "clerk", "13700137000", "", ""]
+    staff_import = preview_staff_import(data=csv_bytes([ZHANG, bad]), filename="a.csv", actor=hr)
+
+    confirmed = confirm_staff_import(staff_import, actor=hr, skip_bad=True)
+
+    assert confirmed.status == StaffImportStatus.IMPORTED
+    assert confirmed.result == {"created": 1, "updated": 0, "unchanged": 0, "skipped": 1}
+    assert StaffImport.objects.get(pk=staff_import.pk).skip_bad is True
+    assert list(StaffMember.objects.values_list("employee_no", flat=True)) == ["1001"]
+    assert AuditEvent.objects.get().data["skipped"] == 1
 
 
 def test_confirm_writes_the_good_rows_when_skipping_bad_ones(store, clerk, hr):

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.admin.links import StageAdminLink, register_stage_admin_link
 from staff.admin_pages import ReadOnlyAdminMixin
 from staff.admin_phone_search import PhoneSearchMixin
 from voting.admin import dashboard_views
@@ -123,6 +124,16 @@ class LeaderboardSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
         ]
         return extra + super().get_urls()
+
+
+# The dashboard is about one stage: the stage's own admin page links to it.
+register_stage_admin_link(
+    StageAdminLink(
+        label=_("Stage dashboard"),
+        url_name="admin:voting_stage_dashboard",
+        permission=dashboard_views.VIEW_PERMISSION,
+    )
+)
 
 
 @admin.register(RecountCheck)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Contestant
 from staff.admin_pages import ReadOnlyAdminMixin
+from staff.admin_paging import BigTableAdminMixin
 from staff.admin_phone_search import PhoneSearchMixin
 from voting.admin import fraud_views
 from voting.admin.base import CSS, StageFilter
@@ -96,7 +97,7 @@ class SuspiciousFilter(admin.SimpleListFilter):
 
 
 @admin.register(Vote)
-class VoteAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class VoteAdmin(PhoneSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The vote ledger for fraud review. Read-only; bulk invalidate/restore via actions.
     Searched by phone through the hashed lookup (``staff.admin_phone_search``)."""
 
@@ -119,10 +120,13 @@ class VoteAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         CandidateFilter,
         "channel",
         "status",
+        ("cast_at", admin.DateFieldListFilter),
         HourFilter,
         SuspiciousFilter,
     )
-    date_hierarchy = "cast_at"
+    # Ids grow with cast_at (the ledger is appended to): the primary key's index pages the
+    # list newest first without sorting a million rows.
+    ordering = ("-id",)
     # Searched by ``get_search_results``: receipt code, employee number, masked phone.
     search_fields = ("receipt_code",)
     search_help_text = _("Receipt code, employee number, or a masked phone (138****5678).")
@@ -145,8 +149,6 @@ class VoteAdmin(PhoneSearchMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     list_per_page = 100
-    # No COUNT(*) over the whole ledger on every page view.
-    show_full_result_count = False
     actions = ("invalidate_selected", "restore_selected")
 
     class Media:

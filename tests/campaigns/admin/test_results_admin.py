@@ -19,6 +19,7 @@ from campaigns.choices import (
 from campaigns.exports import escape_formula
 from campaigns.models import Contestant, StageResult, TieResolution
 from campaigns.services.stages import finalize_stage, preview_stage
+from campaigns.services.stages import open_stage as open_stage_service
 from staff.models import AuditEvent
 from tests.factories.campaigns import ContestantFactory, StageFactory, StageResultFactory
 from tests.factories.staff import OrgUnitFactory, PositionFactory, StaffMemberFactory
@@ -97,7 +98,9 @@ def test_results_page_shows_every_component_channel_and_a_bar_per_contestant(hr,
     assert [r.contestant_id for r in response.context["reserves"]] == [c[4].pk, c[3].pk]
     assert response.context["tie_groups"] == []
     assert move_url(stage, "finalize") in response.text
-    assert export_url(stage, "results", "csv") not in response.text
+    # Before finalising: the results only, downloaded as provisional; no winners yet.
+    assert "Provisional results (CSV)" in response.text
+    assert export_url(stage, "winners", "csv") not in response.text
 
 
 @pytest.mark.parametrize("count", [1, 3])
@@ -504,13 +507,114 @@ def test_winners_xlsx_has_numbers_as_numbers(hr, finalized):
     assert rows[2][14:] == ["Qualified", "Advanced"]
 
 
-def test_export_before_finalising_is_refused(hr, closed_stage):
+def provisional_url(stage) -> str:
+    return reverse("admin:campaigns_stage_provisional_results", args=[stage.pk])
+
+
+@pytest.fixture
+def open_stage(three_stages, admin_user, fake_components):
+    """Stage 1 of ``three_stages`` open, with the votes of ``closed_stage`` so far."""
+    _campaign, stages, contestants = three_stages
+    open_stage_service(stages[0], actor=admin_user)
+    ids = [c.id for c in contestants]
+    fake_components.set(ComponentKey.WEB_VOTES, dict(zip(ids, (100, 80, 60, 40, 20), strict=True)))
+    fake_components.set(ComponentKey.SMS_VOTES, dict(zip(ids, (10, 10, 10, 0, 4), strict=True)))
+    return stages[0], contestants
+
+
+def test_open_stage_page_links_to_its_provisional_results(hr, open_stage):
+    stage, _c = open_stage
+
+    response = hr.get(reverse("admin:campaigns_stage_change", args=[stage.pk]))
+
+    assert f'href="{provisional_url(stage)}"' in response.text
+    assert f'href="{results_url(stage)}"' not in response.text
+
+
+def test_provisional_results_of_an_open_stage_are_shown_and_nothing_is_kept(hr, open_stage):
+    stage, c = open_stage
+    events_before = AuditEvent.objects.count()
+
+    response = hr.get(provisional_url(stage))
+
+    assert response.status_code == 200
+    assert response.context["is_provisional"] is True
+    assert response.context["title"] == f"Provisional results: {stage}"
+    assert [line.row.contestant_id for line in response.context["lines"]] == [
+        c[0].id,
+        c[1].id,
+        c[2].id,
+        c[4].id,
+        c[3].id,
+    ]
+    assert [line.row.outcome for line in response.context["lines"]][:3] == [
+        ResultOutcome.QUALIFIED
+    ] * 3
+    assert 'id="results-provisional"' in response.text
+    assert "Provisional results (CSV)" in response.text
+    assert "tie-form" not in response.text
+    assert StageResult.objects.count() == 0
+    assert AuditEvent.objects.count() == events_before
+    stage.refresh_from_db()
+    assert stage.status == StageStatus.OPEN
+
+
+def test_provisional_results_of_a_previewed_stage_are_its_stored_preview(hr, closed_stage):
     stage, _c = closed_stage
     preview_stage(stage, actor=None)
 
-    response = hr.get(export_url(stage, "results", "csv"), follow=True)
+    response = hr.get(provisional_url(stage))
 
-    assert messages_of(response) == ["Results can be exported once the stage is finalised."]
+    assert response["Location"] == results_url(stage)
+
+
+def test_provisional_csv_says_so_in_its_name_and_first_line(hr, open_stage):
+    stage, c = open_stage
+
+    response = hr.get(export_url(stage, "results", "csv"))
+
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="stage-{stage.pk}-results-provisional.csv"'
+    )
+    assert rows[0][0].startswith(f"Provisional results of {stage} as of ")
+    assert rows[0][0].endswith("not final, they change until the stage is finalised.")
+    assert rows[1] == HEADER
+    assert [r[1] for r in rows[2:]] == [
+        c[0].staff_member.employee_no,
+        c[1].staff_member.employee_no,
+        c[2].staff_member.employee_no,
+        c[4].staff_member.employee_no,
+        c[3].staff_member.employee_no,
+    ]
+    assert StageResult.objects.count() == 0
+
+
+def test_provisional_xlsx_of_a_previewed_stage_is_titled_provisional(hr, closed_stage):
+    stage, _c = closed_stage
+    preview_stage(stage, actor=None)
+
+    response = hr.get(export_url(stage, "results", "xlsx"))
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="stage-{stage.pk}-results-provisional.xlsx"'
+    )
+    assert sheet.title == "Provisional results"
+    assert rows[0][0].startswith(f"Provisional results of {stage} as of ")
+    assert rows[1] == HEADER
+    assert len(rows) == 2 + 5
+    assert StageResult.objects.filter(stage=stage).count() == 5
+
+
+def test_winners_export_before_finalising_is_refused(hr, closed_stage):
+    stage, _c = closed_stage
+    preview_stage(stage, actor=None)
+
+    response = hr.get(export_url(stage, "winners", "csv"), follow=True)
+
+    assert messages_of(response) == ["Winners can be exported once the stage is finalised."]
 
 
 def test_export_of_unknown_kind_is_404(hr, finalized):

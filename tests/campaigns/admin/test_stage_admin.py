@@ -597,3 +597,30 @@ def test_rules_of_a_finalised_stage_show_in_words(hr, positions):
     assert "SMS votes 40 % · Customer satisfaction 60 %" in response.text
     assert "营业员 2 · 装维经理 1" in response.text
     assert "Customer satisfaction → SMS votes" in response.text
+
+
+def test_change_page_links_to_the_stage_dashboard(hr):
+    stage = StageFactory(status=StageStatus.OPEN)
+
+    response = hr.get(change_url(stage))
+
+    dashboard = f"{reverse('admin:voting_stage_dashboard')}?stage={stage.pk}"
+    assert ("Stage dashboard", dashboard) in response.context["stage_links"]
+    assert f'href="{dashboard}"' in response.text
+
+
+def test_change_page_shows_the_dashboard_only_to_who_may_open_it(client):
+    from django.contrib.auth.models import Permission
+
+    from tests.factories.staff import UserFactory
+
+    stage = StageFactory(status=StageStatus.OPEN)
+    user = UserFactory(is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_stage"))
+    client.force_login(user)
+
+    response = client.get(change_url(stage), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert response.status_code == 200
+    assert response.context["stage_links"] == []
+    assert reverse("admin:voting_stage_dashboard") not in response.text

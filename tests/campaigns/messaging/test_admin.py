@@ -2,6 +2,7 @@
 the read-only outbox, both under the campaigns app."""
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from campaigns.messaging.choices import InboundStatus
@@ -39,8 +40,9 @@ def test_changelist_query_count_is_constant(hr, django_assert_num_queries, rows)
         vote = VoteFactory(channel=VoteChannel.SMS)
         inbound(n, status=InboundStatus.COUNTED, vote=vote)
 
-    # 9: session, user, count, rows, and the distinct values of the four list filters.
-    with django_assert_num_queries(9):
+    # session, user, count, rows, and the values of the three plain-column filters (from
+    # the newest rows); on PostgreSQL the planner's estimate of the table is read first.
+    with django_assert_num_queries(8 if connection.vendor == "postgresql" else 7):
         response = hr.get(CHANGELIST)
 
     assert response.status_code == 200

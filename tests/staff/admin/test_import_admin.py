@@ -162,11 +162,28 @@ def test_confirm_of_a_file_with_bad_rows_is_refused_on_the_page(hr_client):
 
     assert response.redirect_chain == [(preview_url(staff_import), 302)]
     assert messages_of(response) == [
-        "1 rows have errors. Fix the file and upload it again, or upload it with “skip bad rows”."
+        "1 rows have errors. Fix the file and upload it again, or tick “Skip bad rows” to "
+        "import only the good rows."
     ]
-    assert response.context["can_confirm"] is False
+    assert response.context["asks_to_skip"]
     assert StaffMember.objects.count() == 0
     assert AuditEvent.objects.count() == 0
+
+
+def test_confirm_skipping_bad_rows_on_the_preview_needs_no_new_upload(hr_client):
+    upload(hr_client, [ZHANG, BAD, LI])
+    staff_import = StaffImport.objects.get()
+    page = hr_client.get(preview_url(staff_import))
+
+    response = hr_client.post(
+        preview_url(staff_import), {"action": "confirm", "skip_bad": "on"}, follow=True
+    )
+
+    assert 'name="skip_bad"' in page.text
+    assert "Row that will not be imported (1)" in page.text
+    assert messages_of(response) == ["2 created, 0 updated, 0 unchanged. 1 bad rows skipped."]
+    assert sorted(StaffMember.objects.values_list("employee_no", flat=True)) == ["1001", "1002"]
+    assert StaffImport.objects.count() == 1
 
 
 def test_confirm_twice_shows_already_imported(hr_client):

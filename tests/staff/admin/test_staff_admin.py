@@ -1,9 +1,11 @@
 import csv
+import datetime as dt
 import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from PIL import Image
 
 from staff.choices import AuditAction, UnitKind
@@ -368,46 +370,104 @@ def test_a_digit_employee_number_held_as_a_vote_code_is_refused_on_the_form(admi
     assert StaffMember.objects.count() == 1
 
 
-def test_an_exported_file_imports_back_unchanged(admin_client):
-    from staff.importing.checking import check_staff_rows
-    from staff.importing.reading import read_staff_file
-    from staff.importing.services import plan_staff_import
+EXPORT_COLUMNS = (
+    "employee_no",
+    "vote_code",
+    "name",
+    "branch",
+    "unit_code",
+    "unit_name",
+    "position",
+    "phone",
+    "hire_date",
+    "is_active",
+    "story",
+    "video_url",
+)
 
-    StaffMemberFactory(employee_no="BJ010086", vote_code="800001", story="多行\n简介")
-    StaffMemberFactory(employee_no="40002")
 
-    response = admin_client.post(
+def _export(client, file_format: str, **headers):
+    return client.post(
         reverse("admin:staff_staffmember_export"),
         {
-            "format": "0",
+            "format": file_format,
             "resource": "0",
-            **{
-                f"staffmemberresource_{f}": "on"
-                for f in (
-                    "employee_no",
-                    "vote_code",
-                    "name",
-                    "branch",
-                    "unit_code",
-                    "unit_name",
-                    "position",
-                    "phone",
-                    "hire_date",
-                    "is_active",
-                    "story",
-                    "video_url",
-                )
-            },
+            **{f"staffmemberresource_{name}": "on" for name in EXPORT_COLUMNS},
         },
+        **headers,
     )
-    checked = check_staff_rows(read_staff_file(response.content, filename="export.csv"))
 
-    header = next(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert header[:3] == ["工号", "投票编号", "姓名"]
-    assert checked.errors == ()
-    assert [(r["employee_no"], r["vote_code"]) for r in checked.rows] == [
+
+def test_export_page_labels_columns_by_their_file_headers_and_preselects_xlsx(admin_client):
+    response = admin_client.get(
+        reverse("admin:staff_staffmember_export"), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    form = response.context["form"]
+    labels = [form.fields[f"staffmemberresource_{name}"].label for name in EXPORT_COLUMNS]
+    page = response.content.decode()
+    assert labels == [
+        "工号",
+        "投票编号",
+        "姓名",
+        "分公司",
+        "单位编码",
+        "单位",
+        "岗位",
+        "手机",
+        "入职日期",
+        "在职",
+        "简介",
+        "视频链接",
+    ]
+    assert form.fields["format"].choices == [("0", "csv"), ("1", "xlsx")]
+    assert '<option value="1" selected>xlsx</option>' in page
+    assert "---" not in page
+    assert "全选" in page
+    assert "Select all" not in page
+    assert "Employee No" not in page
+
+
+def test_export_with_no_column_ticked_says_so_in_chinese(admin_client):
+    response = admin_client.post(
+        reverse("admin:staff_staffmember_export"),
+        {"format": "0", "resource": "0"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == ["请至少勾选一列再导出。"]
+
+
+def test_export_csv_starts_with_a_byte_order_mark_and_names_the_file(admin_client):
+    StaffMemberFactory(employee_no="40001", name="张晓明")
+
+    response = _export(admin_client, "0")
+
+    assert response.content.startswith(b"\xef\xbb\xbf\xe5\xb7\xa5\xe5\x8f\xb7,")  # BOM + 工号
+    assert "张晓明".encode() in response.content
+    today = timezone.localdate().isoformat()
+    assert response["Content-Disposition"] == f'attachment; filename="staff-{today}.csv"'
+
+
+@pytest.mark.parametrize(("file_format", "file_name"), [("0", "staff.csv"), ("1", "staff.xlsx")])
+def test_an_exported_file_imports_back_unchanged(admin_client, file_format, file_name):
+    StaffMemberFactory(employee_no="BJ010086", vote_code="800001", story="多行\n简介")
+    StaffMemberFactory(employee_no="40002", hire_date=dt.date(2019, 3, 1))
+    exported = _export(admin_client, file_format).content
+
+    response = admin_client.post(
+        reverse("admin:staff_staffmember_import"),
+        {"file": SimpleUploadedFile(file_name, exported)},
+        follow=True,
+    )
+
+    staff_import = response.context["staff_import"]
+    plan = response.context["plan"]
+    assert staff_import.error_count == 0
+    assert staff_import.row_count == 2
+    assert (plan.created, plan.updated, plan.unchanged) == (0, 0, 2)
+    assert [(r["employee_no"], r["vote_code"]) for r in staff_import.rows] == [
         ("40002", "40002"),
         ("BJ010086", "800001"),
     ]
-    plan = plan_staff_import(checked.rows)
-    assert (plan.created, plan.updated, plan.unchanged) == (0, 0, 2)

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from tests.factories.voting import VoteFactory
@@ -26,7 +27,9 @@ def test_changelist_query_count_is_constant(hr, django_assert_num_queries, votes
     stage = VoteFactory().stage
     VoteFactory.create_batch(votes - 1, stage=stage)
 
-    with django_assert_num_queries(7):
+    # session, user, stage filter lookups, count, page rows; on PostgreSQL the planner's
+    # estimate of the table is read first (too small here: counted exactly).
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 5):
         response = hr.get(CHANGELIST)
 
     assert response.status_code == 200

@@ -75,6 +75,31 @@ def test_kpi_import_through_admin(admin_client):
     assert list(KpiRecord.objects.values_list("month", "score")) == [(MAY, Decimal("76.50"))]
 
 
+def test_kpi_preview_titles_the_bad_rows_as_not_imported_and_skips_them_on_confirm(
+    admin_client,
+):
+    StaffMemberFactory(employee_no="2001")
+    upload = SimpleUploadedFile(
+        "kpi.csv",
+        "工号,接听量,满意率,质检得分,一次解决率\n2001,600,90,80,70\n9999,1,1,1,1\n".encode(),
+    )
+    response = admin_client.post(
+        reverse("admin:evaluations_kpirecord_import"), {"month": "2026-05", "file": upload}
+    )
+
+    preview = admin_client.get(response.url, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    done = admin_client.post(
+        response.url,
+        {"action": "confirm", "skip_bad": "1"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+
+    assert "不会导入的行（1）" in preview.content.decode()
+    assert [str(m) for m in done.context["messages"]] == ["已写入 1 条 KPI 记录。"]
+    assert list(KpiRecord.objects.values_list("month", "score")) == [(MAY, Decimal("76.50"))]
+
+
 def test_kpi_upload_shows_file_error(admin_client):
     upload = SimpleUploadedFile("kpi.csv", b"nothing,useful\n1,2\n")
 
