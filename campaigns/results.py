@@ -258,6 +258,28 @@ def normalise(raw: Decimal, *, scale: Scale, top: Decimal) -> Decimal:
     return min(max(value, ZERO), HUNDRED).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP)
 
 
+def _channel_votes(
+    stage: "Stage", ids: list[int], raw_by_key: Mapping[str, Mapping[int, Decimal] | None]
+) -> dict[str, dict[int, Decimal]]:
+    """Valid votes per channel and contestant, whether or not the stage weights the channel.
+
+    A channel's subtotal is what its voters did, not what it scores: a stage that weights
+    SMS votes only still shows the web votes its ledger holds. A weighted component's raw
+    values are reused; an unweighted one is read from its provider. A channel without a
+    provider counts 0.
+    """
+    votes: dict[str, dict[int, Decimal]] = {}
+    for key, channel in COMPONENT_CHANNELS.items():
+        raw = raw_by_key.get(key)
+        if raw is None and key not in raw_by_key:
+            provider = get_provider(key)
+            if provider is not None:
+                fetched = provider.fetch(stage)
+                raw = {cid: Decimal(fetched.get(cid, 0)) for cid in ids}
+        votes[channel] = dict(raw) if raw is not None else dict.fromkeys(ids, ZERO)
+    return votes
+
+
 def compute_stage_results(stage: "Stage") -> StageResults:
     """Gather, normalise, weight and rank the stage's contestants that are still in.
 
@@ -297,6 +319,7 @@ def compute_stage_results(stage: "Stage") -> StageResults:
             cid: normalise(value, scale=provider.scale, top=top) for cid, value in raw.items()
         }
 
+    channel_votes = _channel_votes(stage, ids, raw_by_key)
     lines: dict[int, ResultLine] = {}
     entries: list[RankEntry] = []
     for contestant in contestants:
@@ -313,11 +336,10 @@ def compute_stage_results(stage: "Stage") -> StageResults:
                 weighted=(weight * norm).quantize(FOUR_PLACES, rounding=ROUND_HALF_UP),
             )
         total = sum((v.weighted for v in values.values()), ZERO)
-        channels = dict.fromkeys(COMPONENT_CHANNELS.values(), 0)
-        for key, channel in COMPONENT_CHANNELS.items():
-            raw = raw_by_key.get(key)
-            if raw is not None:
-                channels[channel] = int(raw[cid].to_integral_value(rounding=ROUND_HALF_UP))
+        channels = {
+            channel: int(votes[cid].to_integral_value(rounding=ROUND_HALF_UP))
+            for channel, votes in channel_votes.items()
+        }
         position_code = contestant.staff_member.position.code
         lines[cid] = ResultLine(cid, position_code, values, channels, total)
         entries.append(

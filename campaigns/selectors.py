@@ -5,12 +5,21 @@ iterating a page of results costs a fixed number of queries; tests pin those num
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from campaigns.choices import CampaignStatus, ContestantStatus, ResultOutcome, StageStatus
+from campaigns.choices import (
+    COMPONENT_CHANNELS,
+    CampaignStatus,
+    ContestantStatus,
+    ResultOutcome,
+    StageStatus,
+)
+from campaigns.components import get_provider
 from campaigns.models import Campaign, Contestant, Stage, StageResult, TieResolution
 from campaigns.public import VISIBLE_STAGE_STATUSES
+from campaigns.validators import weighted_channels
 from staff.models import AuditEvent, OrgUnit
 
 _STAFF_JOINS = ("staff_member__unit", "staff_member__position")
@@ -294,3 +303,26 @@ def candidate_entries(campaign: Campaign | int, employee_no: str) -> list[Contes
         .select_related("stage", *_STAFF_JOINS)
         .order_by("stage__order")
     )
+
+
+@dataclass(frozen=True)
+class ChannelUse:
+    """A vote channel of a stage: its component key, whether the rules weight it (and so
+    whether the stage takes votes by it) and the valid votes it already holds."""
+
+    key: str
+    weighted: bool
+    votes: int
+
+
+def channel_use(stage: Stage) -> list[ChannelUse]:
+    """Each vote channel of ``stage`` (web, SMS, audience) with its weight status and valid
+    votes, read through the registered component providers (one read each; a channel
+    without a provider holds 0)."""
+    weighted = weighted_channels(stage.weights)
+    uses = []
+    for key, channel in COMPONENT_CHANNELS.items():
+        provider = get_provider(key)
+        votes = sum(provider.fetch(stage).values()) if provider is not None else 0
+        uses.append(ChannelUse(key=key, weighted=channel in weighted, votes=int(votes)))
+    return uses

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from campaigns.choices import ComponentKey, Visibility
+from campaigns.choices import COMPONENT_CHANNELS, ComponentKey, Visibility
 
 
 def parse_weights(weights: Any) -> dict[str, Decimal]:
@@ -46,6 +46,29 @@ def parse_weights(weights: Any) -> dict[str, Decimal]:
     if sum(parsed.values()) != Decimal(1):
         raise ValidationError({"weights": _("Component weights must add up to exactly 1.")})
     return parsed
+
+
+def weighted_channels(weights: Any) -> frozenset[str]:
+    """The vote channels (``web``, ``sms``, ``audience``) whose component ``weights`` gives
+    a weight above 0: the channels a stage with these rules accepts votes by.
+
+    Lenient where ``parse_weights`` is strict: a weight that is no number counts as 0, so
+    a stage with broken rules accepts no votes rather than raising on the vote path.
+    """
+    if not isinstance(weights, Mapping):
+        return frozenset()
+    used = set()
+    for key, channel in COMPONENT_CHANNELS.items():
+        value = weights.get(key)
+        if value is None or isinstance(value, (float, bool)):
+            continue
+        try:
+            weight = Decimal(str(value))
+        except InvalidOperation:
+            continue
+        if weight.is_finite() and weight > 0:
+            used.add(channel)
+    return frozenset(used)
 
 
 def validate_position_quotas(position_quotas: Any, quota: int) -> None:

@@ -15,10 +15,22 @@ from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
 from campaigns import selectors
-from campaigns.choices import CampaignStatus, ContestantStatus, StageStatus
+from campaigns.choices import (
+    COMPONENT_CHANNELS,
+    CampaignStatus,
+    ComponentKey,
+    ContestantStatus,
+    StageStatus,
+)
 from campaigns.forms import ContestantSearchForm
 from campaigns.models import Campaign, Contestant, Stage
-from campaigns.public import public_stage_status, public_stage_status_label, shows_totals
+from campaigns.public import (
+    public_stage_status,
+    public_stage_status_label,
+    shows_totals,
+    vote_channels,
+    vote_limit_text,
+)
 from staff.choices import FRONTLINE_KINDS, UnitKind
 from staff.identifiers import normalise_employee_no
 from staff.models import OrgUnit, StaffMember
@@ -44,6 +56,8 @@ def _decorate_stages(stages: list[Stage]) -> list[Stage]:
     for stage in stages:
         stage.public_status = public_stage_status(stage)
         stage.public_status_label = public_stage_status_label(stage)
+        stage.vote_channels = vote_channels(stage)
+        stage.vote_limit_text = vote_limit_text(stage)
     return stages
 
 
@@ -160,7 +174,9 @@ class CandidateDetailView(TemplateView):
             # Customers text "TP <vote code>" to this number while one of the stages is open.
             sms_number=settings.SMS_VOTE_NUMBER,
             is_open=any(
-                entry.stage.status == StageStatus.OPEN and entry.status == ContestantStatus.IN
+                entry.stage.status == StageStatus.OPEN
+                and entry.status == ContestantStatus.IN
+                and COMPONENT_CHANNELS[ComponentKey.SMS_VOTES] in entry.stage.vote_channels
                 for entry in entries
             ),
         )

@@ -51,9 +51,18 @@ def _first_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn domain and framework errors into ``{"code", "detail"}`` responses."""
     if isinstance(exc, DomainError):
+        body: dict[str, Any] = {"code": exc.code, "detail": str(exc.message)}
+        headers = None
+        # An error that says when to come back (a code resend too soon) says it twice: in
+        # the body for clients and in the standard header for proxies and libraries.
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+            headers = {"Retry-After": str(retry_after)}
         return Response(
-            {"code": exc.code, "detail": str(exc.message)},
+            body,
             status=getattr(exc, "status_code", status.HTTP_400_BAD_REQUEST),
+            headers=headers,
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

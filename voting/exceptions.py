@@ -1,5 +1,5 @@
 """Domain errors of the voting app. Each carries a stable ``code`` from the API contract:
-``stage_closed``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
+``stage_closed``, ``channel_not_used``, ``unknown_candidate``, ``limit_reached``, ``bad_code``,
 ``code_expired``, ``code_locked``, ``staff_cannot_vote``, ``not_on_stage``,
 ``audience_window_closed``, ``bad_phone``, ``rate_limited`` …
 
@@ -42,6 +42,16 @@ class StaffCannotVoteError(VotingError):
         super().__init__("staff_cannot_vote", message)
 
 
+class ChannelNotUsedError(VotingError):
+    """The stage's rules give this vote channel no weight: a vote by it would count for
+    nothing, so it is refused (``voting.ledger.rules.check_channel_used``)."""
+
+    status_code = 409
+
+    def __init__(self, message: str | Promise) -> None:
+        super().__init__("channel_not_used", message)
+
+
 class LimitReachedError(VotingError):
     """``limit`` is a ``choices.LimitKind`` value: which limit is used up."""
 
@@ -50,6 +60,18 @@ class LimitReachedError(VotingError):
     def __init__(self, message: str | Promise, *, limit: str) -> None:
         super().__init__("limit_reached", message)
         self.limit = limit
+
+
+class ResendTooSoonError(VotingError):
+    """A new code was asked for within a minute of the last one sent to the number:
+    ``retry_after`` is how many seconds are left (the API's ``retry_after`` field and
+    ``Retry-After`` header)."""
+
+    status_code = 429
+
+    def __init__(self, message: str | Promise, *, retry_after: int) -> None:
+        super().__init__("resend_too_soon", message)
+        self.retry_after = retry_after
 
 
 class BadCodeError(VotingError):

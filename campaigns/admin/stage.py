@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +26,7 @@ from campaigns.admin.results import (
     stage_results_view,
 )
 from campaigns.choices import (
+    COMPONENT_CHANNELS,
     ENROLMENT_STATUSES,
     RULES_EDITABLE_STATUSES,
     ComponentKey,
@@ -38,7 +39,9 @@ from campaigns.forms import (
     format_percent,
 )
 from campaigns.models import Stage
+from campaigns.selectors import channel_use
 from campaigns.services.rules import RULE_FIELDS, update_stage_rules
+from campaigns.validators import weighted_channels
 from staff.audit import ReasonField
 from staff.exceptions import DomainError
 from staff.models import Position
@@ -114,6 +117,9 @@ class StageForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if "weights" in self.fields:
+            field = self.fields["weights"]
+            field.help_text = format_lazy("{} {}", field.help_text, self._channels_help())
         if "position_quotas" in self.fields:
             declared = self.fields["position_quotas"]
             self.fields["position_quotas"] = PositionQuotasField(
@@ -121,6 +127,19 @@ class StageForm(forms.ModelForm):
                 label=declared.label,
                 help_text=declared.help_text,
             )
+
+    def _channels_help(self) -> str:
+        """What the saved weights mean for voters: a vote channel weighted 0 is refused
+        (its votes would count for nothing), so say which channels take votes."""
+        used = weighted_channels(self.instance.weights or {})
+        counted, refused = [], []
+        for key, channel in COMPONENT_CHANNELS.items():
+            (counted if channel in used else refused).append(str(_component_label(key)))
+        if not counted:
+            return gettext("Votes are taken by no channel: every vote channel is weighted 0.")
+        return gettext(
+            "Votes are taken by: %(counted)s. A channel weighted 0 is refused: %(refused)s."
+        ) % {"counted": ", ".join(counted), "refused": ", ".join(refused) or "-"}
 
     def _quota_positions(self) -> list[tuple[str, str]]:
         """Active positions, plus any the stage already has a quota for (one query)."""
@@ -333,6 +352,8 @@ class StageAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         stage = self.get_object(request, object_id)
         context = dict(extra_context or {})
+        if stage is not None and request.method == "GET":
+            self._channel_messages(request, stage)
         if stage is not None:
             context["stage_moves"] = moves_from(stage.status)
             context["can_enrol"] = stage.status in ENROLMENT_STATUSES
@@ -343,6 +364,22 @@ class StageAdmin(admin.ModelAdmin):
             context["has_provisional_results"] = stage.status in PROVISIONAL_STATUSES
             context["stage_links"] = stage_admin_links(stage, request.user)
         return super().change_view(request, object_id, form_url, context)
+
+    def _channel_messages(self, request: HttpRequest, stage: Stage) -> None:
+        """Warn where a vote channel the rules weight 0 already holds votes: those count
+        for nothing, and new ones are refused."""
+        for use in channel_use(stage):
+            if not use.weighted and use.votes:
+                self.message_user(
+                    request,
+                    gettext(
+                        "%(channel)s are weighted 0: the %(votes)s already cast count for "
+                        "nothing, and new ones are refused. Give them a weight if they "
+                        "should count."
+                    )
+                    % {"channel": _component_label(use.key), "votes": use.votes},
+                    level=messages.WARNING,
+                )
 
     def get_urls(self) -> list:
         def wrap(view: Any) -> Any:

@@ -18,6 +18,7 @@ from campaigns.models import Contestant, Stage
 from campaigns.services.campaign_template import create_campaign_from_template
 from campaigns.services.contestants import enrol_contestants
 from campaigns.services.rules import update_stage_rules
+from campaigns.validators import weighted_channels
 from staff.models import AuditEvent
 from tests.factories.campaigns import StageFactory
 from tests.factories.staff import StaffMemberFactory
@@ -199,3 +200,12 @@ def test_a_previewed_stage_refuses_rule_changes(admin_user):
         update_stage_rules(stage, changes={"quota": 3}, actor=admin_user, reason="r")
 
     assert excinfo.value.code == "stage_previewed"
+
+
+def test_template_stages_count_the_channels_of_the_seed_campaign(admin_user):
+    campaign = create_campaign_from_template(
+        name="模板", actor=admin_user, starts_on=dt.date(2026, 3, 1)
+    )
+
+    channels = {stage.order: weighted_channels(stage.weights) for stage in campaign.stages.all()}
+    assert channels == {1: {"sms"}, 2: {"audience"}, 3: {"web", "sms"}}

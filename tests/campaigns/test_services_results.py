@@ -433,3 +433,34 @@ def test_a_stage_accepts_entries_only_while_open_and_before_its_closing_time():
     closed = StageFactory.build(status=StageStatus.CLOSED)
 
     assert [s.accepts_entries_at(now) for s in (open_stage, late, closed)] == [True, False, False]
+
+
+def test_preview_shows_real_channel_subtotals_when_a_channel_is_not_weighted(
+    three_stages, admin_user, fake_components
+):
+    _campaign, (first, *_), c = three_stages
+    update_stage_rules(
+        first,
+        changes={"weights": {ComponentKey.SATISFACTION: "0.6", ComponentKey.SMS_VOTES: "0.4"}},
+        actor=admin_user,
+    )
+    ids = [x.id for x in c]
+    fake_components.set(
+        ComponentKey.SATISFACTION, dict(zip(ids, (90, 80, 70, 60, 50), strict=True))
+    )
+    fake_components.set(ComponentKey.SMS_VOTES, dict(zip(ids, (5, 4, 3, 2, 1), strict=True)))
+    fake_components.set(ComponentKey.WEB_VOTES, dict(zip(ids, (7352, 0, 9, 0, 1), strict=True)))
+    open_stage(first, actor=admin_user)
+    close_stage(first, actor=admin_user)
+
+    preview_stage(first, actor=admin_user)
+
+    rows = {r.contestant_id: r for r in selectors.results_for_stage(first)}
+    assert [(rows[i].web_votes, rows[i].sms_votes, rows[i].audience_votes) for i in ids] == [
+        (7352, 5, 0),
+        (0, 4, 0),
+        (9, 3, 0),
+        (0, 2, 0),
+        (1, 1, 0),
+    ]
+    assert ComponentKey.WEB_VOTES not in rows[ids[0]].components

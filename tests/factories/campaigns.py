@@ -43,6 +43,17 @@ class StageFactory(factory.django.DjangoModelFactory):
         )
         scheduled = factory.Trait(timed=True, status=StageStatus.SCHEDULED)
         open = factory.Trait(status=StageStatus.OPEN, opened_at=factory.LazyFunction(timezone.now))
+        # Weights every vote channel (web, SMS, audience): a stage takes votes only by the
+        # channels its rules weight.
+        every_channel = factory.Trait(
+            weights=factory.LazyFunction(
+                lambda: {
+                    ComponentKey.WEB_VOTES: "0.4",
+                    ComponentKey.SMS_VOTES: "0.4",
+                    ComponentKey.AUDIENCE_VOTES: "0.2",
+                }
+            )
+        )
         closed = factory.Trait(
             status=StageStatus.CLOSED,
             opened_at=factory.LazyFunction(timezone.now),

@@ -52,10 +52,11 @@ class VotingSetup:
 
 @pytest.fixture
 def voting(frozen_now) -> VotingSetup:
-    """An open stage (window around now, unlimited votes) with two contestants, employee
-    numbers 1234 and 5678, and a voter who is not staff."""
+    """An open stage (window around now, unlimited votes, every channel weighted) with two
+    contestants, employee numbers 1234 and 5678, and a voter who is not staff."""
     stage = StageFactory(
         open=True,
+        every_channel=True,
         opens_at=frozen_now - dt.timedelta(days=1),
         closes_at=frozen_now + dt.timedelta(days=1),
     )

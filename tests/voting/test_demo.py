@@ -26,7 +26,7 @@ from voting.demo.generation import (
     demo_voter_phone,
 )
 from voting.demo.seeding import demo_votes_in_stage, seed_demo_votes
-from voting.fraud.patterns import PATTERN_IP, suspicious_votes, top_clusters
+from voting.fraud.patterns import PATTERN_IP, PATTERN_SEQUENCE, suspicious_votes, top_clusters
 from voting.ledger.receipts import normalize_receipt_code
 from voting.ledger.selectors import vote_by_receipt
 from voting.models import LeaderboardSnapshot, RecountCheck, Tally, TallyEvent, Vote, Voter
@@ -105,15 +105,33 @@ def test_seed_demo_votes_fall_in_the_window_with_a_consistent_local_day(seeded):
     assert sum(h in range(9, 22) for h in hours) > 0.8 * len(hours)
 
 
-def test_seed_demo_votes_split_channels_and_skew_candidates(seeded):
+def test_seed_demo_votes_of_stage_1_are_sms_only_as_its_rules_weight(seeded):
     stage, _summary = seeded
     votes = Vote.objects.filter(stage=stage)
 
+    assert stage.weights == {"satisfaction": "0.6", "sms_votes": "0.4"}
+    assert set(votes.values_list("channel", flat=True).distinct()) == {VoteChannel.SMS}
+    assert not votes.exclude(ip_hash="").exists()
+
+
+def test_seed_demo_votes_split_channels_where_web_and_sms_count(stage):
+    Stage.objects.filter(pk=stage.pk).update(weights={"web_votes": "0.5", "sms_votes": "0.5"})
+    stage.refresh_from_db()
+
+    seed_demo_votes(stage, votes=VOTES)
+
+    votes = Vote.objects.filter(stage=stage)
     sms = votes.filter(channel=VoteChannel.SMS).count()
     assert 0.7 * VOTES < sms < 0.9 * VOTES
     assert votes.exclude(channel__in=[VoteChannel.SMS, VoteChannel.WEB]).count() == 0
     assert not votes.filter(channel=VoteChannel.SMS).exclude(ip_hash="").exists()
     assert not votes.filter(channel=VoteChannel.WEB, ip_hash="").exists()
+
+
+def test_seed_demo_votes_skew_candidates(seeded):
+    stage, _summary = seeded
+    votes = Vote.objects.filter(stage=stage)
+
     per_candidate = sorted(
         votes.values("contestant_id").annotate(n=Count("pk")).values_list("n", flat=True),
         reverse=True,
@@ -173,8 +191,26 @@ def test_seed_demo_votes_invalidate_a_small_share_with_an_audited_reason(seeded)
     assert sorted(event.data["vote_ids"]) == sorted(invalidated.values_list("pk", flat=True))
 
 
-def test_seed_demo_votes_plant_one_cluster_the_same_ip_pattern_finds(seeded):
+def test_seed_demo_votes_of_stage_1_plant_one_sms_cluster_the_sequence_pattern_finds(seeded):
     stage, summary = seeded
+    votes = Vote.objects.filter(stage=stage)
+
+    suspicious = suspicious_votes(votes, PATTERN_SEQUENCE)
+
+    assert summary.cluster_votes == CLUSTER_VOTES
+    planted = votes.filter(phone_masked__startswith="170****")
+    assert set(suspicious.values_list("pk", flat=True)) >= set(planted.values_list("pk", flat=True))
+    assert planted.count() == CLUSTER_VOTES
+    assert set(planted.values_list("channel", flat=True)) == {VoteChannel.SMS}
+    assert planted.values("contestant_id").distinct().count() == 1
+    clusters = [c for c in top_clusters(stage.pk) if c.pattern == PATTERN_SEQUENCE]
+    assert sum(c.votes for c in clusters) >= CLUSTER_VOTES
+
+
+def test_seed_demo_votes_plant_one_cluster_the_same_ip_pattern_finds_where_web_counts(stage):
+    Stage.objects.filter(pk=stage.pk).update(weights={"web_votes": "0.5", "sms_votes": "0.5"})
+    stage.refresh_from_db()
+    summary = seed_demo_votes(stage, votes=VOTES)
     votes = Vote.objects.filter(stage=stage)
 
     suspicious = suspicious_votes(votes, PATTERN_IP)
@@ -270,7 +306,7 @@ def test_seed_demo_command_seeds_votes_and_prints_the_summary(settings):
     stage = Campaign.objects.get(name=DEMO_CAMPAIGN_NAME).stages.get(order=1)
     lines = out.splitlines()
     assert lines[2].startswith("Demo votes: 2000 new (2000 in the stage) from ")
-    assert "60 in a planted same-IP cluster; leaderboard published; recount OK" in lines[2]
+    assert "60 in a planted suspicious cluster; leaderboard published; recount OK" in lines[2]
     # evaluations answers the same signal: the live contest and service measurement.
     assert any(line.startswith("Service measurement: ") for line in lines[3:])
     assert "Demo logins: 5 accounts." in lines[3:]

@@ -223,7 +223,7 @@ OPERATIONS = st.lists(
 )
 @given(operations=OPERATIONS)
 def test_tallies_equal_the_recount_for_any_interleaving(frozen_now, operations):
-    stage = StageFactory(open=True)
+    stage = StageFactory(open=True, every_channel=True)
     contestants = ContestantFactory.create_batch(3, stage=stage)
     cast_ids: list[int] = []
 

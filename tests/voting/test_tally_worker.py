@@ -171,7 +171,7 @@ def pool_children(pid: int) -> list[int]:
 
 
 def open_stage(contestants: int = 3) -> tuple[Stage, list[Contestant]]:
-    stage = StageFactory(open=True)
+    stage = StageFactory(open=True, every_channel=True)
     return stage, ContestantFactory.create_batch(contestants, stage=stage)
 
 

@@ -299,16 +299,29 @@ def test_tampered_pending_number_cookie_is_ignored(client, setup):
     assert Vote.objects.count() == 0
 
 
-def test_resend_within_60_seconds_answers_neutrally_and_sends_nothing_new(client, setup):
+def test_resend_within_60_seconds_says_how_long_to_wait_and_sends_nothing_new(client, setup):
     ask_for_code(client, setup.stage)
+    RateEvent.objects.update(created_at=F("created_at") - dt.timedelta(seconds=18))
 
     response = client.post(url(setup.stage, step="resend"))
-    page = client.get(response["Location"], **EN)
 
-    assert response.status_code == 303
-    assert response["Location"] == url(setup.stage, step="code") + "?resent=1"
-    assert "If this number can receive SMS, a new code is on its way." in text(page)
+    assert response.status_code == 200
+    assert "请 42 秒后再试。" in text(response)
     assert OtpChallenge.objects.count() == 1
+    assert OutboundSms.objects.count() == 1
+
+
+def test_asking_again_from_the_start_page_within_60_seconds_shows_the_code_page_with_the_wait(
+    client, setup
+):
+    ask_for_code(client, setup.stage)
+    RateEvent.objects.update(created_at=F("created_at") - dt.timedelta(seconds=50))
+
+    response = ask_for_code(client, setup.stage, **EN)
+
+    assert response.status_code == 200
+    assert "Please try again in 10 seconds." in text(response)
+    assert 'name="code"' in response.content.decode()
     assert OutboundSms.objects.count() == 1
 
 

@@ -78,6 +78,13 @@ class OtpCodeField(serializers.RegexField):
 
 class OtpRequestInputSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=32, help_text=_("A mainland China mobile number."))
+    stage = StrictIdField(
+        required=False,
+        help_text=_(
+            "Optional: the stage the code is for. A number with no votes left there today "
+            "is told so (limit_reached) instead of being sent a code."
+        ),
+    )
 
 
 class DetailOutputSerializer(serializers.Serializer):
@@ -87,6 +94,12 @@ class DetailOutputSerializer(serializers.Serializer):
 class ErrorOutputSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=_("Stable machine code, e.g. limit_reached."))
     detail = serializers.CharField(help_text=_("Message in the request's language."))
+
+
+class ResendWaitOutputSerializer(ErrorOutputSerializer):
+    retry_after = serializers.IntegerField(
+        required=False, help_text=_("Seconds to wait before asking again (resend_too_soon).")
+    )
 
 
 class OtpVerifyInputSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from campaigns.models import Stage
 from voting.api.serializers import (
     CastVoteInputSerializer,
     CastVoteOutputSerializer,
@@ -33,17 +34,18 @@ from voting.api.serializers import (
     OtpRequestInputSerializer,
     OtpVerifyInputSerializer,
     ReceiptOutputSerializer,
+    ResendWaitOutputSerializer,
     VoterSessionOutputSerializer,
 )
 from voting.choices import VoteStatus
-from voting.exceptions import BadInputError, UnknownReceiptError
+from voting.exceptions import BadInputError, UnknownReceiptError, UnknownStageError
 from voting.ledger.selectors import vote_by_receipt
 from voting.ledger.services import cast_vote
+from voting.otp.requests import request_vote_code
 from voting.otp.services import (
     cast_vote_with_otp,
     issue_voter_token,
     read_voter_token,
-    request_otp,
     verify_otp,
 )
 
@@ -163,23 +165,56 @@ class RequestOtpView(VotingApiView):
     @extend_schema(
         summary="Send a one-time code by SMS",
         description=(
-            "Always 202 for a well-formed number, whether or not the number is known, a "
-            "staff member's, or over a sending limit (one code per 60 s, 5 per hour; per-IP "
-            "and per-number-block limits): nothing about the number can be learnt from the "
-            "answer. A code is valid for 5 minutes and allows 5 tries."
+            "202 for a well-formed number, whether or not the number is known, a staff "
+            "member's, or over an hourly sending limit (5 per hour; per-IP and "
+            "per-number-block limits): nothing about the number can be learnt from the "
+            "answer. Two answers differ, and tell only what the code would have: a code "
+            "asked again within 60 s is 429 resend_too_soon with retry_after (seconds, also "
+            "in Retry-After), and with stage, a number that has no votes left there today "
+            "is 409 limit_reached and is sent nothing. A code is valid for 5 minutes and "
+            "allows 5 tries."
         ),
         request=OtpRequestInputSerializer,
         responses={
             202: DetailOutputSerializer,
             400: OpenApiResponse(ErrorOutputSerializer, examples=[BAD_PHONE]),
-            429: OpenApiResponse(ErrorOutputSerializer, examples=[RATE_LIMITED]),
+            404: OpenApiResponse(
+                ErrorOutputSerializer,
+                examples=[_error("unknown_stage", "There is no such voting stage.")],
+            ),
+            409: OpenApiResponse(
+                ErrorOutputSerializer,
+                examples=[_error("limit_reached", "You have used all 1 of your votes for today.")],
+            ),
+            429: OpenApiResponse(
+                ResendWaitOutputSerializer,
+                examples=[
+                    RATE_LIMITED,
+                    OpenApiExample(
+                        "resend_too_soon",
+                        value={
+                            "code": "resend_too_soon",
+                            "detail": "Please try again in 42 seconds.",
+                            "retry_after": 42,
+                        },
+                        response_only=True,
+                    ),
+                ],
+            ),
         },
         examples=[OpenApiExample("request", value={"phone": "13800138000"}, request_only=True)],
         tags=["voting"],
     )
     def post(self, request: Request) -> Response:
         data = validated(OtpRequestInputSerializer, request)
-        request_otp(phone=data["phone"], ip=client_ip(request), language=request.LANGUAGE_CODE)
+        stage = None
+        if "stage" in data:
+            stage = Stage.objects.filter(pk=data["stage"]).first()
+            if stage is None:
+                raise UnknownStageError(_("There is no such voting stage."))
+        request_vote_code(
+            phone=data["phone"], ip=client_ip(request), stage=stage, language=request.LANGUAGE_CODE
+        )
         return Response(
             {"detail": _("If this number can receive SMS, a code is on its way.")}, status=202
         )
@@ -292,6 +327,7 @@ class CastVoteView(VotingApiView):
                 ErrorOutputSerializer,
                 examples=[
                     _error("stage_closed", "Voting in this stage is not open."),
+                    _error("channel_not_used", "This stage does not count web votes."),
                     _error("limit_reached", "You have used all 5 of your votes for today."),
                     _error(
                         "not_on_stage",

@@ -1,8 +1,10 @@
 """Demo vote generation: who votes for whom, when, from where, as plain rows.
 
 Deterministic for a seed (``DEMO_SEED``): candidates ranked by a Zipf law, votes spread
-over the stage's window by hour-of-day weights, mostly by SMS, a few invalidated, plus one
-planted same-IP cluster for the fraud review to find. Writes nothing: ``voting.demo.seeding``
+over the stage's window by hour-of-day weights, only by the channels the stage's rules
+weight (mostly SMS where web votes count too), a few invalidated, plus one planted cluster
+for the fraud review to find: same-IP web votes where web votes count, else SMS votes from
+a run of consecutive numbers (a SIM farm). Writes nothing: ``voting.demo.seeding``
 inserts what this module generates.
 """
 
@@ -18,6 +20,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from campaigns.models import Stage
+from campaigns.validators import weighted_channels
 from staff.demo import PHONE_PREFIXES
 from staff.phones import hash_phone, mask_phone
 from voting.choices import RECEIPT_ALPHABET, RECEIPT_LENGTH, VoteChannel
@@ -46,6 +49,9 @@ CLUSTER_LOCAL_TIME = dt.time(2, 11)
 CLUSTER_RANK = 150
 CLUSTER_MIN_VOTES = 1000  # a smaller seed gets no cluster
 CLUSTER_IP = "203.0.113.77"  # TEST-NET-3: a documentation address, never a real user's
+# The SMS cluster's numbers: this prefix and a four-digit counter, consecutive numbers that
+# the fraud review's "sequence" pattern groups in blocks of ten.
+CLUSTER_SMS_PREFIX = "+861709999"
 # Rows per INSERT statement (SQLite) and per COPY chunk (PostgreSQL); one progress tick.
 BATCH_SIZE = 5000
 VOTER_BATCH_SIZE = 5000
@@ -243,13 +249,20 @@ def generate_votes(
     if stage.votes_per_stage:
         cap = min(cap, stage.votes_per_stage)
     label = _("Demo votes: generating")
+    sms_share = demo_sms_share(stage)
 
     rows: list[_Row] = []
     voters: dict[str, str] = {}
     cluster_votes = 0
     if plant_cluster and count >= CLUSTER_MIN_VOTES:
         cluster_votes = _plant_cluster(
-            rows, voters, ranked=ranked, slots=slots, end=end, excluded=excluded
+            rows,
+            voters,
+            ranked=ranked,
+            slots=slots,
+            end=end,
+            excluded=excluded,
+            by_sms=sms_share == 1.0,
         )
     regular = count - cluster_votes
     slot_total, candidate_total = slot_cum[-1], candidate_cum[-1]
@@ -271,7 +284,7 @@ def generate_votes(
         while votes < cap and random_() < ANOTHER_VOTE:
             votes += 1
         votes = min(votes, regular - produced)
-        if random_() < SMS_SHARE:
+        if random_() < sms_share:
             channel, ip_hash, subnet_hash, agent = sms, "", "", ""
         else:
             channel = web
@@ -308,6 +321,25 @@ def generate_votes(
     return Generated(rows, voters, cluster_votes)
 
 
+def demo_sms_share(stage: Stage) -> float:
+    """The share of demo voters who vote by SMS: ``SMS_SHARE`` where the stage's rules
+    weight both web and SMS votes, all of them where only SMS counts (a stage takes no web
+    votes then), none where only web counts."""
+    channels = weighted_channels(stage.weights)
+    if VoteChannel.WEB not in channels:
+        return 1.0
+    if VoteChannel.SMS not in channels:
+        return 0.0
+    return SMS_SHARE
+
+
+def _cluster_voter(index: int, *, by_sms: bool) -> str:
+    """The number of the cluster's voter ``index``: consecutive numbers for an SMS cluster."""
+    if by_sms:
+        return f"{CLUSTER_SMS_PREFIX}{index:04d}"
+    return demo_voter_phone(CLUSTER_VOTER_BASE + index)
+
+
 def _plant_cluster(
     rows: list[_Row],
     voters: dict[str, str],
@@ -316,30 +348,36 @@ def _plant_cluster(
     slots: list[_Slot],
     end: dt.datetime,
     excluded: set[str],
+    by_sms: bool,
 ) -> int:
-    """Append the suspicious cluster (module docstring) to ``rows``; return its size."""
+    """Append the suspicious cluster (module docstring) to ``rows``; return its size.
+    Web votes from one IP and browser, or (``by_sms``) SMS votes from consecutive numbers."""
     zone = ZoneInfo(settings.TIME_ZONE)
     today = end.astimezone(zone).date()
     at = dt.datetime.combine(today - dt.timedelta(days=2), CLUSTER_LOCAL_TIME, tzinfo=zone)
     if at < slots[0].start or at + dt.timedelta(seconds=CLUSTER_SECONDS) >= end:
         at = slots[0].start + dt.timedelta(minutes=11)  # a window too short: its first hour
     candidate = ranked[min(CLUSTER_RANK, len(ranked) - 1)]
-    ip_hash, subnet_hash = hash_ip(CLUSTER_IP), hash_ip_subnet(CLUSTER_IP)
-    agent = hash_user_agent(CLUSTER_USER_AGENT)
-    index = CLUSTER_VOTER_BASE
+    if by_sms:
+        channel, ip_hash, subnet_hash, agent = VoteChannel.SMS.value, "", "", ""
+    else:
+        channel = VoteChannel.WEB.value
+        ip_hash, subnet_hash = hash_ip(CLUSTER_IP), hash_ip_subnet(CLUSTER_IP)
+        agent = hash_user_agent(CLUSTER_USER_AGENT)
+    index = 0
     planted = 0
     while planted < CLUSTER_VOTES:
-        e164 = demo_voter_phone(index)
+        e164 = _cluster_voter(index, by_sms=by_sms)
         index += 1
         voter_hash = hash_phone(e164)
-        if voter_hash in excluded:
+        if voter_hash in excluded or voter_hash in voters:
             continue
         moment = at + dt.timedelta(seconds=planted * CLUSTER_SECONDS // CLUSTER_VOTES)
         cast_at = text_stamp(moment)
         local_day = moment.astimezone(zone).date().isoformat()
         rows.append(
-            (cast_at, candidate, voter_hash, mask_phone(e164), VoteChannel.WEB.value, ip_hash,
-             subnet_hash, agent, local_day, False)
+            (cast_at, candidate, voter_hash, mask_phone(e164), channel, ip_hash, subnet_hash,
+             agent, local_day, False)
         )  # fmt: skip
         voters[voter_hash] = cast_at
         planted += 1

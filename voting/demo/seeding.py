@@ -27,7 +27,9 @@ give the same ledger; only the times move with the clock):
   order: the weight of rank *r* is ``1 / (r + 5) ** 1.1``, so with 7,000 candidates the
   top 100 take about half the votes, the top 300 two thirds, and the rest share a long
   thin tail.
-* **Channels.** A voter uses one channel: SMS for 80 %, the web page for 20 %. Web votes
+* **Channels.** Only the channels the stage's rules weight (a stage takes no other
+  votes): where web and SMS both count, a voter uses one channel, SMS for 80 %, the web
+  page for 20 %; where only SMS counts (the demo's stage 1), every vote is an SMS. Web votes
   carry the keyed hashes of an IP address (a pool of carrier addresses, one per ten votes
   and at most 20,000), its /24 network and a browser (a pool of cheap-phone user agents);
   SMS votes carry none.
@@ -38,10 +40,11 @@ give the same ledger; only the times move with the clock):
   ``cast_at`` order, so ids grow with time as in a real ledger.
 * **Fraud to review.** About 0.5 % of the votes are stored invalidated with the reason
   "demo: duplicate SIM farm" (one ``voting.vote.invalidated`` audit event records them);
-  and one suspicious cluster is planted in the first batch: ``CLUSTER_VOTES`` web votes
-  from one IP address and browser for one mid-table candidate, within six minutes in the
-  small hours, from fresh voters — the fraud review's "same IP" (and "same subnet")
-  pattern finds it.
+  and one suspicious cluster is planted in the first batch: ``CLUSTER_VOTES`` votes for
+  one mid-table candidate, within six minutes in the small hours, from fresh voters — web
+  votes from one IP address and browser where web votes count (the fraud review's "same
+  IP" and "same subnet" patterns find them), else SMS votes from consecutive numbers (the
+  "sequence" pattern finds them, in blocks of ten).
 * **Receipt codes.** ``DEM0`` (the canonical form of "DEMO": the receipt alphabet folds O
   to 0, so a person typing ``DEMO…`` finds the vote) and a six-character base-32 counter:
   unique, in the receipt alphabet, and the mark of a demo vote. A random real receipt
@@ -141,7 +144,7 @@ class DemoVotesSummary:
             recount = _("recount found %(n)d differences") % {"n": len(self.recount.differences)}
         return _(
             "Demo votes: %(created)d new (%(total)d in the stage) from %(voters)d voters, "
-            "%(invalidated)d invalidated, %(cluster)d in a planted same-IP cluster; "
+            "%(invalidated)d invalidated, %(cluster)d in a planted suspicious cluster; "
             "leaderboard published; %(recount)s; %(seconds).1f s."
         ) % {
             "created": self.created,

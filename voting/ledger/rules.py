@@ -1,24 +1,31 @@
 """The rules that admit a vote, as plain functions on plain values: the stage window, the
-vote limits and what a voter has left. Both vote paths decide by them (the web vote in
+channels a stage counts, the vote limits and what a voter has left. Both vote paths decide by them (the web vote in
 ``voting.ledger.services``, the SMS batch ingest), so one rule serves both.
 
 Stage window: a vote counts when the stage's status is ``open`` and
 ``opens_at <= now < closes_at`` (opening inclusive, closing exclusive; a missing time is
 no bound). ``now`` is always the database clock (``campaigns.clock.db_now`` or the vote
 statement's own ``now()``), never the application's.
+
+Channels: a stage counts votes by a channel (web, SMS, audience) only when its rules weight
+that channel's component above 0 (``campaigns.validators.weighted_channels``). A vote by
+another channel would count for nothing, so every path refuses it (``channel_not_used``)
+and the public pages do not offer it.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.utils.translation import gettext as _
 
 from campaigns.choices import StageStatus
 from campaigns.models import Stage
+from campaigns.validators import weighted_channels
 from staff.identifiers import candidate_lookup
-from voting.choices import LimitKind
-from voting.exceptions import LimitReachedError, UnknownCandidateError
+from voting.choices import LimitKind, VoteChannel
+from voting.exceptions import ChannelNotUsedError, LimitReachedError, UnknownCandidateError
 
 # One limit for every reason the voting app records (invalidation, restore, bulk jobs,
 # tally repair): the audit log stores it in full.
@@ -88,6 +95,28 @@ def window_open(
         and (closes_at is None or now < closes_at)
         and (opens_at is None or opens_at <= now)
     )
+
+
+def channel_used(weights: Mapping[str, Any] | Any, channel: str) -> bool:
+    """Whether a stage whose rules weight its components ``weights`` counts votes by
+    ``channel`` (module docstring)."""
+    return channel in weighted_channels(weights)
+
+
+def channel_not_used_message(channel: str) -> str:
+    """Why a vote by ``channel`` is refused in a stage that does not count it (active
+    language)."""
+    if channel == VoteChannel.WEB:
+        return _("This stage does not count web votes.")
+    if channel == VoteChannel.SMS:
+        return _("This stage does not count SMS votes.")
+    return _("This stage does not count audience votes.")
+
+
+def check_channel_used(weights: Mapping[str, Any] | Any, channel: str) -> None:
+    """Raise ``ChannelNotUsedError`` unless ``channel_used(weights, channel)``."""
+    if not channel_used(weights, channel):
+        raise ChannelNotUsedError(channel_not_used_message(channel))
 
 
 def check_vote_limits(

@@ -52,6 +52,12 @@ def remaining_votes(
     return remaining_from_usage(stage, usage, with_candidate=contestant_id is not None)
 
 
+def stage_weights(stage_id: int) -> dict | None:
+    """The component weights of stage ``stage_id`` (one query by primary key), or ``None``
+    when there is no such stage."""
+    return Stage.objects.filter(pk=stage_id).values_list("weights", flat=True).first()
+
+
 def vote_by_receipt(code: str) -> Vote | None:
     """The vote with this receipt code (typed loosely), with its stage, campaign and
     candidate loaded; ``None`` if there is none. A malformed code costs no query."""

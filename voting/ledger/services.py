@@ -33,12 +33,13 @@ from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code
 from voting.ledger.rules import (
     RemainingVotes,
     VoteUsage,
+    check_channel_used,
     check_vote_limits,
     clean_employee_no,
     remaining_from_usage,
     window_open,
 )
-from voting.ledger.selectors import VoteFacts, read_facts_orm, vote_usage
+from voting.ledger.selectors import VoteFacts, read_facts_orm, stage_weights, vote_usage
 from voting.ledger.sql import insert_vote_sql, lock_voter, read_facts_sql
 from voting.models import Vote
 
@@ -166,6 +167,15 @@ def _write_vote(fields: dict[str, object]) -> tuple[int, str]:
     return vote.pk, vote.receipt_code
 
 
+def refuse_unused_channel(stage: Stage | int, channel: str) -> None:
+    """Raise ``ChannelNotUsedError`` when ``stage``'s rules do not weight ``channel``
+    (``voting.ledger.rules``). A ``Stage`` instance is checked as loaded; an id costs one
+    query. An unknown stage passes: ``cast_vote`` refuses it as ``unknown_stage``."""
+    weights = stage.weights if isinstance(stage, Stage) else stage_weights(int(stage))
+    if weights is not None:
+        check_channel_used(weights, channel)
+
+
 def cast_vote(
     stage: Stage | int,
     *,
@@ -194,8 +204,10 @@ def cast_vote(
     votes count). Then inserts the ``Vote`` (``cast_at`` and ``local_day`` from the
     database clock, a fresh receipt code). The checks are ``decide_vote``.
 
-    An audience vote at a live contest must then be for the contestant on stage, while the
-    host has their turn open (``audience_refusal``).
+    Before all that, a channel the stage's rules do not weight is refused
+    (``refuse_unused_channel``, ``ChannelNotUsedError``). An audience vote at a live
+    contest must then be for the contestant on stage, while the host has their turn open
+    (``audience_refusal``).
 
     Raises ``UnknownStageError``, ``StageClosedError``, ``UnknownCandidateError`` (also for
     a malformed employee number, before any query), ``StaffCannotVoteError``,
@@ -214,6 +226,7 @@ def cast_vote(
     else:
         contestant_id = int(getattr(contestant, "pk", contestant))
     stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
+    refuse_unused_channel(stage, channel)
     with transaction.atomic():
         # The lock is its own statement, before the read: in READ COMMITTED every
         # statement sees what was committed before *it* started, so a read in a later

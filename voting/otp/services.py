@@ -154,7 +154,7 @@ def request_otp(*, phone: str, ip: str | None, language: str | None = None) -> N
             phone_hash=parsed.hash,
             ip_hash=ip_hash,
             block_hash=block_hash,
-            code_blocked=_newest_code_blocked(parsed.hash),
+            code_blocked=newest_code_blocked(parsed.hash),
         )
         if limit:
             # Equal work for a limited request: two reads of the same tables stand in for the
@@ -197,7 +197,7 @@ def _latest_challenge(phone_hash: str) -> OtpChallenge | None:
     )
 
 
-def _newest_code_blocked(phone_hash: str) -> bool:
+def newest_code_blocked(phone_hash: str) -> bool:
     """Whether the phone's newest code has used up its tries (one query, for every request
     alike: the query count must not depend on the number)."""
     attempts = (

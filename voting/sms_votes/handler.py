@@ -31,9 +31,10 @@ Lock order: the router's message-id claims first, then voter rows in ``voter_has
 order. ``cast_vote`` takes one voter row and nothing before it.
 
 Stage choice: an SMS names only an employee number. The vote goes to the one stage that
-accepts votes now and has that staff member as a contestant ``in``. If there are several
-(two campaigns open at once), the message is refused ``ambiguous_stage``; if there are
-none but the staff member is ``in`` a stage that is not accepting votes (scheduled,
+accepts votes now, counts SMS votes (its rules weight them, ``channel_used``) and has that
+staff member as a contestant ``in``. If there are several (two campaigns open at once), the
+message is refused ``ambiguous_stage``; if the only open ones do not count SMS votes,
+``channel_not_used``; if there are none but the staff member is ``in`` a stage that is not accepting votes (scheduled,
 closed, outside its window), ``stage_closed``; otherwise ``unknown_candidate``.
 
 Replies: counted and refused votes get a receipt SMS queued in the outbox (sent by
@@ -63,7 +64,14 @@ from voting.choices import SmsTemplate, VoteChannel, VoteStatus
 from voting.exceptions import LimitReachedError
 from voting.ledger.outbox import wake_tally_fold
 from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code, normalize_receipt_code
-from voting.ledger.rules import VoteUsage, accepts_votes, check_vote_limits, remaining_from_usage
+from voting.ledger.rules import (
+    VoteUsage,
+    accepts_votes,
+    channel_not_used_message,
+    channel_used,
+    check_vote_limits,
+    remaining_from_usage,
+)
 from voting.models import TallyEvent, Vote, Voter
 from voting.sms_votes.keywords import SmsKind, parse_normalized
 
@@ -140,20 +148,25 @@ def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
             "stage__votes_per_day",
             "stage__votes_per_stage",
             "stage__votes_per_candidate",
+            "stage__weights",
             "staff_member__vote_code",
             "staff_member__name",
         )
     )
     accepting: dict[str, list[Contestant]] = defaultdict(list)
     waiting: set[str] = set()
+    not_by_sms: set[str] = set()
     for row in rows:
         number = row.staff_member.vote_code
         if row.status != ContestantStatus.IN:
             continue
-        if accepts_votes(row.stage, now):
+        if not accepts_votes(row.stage, now):
+            if row.stage.status in _VOTING_LIFECYCLE:
+                waiting.add(number)
+        elif channel_used(row.stage.weights, VoteChannel.SMS):
             accepting[number].append(row)
-        elif row.stage.status in _VOTING_LIFECYCLE:
-            waiting.add(number)
+        else:
+            not_by_sms.add(number)
     for ballot in ballots:
         if ballot.status or ballot.employee_no is None:
             continue
@@ -162,6 +175,8 @@ def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
             ballot.contestant = found[0]
         elif len(found) > 1:
             ballot.status, ballot.code = InboundStatus.REFUSED, "ambiguous_stage"
+        elif ballot.employee_no in not_by_sms:
+            ballot.status, ballot.code = InboundStatus.REFUSED, "channel_not_used"
         elif ballot.employee_no in waiting:
             ballot.status, ballot.code = InboundStatus.REFUSED, "stage_closed"
         else:
@@ -348,6 +363,7 @@ def _record_tally_events(votes: list[_NewVote], *, now: dt.datetime) -> None:
 
 _REASONS = {
     "unknown_candidate": lambda: _("There is no candidate with this number."),
+    "channel_not_used": lambda: channel_not_used_message(VoteChannel.SMS),
     "stage_closed": lambda: _("Voting in this stage is not open."),
     "staff_cannot_vote": lambda: _("Staff members cannot vote."),
     "ambiguous_stage": lambda: _(

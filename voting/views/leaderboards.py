@@ -12,7 +12,9 @@ stage's facts and the pictures (the render basis), the view and the language.
 
 The phone page and its fragment show ``PAGE_SIZE`` rows a page (``?page=N``; a bad number
 is page 1, one beyond the end the last page), with previous/next links that keep the
-filters; the fragment's URL keeps the page. The big screen is not paged.
+filters; the fragment's URL keeps the page. The big screen is not paged. Phones on slow
+data poll a slim fragment (``?rows=N``): the first rows of the page that the screen shows,
+a few kilobytes instead of the whole page (docs/benchmarks.md, "Board bytes").
 
 **The hot path** (no query string but ``?page=``, the common case under a read storm): one cache round
 trip and no database query. The cached head (``voting.counting.publication``) holds the stage's
@@ -87,6 +89,20 @@ CSRF_MARKER_BYTES, HOST_MARKER_BYTES = CSRF_MARKER.encode(), HOST_MARKER.encode(
 # Rows per page of the phone page and its fragment (``?page=N``, 1-based; phones want small
 # pages). The big screen shows its ``?top=`` rows and is not paged.
 PAGE_SIZE = 100
+# The slim fragment (``…/live/?rows=N``): only the first N rows of the page, what a phone
+# shows in its viewport. N is rounded up to one of these sizes so that the cached HTML
+# stays a handful of variants; more than the largest is the whole page.
+SLIM_ROWS = (10, 20, 40)
+
+
+def slim_rows(value: str | None) -> int | None:
+    """The rows a slim fragment shows for ``?rows=``: the smallest ``SLIM_ROWS`` size at
+    least ``value``; ``None`` (the whole page) for a missing or bad value, or a larger one."""
+    try:
+        wanted = int(value or "")
+    except ValueError:
+        return None
+    return next((size for size in SLIM_ROWS if wanted <= size), None) if wanted > 0 else None
 
 
 def page_count(n_rows: int) -> int:
@@ -144,6 +160,7 @@ class BoardRequest:
     pictures: dict[str, str]
     basis: str
     page: int = 1
+    rows: int | None = None  # a slim fragment's first rows (``slim_rows``)
 
     @property
     def etag(self) -> str:
@@ -181,18 +198,25 @@ class LeaderboardMixin(View):
         return "voting/leaderboard_screen.html" if self.screen else "voting/leaderboard_detail.html"
 
     def variant(
-        self, branch: str, position: str, limit: int | None, page: int = 1
+        self, branch: str, position: str, limit: int | None, page: int = 1, rows: int | None = None
     ) -> tuple[str, ...]:
         view = "screen" if self.screen else "page"
         paging = (f"page={page}",) if page > 1 else ()
-        return (view, branch, position, str(limit), get_language() or "", *paging)
+        slim = (f"rows={rows}",) if rows else ()
+        return (view, branch, position, str(limit), get_language() or "", *paging, *slim)
+
+    def rows_asked(self, request: HttpRequest) -> int | None:
+        """The slim fragment's rows: the phone page's live fragment only."""
+        if self.screen or not self.live:
+            return None
+        return slim_rows(request.GET.get("rows"))
 
     def get(self, request: HttpRequest, stage_id: int) -> HttpResponse:
         if stage_id > MAX_ID:
             raise Http404
         # The hot path: the unfiltered board (any page of it on the phone page).
         if not request.META.get("QUERY_STRING") or (
-            not self.screen and set(request.GET) <= {"page"}
+            not self.screen and set(request.GET) <= {"page", "rows"}
         ):
             response = self.from_cache(request, stage_id)
             if response is not None:
@@ -212,7 +236,9 @@ class LeaderboardMixin(View):
         slower path (head missing or not confirmed by a recent tick, cache down)."""
         now = timezone.now()
         language = get_language() or ""
+        rows = self.rows_asked(request)
         view = ("screen" if self.screen else "page") + ("-live" if self.live else "")
+        view += f":r{rows}" if rows else ""
         head_key = HEAD_KEY.format(stage_id=stage_id)
 
         def html_key_of(page: int) -> str:
@@ -250,7 +276,7 @@ class LeaderboardMixin(View):
             board_etag_core(head["cut"], visible, head["n_entries"]),
             freshness,
             head["basis"],
-            self.variant("", "", limit, page),
+            self.variant("", "", limit, page, rows),
         )
         if self.live and etag in request.META.get("HTTP_IF_NONE_MATCH", ""):
             return _with_etag(HttpResponseNotModified(), etag)
@@ -258,7 +284,9 @@ class LeaderboardMixin(View):
         if cached is not None and cached[0] == etag:
             html = cached[1]
         else:
-            html = self.render_for_cache(request, stage_id, head, visible, freshness, limit, page)
+            html = self.render_for_cache(
+                request, stage_id, head, visible, freshness, limit, page, rows
+            )
             if html is None:
                 return None
             _safe_set(html_key, (etag, html))
@@ -278,6 +306,7 @@ class LeaderboardMixin(View):
         freshness: Freshness,
         limit: int | None,
         page: int = 1,
+        rows: int | None = None,
     ) -> bytes | None:
         """The view's HTML (UTF-8, as the response sends it) for the cached head, from the
         cached board (no query), with the markers in place of the CSRF token and the host;
@@ -303,10 +332,11 @@ class LeaderboardMixin(View):
             board=board,
             freshness=freshness,
             limit=limit,
-            variant=self.variant("", "", limit, page),
+            variant=self.variant("", "", limit, page, rows),
             pictures=payload["pictures"],
             basis=head["basis"],
             page=page,
+            rows=rows,
         )
         context = self.context(request, parsed, get)
         if not self.live:
@@ -340,16 +370,18 @@ class LeaderboardMixin(View):
         limit = (values.get("top") or SCREEN_TOP_DEFAULT) if self.screen else None
         page = 1 if self.screen else page_number(request.GET.get("page"), len(board.entries))
         pictures = whole.pictures if whole.pictures is not None else stage_pictures(stage.pk)
+        rows = self.rows_asked(request)
         return BoardRequest(
             stage=stage,
             form=form,
             board=board,
             freshness=board_freshness(board, is_open=public_stage_status(stage) == "open"),
             limit=limit,
-            variant=self.variant(branch or "", position or "", limit, page),
+            variant=self.variant(branch or "", position or "", limit, page, rows),
             pictures=pictures,
             basis=render_basis(stage_facts(stage), pictures),
             page=page,
+            rows=rows,
         )
 
     def context(
@@ -360,7 +392,7 @@ class LeaderboardMixin(View):
             parsed.stage,
             parsed.board,
             freshness=parsed.freshness,
-            limit=PAGE_SIZE if paged else parsed.limit,
+            limit=(parsed.rows or PAGE_SIZE) if paged else parsed.limit,
             offset=(parsed.page - 1) * PAGE_SIZE if paged else 0,
             pictures=parsed.pictures,
         )
@@ -368,6 +400,7 @@ class LeaderboardMixin(View):
         # The query string without the page, then the page shown (when not the first).
         filters = (request.GET if get is None else get).copy()
         filters.pop("page", None)
+        filters.pop("rows", None)
         paging = filters.copy()
         if paged and parsed.page > 1:
             paging["page"] = str(parsed.page)
@@ -386,8 +419,9 @@ class LeaderboardMixin(View):
             "poll_ms": POLL_MS,
             "sms_number": settings.SMS_VOTE_NUMBER,
             "dense": self.screen and len(board.rows) > 12,
+            # A slim fragment is the top of the page only: the page keeps its own pager.
             "pager": _pager(parsed.stage.pk, filters, parsed.page, len(parsed.board.entries))
-            if paged
+            if paged and not parsed.rows
             else None,
         }
 
@@ -447,6 +481,8 @@ class LeaderboardScreenView(LeaderboardView):
 
 class LeaderboardLiveView(LeaderboardMixin):
     """The live part of the page (or, ``screen``, of the big screen) as an HTML fragment,
-    with an ETag; ``If-None-Match`` with the current one gets 304 before any rendering."""
+    with an ETag; ``If-None-Match`` with the current one gets 304 before any rendering.
+    The phone page's fragment takes ``?rows=N``: only the page's first rows (``slim_rows``),
+    what the script polls while the reader looks at the top of the board."""
 
     live = True

@@ -3,9 +3,11 @@ the short link and poster, and the host screen of audience voting at a live even
 
 The flow (plain HTML forms, no JavaScript; CSRF protected):
 
-1. ``vote/<stage>/<employee_no>/`` shows the candidate and asks for a mobile number. The
-   post asks ``request_otp`` for a code and always answers with the same redirect to the
-   code page, whatever the number (no enumeration). The normalised number waits for the
+1. ``vote/<stage>/<employee_no>/`` shows the candidate, the stage's limits and asks for a
+   mobile number. The post asks ``request_vote_code`` for a code and answers with the same
+   redirect to the code page whatever the number (no enumeration), except for a number
+   with no votes left today (told so, no SMS) or one sent a code within the minute (told
+   how long to wait). The normalised number waits for the
    code in a signed, HTTP-only cookie on the voter's own phone — never in the session
    table, which would store a full number on the server.
 2. ``…/code/`` takes the 6-digit code and casts the vote with it in one transaction
@@ -45,17 +47,26 @@ from staff.exceptions import DomainError, InvalidPhoneError
 from staff.identifiers import candidate_lookup
 from staff.phones import parse_phone
 from voting.choices import VoteChannel
-from voting.exceptions import BadCodeError, CodeExpiredError, CodeLockedError, VoterSessionError
+from voting.exceptions import (
+    BadCodeError,
+    CodeExpiredError,
+    CodeLockedError,
+    LimitReachedError,
+    ResendTooSoonError,
+    VoterSessionError,
+)
 from voting.forms import CodeForm, PhoneForm, ReceiptLookupForm, VoteForm, new_idempotency_key
+from voting.ledger.rules import channel_used
 from voting.ledger.selectors import vote_by_receipt
 from voting.ledger.services import CastResult, audience_refusal, cast_vote
+from voting.otp.requests import request_vote_code
 from voting.otp.services import (
     VoterSession,
     cast_vote_with_otp,
     issue_voter_token,
     read_voter_token,
-    request_otp,
 )
+from voting.views.hints import channel_hints, votes_left_after
 
 PENDING_PHONE_COOKIE = "vote_phone"
 PENDING_PHONE_SALT = "voting.pending-phone"
@@ -150,7 +161,7 @@ class VoteFlowMixin(View):
         path = reverse(getattr(self.urls, name), args=[self.stage.pk, self.member.employee_no])
         return f"{path}?{query}" if query else path
 
-    def accepts_votes(self) -> bool:
+    def stage_running(self) -> bool:
         # The page's hint only: cast_vote decides by the database clock.
         return (
             self.stage.status == StageStatus.OPEN
@@ -165,6 +176,11 @@ class VoteFlowMixin(View):
         if self.channel != VoteChannel.AUDIENCE:
             return None
         return audience_refusal(self.stage.pk, self.contestant.pk)
+
+    def accepts_votes(self) -> bool:
+        """Whether this page offers a vote: the stage runs and counts this page's channel
+        (``voting.views.hints``)."""
+        return self.stage_running() and channel_used(self.stage.weights, self.channel)
 
     def voter_session(self) -> VoterSession | None:
         """The verified voter of this browser, if the token is still good; an expired or
@@ -209,6 +225,10 @@ class VoteFlowMixin(View):
                 samesite="Lax",
                 secure=self.request.is_secure(),
             )
+        return self.remember_phone(response, phone)
+
+    def remember_phone(self, response: HttpResponse, phone: str) -> HttpResponse:
+        """``response`` with the pending number in its signed cookie."""
         response.set_signed_cookie(
             PENDING_PHONE_COOKIE,
             phone,
@@ -231,6 +251,7 @@ class VoteFlowMixin(View):
             "accepts_votes": self.accepts_votes(),
             "live_refusal": self.live_refusal,
             "sms_number": settings.SMS_VOTE_NUMBER,
+            **channel_hints(self.stage, self.channel, running=self.stage_running()),
             **extra,
         }
 
@@ -254,12 +275,15 @@ class VoteFlowMixin(View):
         return render(self.request, "voting/vote_start.html", context)
 
     def render_code(
-        self, phone: str, form: CodeForm | None = None, notice: str = ""
+        self, phone: str, form: CodeForm | None = None, notice: str = "", message: str = ""
     ) -> HttpResponse:
+        """The code page; ``notice`` is ``sent`` or ``resent``, ``message`` (a wait or a
+        limit) replaces it."""
         context = self.context(
             form=form or CodeForm(),
             phone_masked=parse_phone(phone).masked,
             notice=notice,
+            message=message,
             idempotency_key=_key_for(form),
         )
         return render(self.request, "voting/vote_code.html", context)
@@ -267,10 +291,21 @@ class VoteFlowMixin(View):
     def render_result(
         self, *, result: CastResult | None = None, error: DomainError | None = None
     ) -> HttpResponse:
-        context = self.context(result=result, error=error)
+        context = self.context(
+            result=result, error=error, votes_left=votes_left_after(result, error)
+        )
         if error is not None:
             context["error_message"] = error.message
         return render(self.request, "voting/vote_result.html", context)
+
+    def request_code(self, phone: str) -> None:
+        """Ask for a code for voting in this stage (``request_vote_code``; its errors)."""
+        request_vote_code(
+            phone=phone,
+            ip=client_ip(self.request),
+            stage=self.stage,
+            language=self.request.LANGUAGE_CODE,
+        )
 
     def cast_options(self, key: str) -> dict[str, Any]:
         return {
@@ -307,8 +342,15 @@ class VoteStartView(VoteFlowMixin):
             return self.render_start(phone_form=form)
         try:
             phone = parse_phone(form.cleaned_data["phone"])
-            request_otp(phone=phone.e164, ip=client_ip(request), language=request.LANGUAGE_CODE)
+            self.request_code(phone.e164)
+        except ResendTooSoonError as exc:
+            # A code went out less than a minute ago: it may be on its way; the code
+            # page takes it and says when a new one can be asked for.
+            return self.remember_phone(
+                self.render_code(phone.e164, message=exc.message), phone.e164
+            )
         except DomainError as exc:
+            # No votes left (said before any SMS is spent), or a malformed number.
             form.add_error("phone", exc.message)
             return self.render_start(phone_form=form)
         return self.redirect_to_code(phone.e164)
@@ -355,8 +397,9 @@ class VoteCodeView(VoteFlowMixin):
 
 
 class ResendCodeView(VoteFlowMixin):
-    """Ask for another code for the pending number. The service enforces the 60-second
-    and hourly limits and says nothing either way, so neither does this page."""
+    """Ask for another code for the pending number. Within a minute of the last code the
+    page says how many seconds to wait, and a number with no votes left is told so
+    (``request_vote_code``); the other sending limits stay silent."""
 
     http_method_names = ["post"]
 
@@ -365,7 +408,9 @@ class ResendCodeView(VoteFlowMixin):
         if phone is None:
             return HttpResponseRedirect(self.url("start"), status=303)
         try:
-            request_otp(phone=phone, ip=client_ip(request), language=request.LANGUAGE_CODE)
+            self.request_code(phone)
+        except (ResendTooSoonError, LimitReachedError) as exc:
+            return self.render_code(phone, message=exc.message)
         except DomainError:
             return HttpResponseRedirect(self.url("start"), status=303)
         return self.redirect_to_code(phone, "resent=1")

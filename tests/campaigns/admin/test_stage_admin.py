@@ -624,3 +624,37 @@ def test_change_page_shows_the_dashboard_only_to_who_may_open_it(client):
     assert response.status_code == 200
     assert response.context["stage_links"] == []
     assert reverse("admin:voting_stage_dashboard") not in response.text
+
+
+def test_rules_form_warns_of_votes_cast_by_a_channel_weighted_zero(hr, fake_components):
+    stage = StageFactory(
+        open=True, weights={ComponentKey.SATISFACTION: "0.6", ComponentKey.SMS_VOTES: "0.4"}
+    )
+    member = ContestantFactory(stage=stage)
+    fake_components.set(ComponentKey.WEB_VOTES, {member.pk: 7352})
+    fake_components.set(ComponentKey.SMS_VOTES, {member.pk: 12})
+
+    response = hr.get(change_url(stage))
+
+    assert messages_of(response) == [
+        "Web votes are weighted 0: the 7352 already cast count for nothing, and new ones are "
+        "refused. Give them a weight if they should count."
+    ]
+    assert (
+        "Votes are taken by: SMS votes. A channel weighted 0 is refused: Web votes, "
+        "Audience votes." in response.content.decode()
+    )
+
+
+def test_rules_form_of_a_stage_weighting_web_and_sms_warns_of_nothing(hr, fake_components):
+    stage = StageFactory(open=True)
+    member = ContestantFactory(stage=stage)
+    fake_components.set(ComponentKey.WEB_VOTES, {member.pk: 3})
+
+    response = hr.get(change_url(stage))
+
+    assert messages_of(response) == []
+    assert (
+        "Votes are taken by: Web votes, SMS votes. A channel weighted 0 is refused: "
+        "Audience votes." in response.content.decode()
+    )

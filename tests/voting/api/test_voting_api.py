@@ -108,9 +108,11 @@ def test_request_otp_bad_shapes_get_a_specific_code(client, body, code):
     assert nothing_written()
 
 
-def test_request_otp_is_enumeration_safe(client, frozen_now, voting):
-    """Known voter, unknown number, staff number, a voter at their vote limit and a number
-    over its code limit: byte-identical answers, same headers, same number of queries."""
+@pytest.mark.parametrize("with_stage", [False, True])
+def test_request_otp_is_enumeration_safe(client, frozen_now, voting, with_stage):
+    """Known voter, unknown number, staff number, a voter at their vote limit (without a
+    stage: it is told so only when the request names the stage) and a number over its
+    hourly code limit: byte-identical answers, same headers, same number of queries."""
     known, unknown, staff, at_limit, code_limited = (
         "13800000001",
         "13800000202",
@@ -118,16 +120,24 @@ def test_request_otp_is_enumeration_safe(client, frozen_now, voting):
         "13800000404",
         "13800000505",
     )
-    set_limits(voting.stage, day=1)
+    # Named in the request, the stage leaves the known voter a vote today.
+    set_limits(voting.stage, day=2 if with_stage else 1)
     VoteFactory(stage=voting.stage, contestant=voting.alice, phone=known)
     Voter.objects.create(voter_hash=parse_phone(known).hash)
     StaffMemberFactory(phone=staff)
     VoteFactory(stage=voting.stage, contestant=voting.alice, phone=at_limit)
-    RateEventFactory(phone=code_limited, created_at=frozen_now - dt.timedelta(seconds=10))
+    for minutes in (5, 10, 20, 30, 40):
+        RateEventFactory(phone=code_limited, created_at=frozen_now - dt.timedelta(minutes=minutes))
+    phones = (
+        (known, unknown, staff, code_limited)
+        if with_stage
+        else (known, unknown, staff, at_limit, code_limited)
+    )
+    body = {"stage": voting.stage.pk} if with_stage else {}
     answers = []
-    for phone in (known, unknown, staff, at_limit, code_limited):
+    for phone in phones:
         with CaptureQueriesContext(connection) as queries:
-            response = post(client, "/api/otp/", {"phone": phone})
+            response = post(client, "/api/otp/", {"phone": phone, **body})
         answers.append(
             (
                 response.status_code,
@@ -139,7 +149,70 @@ def test_request_otp_is_enumeration_safe(client, frozen_now, voting):
 
     assert all(answer == answers[0] for answer in answers), answers
     assert answers[0][0] == 202
-    assert RateEvent.objects.filter(limit="phone_resend").count() == 1
+    assert RateEvent.objects.filter(limit="phone_hour").count() == 1
+
+
+def test_request_otp_for_a_stage_says_no_votes_left_before_sending(client, frozen_now, voting):
+    set_limits(voting.stage, day=1)
+    VoteFactory(stage=voting.stage, contestant=voting.alice, phone=PHONE)
+
+    response = post(client, "/api/otp/", {"phone": PHONE, "stage": voting.stage.pk})
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "limit_reached",
+        "detail": "您今天的 1 票已全部投出，零点后可再次投票。",
+    }
+    assert (
+        OtpChallenge.objects.count(),
+        OutboundSms.objects.count(),
+        RateEvent.objects.count(),
+    ) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_request_otp_for_a_stage_sends_a_code_while_votes_are_left(client, frozen_now, voting):
+    set_limits(voting.stage, day=2)
+    VoteFactory(stage=voting.stage, contestant=voting.alice, phone=PHONE)
+
+    response = post(client, "/api/otp/", {"phone": PHONE, "stage": voting.stage.pk})
+
+    assert response.status_code == 202
+    assert OutboundSms.objects.filter(phone_hash=parse_phone(PHONE).hash).count() == 1
+
+
+def test_request_otp_for_an_unknown_stage_is_404(client, frozen_now):
+    response = post(client, "/api/otp/", {"phone": PHONE, "stage": 987654})
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_stage"
+    assert nothing_written()
+
+
+def test_request_otp_again_within_60_seconds_says_how_long_to_wait(client, frozen_now):
+    RateEventFactory(phone=PHONE, created_at=frozen_now - dt.timedelta(seconds=18))
+
+    response = post(client, "/api/otp/", {"phone": PHONE})
+
+    assert response.status_code == 429
+    assert response.json() == {
+        "code": "resend_too_soon",
+        "detail": "请 42 秒后再试。",
+        "retry_after": 42,
+    }
+    assert response.headers["Retry-After"] == "42"
+    assert (
+        OtpChallenge.objects.count(),
+        OutboundSms.objects.count(),
+        RateEvent.objects.count(),
+    ) == (
+        0,
+        0,
+        1,
+    )
 
 
 def test_twenty_wrong_codes_from_twenty_networks_still_block_the_code(client, frozen_now):
@@ -407,7 +480,8 @@ def test_expired_voter_token_is_401(client, voting, settings):
 
 def test_votes_throttle_is_a_courtesy_with_retry_after(client, voting, settings):
     settings.VOTING_API_THROTTLE_RATES = {"otp": "2/min", "votes": "1/min", "receipts": "1/min"}
-    responses = [post(client, "/api/otp/", {"phone": PHONE}) for _ in range(3)]
+    phones = ("13812345671", "13812345672", "13812345673")
+    responses = [post(client, "/api/otp/", {"phone": phone}) for phone in phones]
 
     assert [r.status_code for r in responses] == [202, 202, 429]
     assert responses[2].json()["code"] == "rate_limited"
@@ -464,3 +538,42 @@ def test_schema_lists_the_voting_endpoints(client):
 
     paths = response.json()["paths"]
     assert {"/api/otp/", "/api/otp/verify/", "/api/votes/", "/api/receipts/{code}/"} <= set(paths)
+
+
+@pytest.mark.parametrize(
+    ("weights", "channel", "detail"),
+    [
+        ({"satisfaction": "0.6", "sms_votes": "0.4"}, "web", "本阶段不计网页投票。"),
+        ({"web_votes": "0.5", "sms_votes": "0.5"}, "audience", "本阶段不计现场观众投票。"),
+    ],
+)
+def test_a_vote_by_a_channel_the_stage_does_not_weight_is_channel_not_used(
+    client, voting, weights, channel, detail
+):
+    Stage.objects.filter(pk=voting.stage.pk).update(weights=weights)
+    token = issue_voter_token(VoterSession(voter_hash="a" * 64, phone_masked="138****5678"))
+
+    response = post(
+        client,
+        "/api/votes/",
+        {"stage": voting.stage.pk, "employee_no": "1234", "voter_token": token, "channel": channel},
+    )
+
+    assert response.status_code == 409
+    assert response.json() == {"code": "channel_not_used", "detail": detail}
+    assert Vote.objects.count() == 0
+
+
+def test_a_vote_with_a_code_by_an_unweighted_channel_leaves_the_code_usable(client, voting):
+    Stage.objects.filter(pk=voting.stage.pk).update(weights={"sms_votes": "1"})
+    post(client, "/api/otp/", {"phone": PHONE})
+
+    response = post(
+        client,
+        "/api/votes/",
+        {"stage": voting.stage.pk, "employee_no": "1234", "phone": PHONE, "code": latest_code()},
+    )
+
+    assert (response.status_code, response.json()["code"]) == (409, "channel_not_used")
+    assert OtpChallenge.objects.get().used_at is None
+    assert Vote.objects.count() == 0

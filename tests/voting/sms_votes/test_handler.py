@@ -240,6 +240,35 @@ def test_a_candidate_in_two_open_stages_is_ambiguous(voting, frozen_now):
     assert Vote.objects.count() == 0
 
 
+def test_a_stage_that_does_not_weight_sms_refuses_with_channel_not_used(voting):
+    type(voting.stage).objects.filter(pk=voting.stage.pk).update(weights={"web_votes": "1"})
+
+    [result] = route_sms_batch([sms("1")], provider="generic")
+
+    assert (result.status, result.code) == ("refused", "channel_not_used")
+    assert result.reply == in_zh(
+        lambda: render_sms(
+            SmsTemplate.VOTE_REFUSED,
+            {"reason": _("This stage does not count SMS votes.")},
+            "zh-hans",
+        )
+    )
+    assert "本阶段不计短信投票。" in result.reply
+    assert Vote.objects.count() == 0
+
+
+def test_of_two_open_stages_the_one_that_weights_sms_takes_the_vote(voting, frozen_now):
+    other = StageFactory(
+        open=True, opens_at=frozen_now - dt.timedelta(hours=1), weights={"web_votes": "1"}
+    )
+    ContestantFactory(stage=other, staff_member=voting.alice.staff_member)
+
+    [result] = route_sms_batch([sms("1")], provider="generic")
+
+    assert (result.status, result.code) == ("counted", "")
+    assert Vote.objects.get().stage_id == voting.stage.pk
+
+
 def test_a_stage_past_its_closing_time_is_closed(voting, frozen_now):
     type(voting.stage).objects.filter(pk=voting.stage.pk).update(closes_at=frozen_now)
 
