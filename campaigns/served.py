@@ -8,14 +8,24 @@ import each other, so ``evaluations`` registers its lookup here in ``AppConfig.r
 A lookup is ``lookup(pairs, *, start, end) -> set of pairs``: of the given
 ``(staff_member_id, phone_hash)`` pairs, those with a transaction in ``[start, end)``. One
 set-based read per batch of votes. Without a registered lookup nothing is served.
+
+The other way round, ``voting`` registers a *served vote counter*
+(``counter(stage) -> {contestant_id: served votes}``), so that the stage results, which
+``campaigns`` computes, can show each candidate's served customers' votes.
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from campaigns.models import Stage
 
 ServedLookup = Callable[..., set[tuple[int, str]]]
+ServedVoteCounter = Callable[["Stage"], Mapping[int, int]]
 
 _lookup: list[ServedLookup] = []
+_counter: list[ServedVoteCounter] = []
 
 
 def register_served_lookup(lookup: ServedLookup) -> None:
@@ -37,3 +47,19 @@ def served_pairs(
     if not _lookup or not pairs:
         return set()
     return _lookup[0](pairs, start=start, end=end)
+
+
+def register_served_vote_counter(counter: ServedVoteCounter) -> None:
+    """Register the served vote counter (``voting``; re-registering the same one is a
+    no-op, a second one raises ``ValueError``)."""
+    if _counter and _counter[0] is not counter:
+        raise ValueError("A served vote counter is already registered.")
+    _counter[:] = [counter]
+
+
+def served_votes_by_contestant(stage: "Stage") -> dict[int, int]:
+    """Valid votes of served customers per contestant of ``stage`` (empty without a
+    registered counter)."""
+    if not _counter:
+        return {}
+    return dict(_counter[0](stage))
