@@ -106,6 +106,7 @@ class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "channel",
         "phone_masked",
         "ip_prefix",
+        "is_served",
         "status",
         "receipt_code",
     )
@@ -134,6 +135,7 @@ class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "phone_masked",
         "ip_prefix",
         "user_agent_prefix",
+        "is_served",
         "status",
         "invalidated_reason",
         "invalidated_by",

@@ -21,17 +21,19 @@ from voting.choices import VoteChannel
 from voting.counting.tallies import counted_votes_served
 
 
-def weighted_votes(stage: Stage, *, channel: str) -> dict[int, Decimal]:
-    """Valid votes per contestant of ``stage`` on ``channel``, by the served rule."""
+def weighted_votes(stage: Stage, *, channel: str) -> dict[int, Decimal | int]:
+    """Valid votes per contestant of ``stage`` on ``channel``, by the served rule (whole
+    counts stay integers, so the results show 12, not 12.00)."""
     weight = Decimal(stage.served_vote_weight)
-    counted: dict[int, Decimal] = {}
+    counted: dict[int, Decimal | int] = {}
     for (contestant_id, key_channel), (votes, served) in counted_votes_served(stage).items():
         if key_channel != channel:
             continue
         if stage.served_votes_only:
-            counted[contestant_id] = Decimal(served)
-        else:
-            counted[contestant_id] = votes - served + served * weight
+            counted[contestant_id] = served
+            continue
+        value = votes - served + served * weight
+        counted[contestant_id] = int(value) if value == value.to_integral_value() else value
     return counted
 
 
@@ -43,17 +45,17 @@ def served_votes(stage: Stage) -> dict[int, int]:
     return totals
 
 
-def web_votes(stage: Stage) -> dict[int, Decimal]:
+def web_votes(stage: Stage) -> dict[int, Decimal | int]:
     """Valid web votes per contestant of ``stage``."""
     return weighted_votes(stage, channel=VoteChannel.WEB)
 
 
-def sms_votes(stage: Stage) -> dict[int, Decimal]:
+def sms_votes(stage: Stage) -> dict[int, Decimal | int]:
     """Valid SMS votes per contestant of ``stage``."""
     return weighted_votes(stage, channel=VoteChannel.SMS)
 
 
-def audience_votes(stage: Stage) -> dict[int, Decimal]:
+def audience_votes(stage: Stage) -> dict[int, Decimal | int]:
     """Valid audience votes per contestant of ``stage``."""
     return weighted_votes(stage, channel=VoteChannel.AUDIENCE)
 
