@@ -502,8 +502,8 @@ def test_winners_xlsx_has_numbers_as_numbers(hr, finalized):
         c[2].staff_member.employee_no,
     ]
     assert rows[1][:6] == [1, "90001", "'@王芳", "太原分公司", "'=HYPERLINK(1)", "营业员"]
-    assert rows[2][6:14] == [80, 80, 10, 100, 80, 10, 0, 90]
-    assert rows[2][14:] == ["Qualified", "Advanced"]
+    assert rows[2][6:15] == [80, 80, 10, 100, 80, 10, 0, 0, 90]
+    assert rows[2][15:] == ["Qualified", "Advanced"]
 
 
 def test_export_before_finalising_is_refused(hr, closed_stage):
