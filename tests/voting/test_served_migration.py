@@ -10,11 +10,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from campaigns.models import Stage, StageResult
 from tests.factories.campaigns import ContestantFactory, StageFactory
+from tests.factories.voting import VoteFactory
 from voting.models import Tally, TallyEvent, Vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,3 +84,20 @@ def test_existing_votes_tallies_and_stages_come_out_unserved():
     stage = Stage.objects.get(pk=contestant.stage_id)
     assert (stage.served_vote_weight, stage.served_votes_only) == (Decimal(1), False)
     assert StageResult.objects.get().served_votes == 0
+
+
+def test_the_frozen_stage_trigger_survives_the_migration_both_ways():
+    # SQLite rebuilds the vote table to add a column, which drops its triggers.
+    contestant = ContestantFactory(stage=StageFactory(open=True))
+    vote = VoteFactory(stage=contestant.stage, contestant=contestant)
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    try:
+        _migrate(BEFORE)
+    finally:
+        _migrate(latest)
+    Stage.objects.filter(pk=contestant.stage_id).update(status="finalized", finalized_at=AT)
+
+    with pytest.raises(IntegrityError, match="stage_frozen"), transaction.atomic():
+        Vote.objects.filter(pk=vote.pk).update(is_served=True)
+
+    assert Vote.objects.get(pk=vote.pk).is_served is False
