@@ -15,8 +15,12 @@ import pytest
 from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
 from campaigns.models import Stage
 from campaigns.results import compute_stage_results
-from campaigns.served import register_served_lookup, unregister_served_lookup
-from evaluations.measurement.selectors import served_pairs
+from campaigns.served import (
+    register_served_customers,
+    register_served_lookup,
+    unregister_served_lookup,
+)
+from evaluations.measurement.selectors import served_customers, served_pairs
 from staff.phones import parse_phone
 from tests.factories.measurement import ServiceTransactionFactory
 from tests.voting.conftest import VotingSetup
@@ -62,6 +66,7 @@ def without_evaluations() -> Iterator[None]:
     unregister_served_lookup()
     yield
     register_served_lookup(served_pairs)
+    register_served_customers(served_customers)
 
 
 # Deciding is_served -------------------------------------------------------------------------
