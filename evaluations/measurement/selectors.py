@@ -92,12 +92,16 @@ def served_pairs(
         return set()
     staff_ids = {staff_id for staff_id, _hash in pairs}
     hashes = {phone_hash for _staff, phone_hash in pairs}
-    found = ServiceTransaction.objects.filter(
-        staff_member_id__in=staff_ids,
-        phone_hash__in=hashes,
-        served_at__gte=start,
-        served_at__lt=end,
-    ).values_list("staff_member_id", "phone_hash")
+    found = (
+        ServiceTransaction.objects.filter(
+            staff_member_id__in=staff_ids,
+            phone_hash__in=hashes,
+            served_at__gte=start,
+            served_at__lt=end,
+        )
+        .order_by()  # a set is wanted: no sort by the model's ordering (once per vote)
+        .values_list("staff_member_id", "phone_hash")
+    )
     return set(found) & pairs
 
 
