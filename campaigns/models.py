@@ -8,6 +8,7 @@ are written only by ``campaigns.services``.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -96,6 +97,25 @@ class Stage(models.Model):
             'Decimal strings adding up to 1, e.g. {"web_votes": "0.5", "sms_votes": "0.5"}.'
         ),
     )
+    served_vote_weight = models.DecimalField(
+        _("served customers' vote weight"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal(1),
+        help_text=_(
+            "How many votes one vote of a customer the candidate served counts as, from 1 to "
+            "10 (1: like any other vote). A customer is served when a business system "
+            "reported a transaction with the candidate for that phone in the stage's window."
+        ),
+    )
+    served_votes_only = models.BooleanField(
+        _("count only served customers' votes"),
+        default=False,
+        help_text=_(
+            "If set, the vote components count only votes of customers the candidate served; "
+            "the others stay in the ledger but do not count."
+        ),
+    )
     votes_per_day = models.PositiveIntegerField(
         _("votes per voter per day"), default=0, help_text=_("0 means unlimited.")
     )
@@ -173,6 +193,8 @@ class Stage(models.Model):
             closes_at=self.closes_at,
             visibility=self.visibility,
             hide_final_hours=self.hide_final_hours,
+            served_vote_weight=self.served_vote_weight,
+            served_votes_only=self.served_votes_only,
         )
 
     @property
@@ -244,7 +266,7 @@ class StageResult(models.Model):
     ``components`` maps each component key to ``{"raw", "normalised", "weight",
     "weighted", "available"}`` (decimal strings; ``raw`` is null for an unavailable
     component). ``web_votes``/``sms_votes``/``audience_votes`` are the raw channel
-    subtotals. Frozen rows are never updated or deleted by the services.
+    subtotals, ``served_votes`` the valid votes of served customers on all channels. Frozen rows are never updated or deleted by the services.
     """
 
     stage = models.ForeignKey(
@@ -258,6 +280,7 @@ class StageResult(models.Model):
     web_votes = models.BigIntegerField(_("web votes"), default=0)
     sms_votes = models.BigIntegerField(_("SMS votes"), default=0)
     audience_votes = models.BigIntegerField(_("audience votes"), default=0)
+    served_votes = models.BigIntegerField(_("served customers' votes"), default=0)
     total = models.DecimalField(_("weighted total"), max_digits=9, decimal_places=4)
     rank = models.PositiveIntegerField(_("rank"))
     position_rank = models.PositiveIntegerField(_("rank in position"))

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from campaigns.choices import COMPONENT_CHANNELS, ContestantStatus, ResultOutcome
 from campaigns.components import Scale, get_provider
+from campaigns.served import served_votes_by_contestant
 from campaigns.validators import parse_weights
 
 if TYPE_CHECKING:
@@ -238,6 +239,7 @@ class ResultLine:
     components: Mapping[str, ComponentValue]
     channels: Mapping[str, int]  # raw votes per channel: web, sms, audience
     total: Decimal
+    served_votes: int = 0  # valid votes of served customers, all channels
 
 
 @dataclass(frozen=True)
@@ -283,8 +285,9 @@ def _channel_votes(
 def compute_stage_results(stage: "Stage") -> StageResults:
     """Gather, normalise, weight and rank the stage's contestants that are still in.
 
-    Reads: the contestants (one query) and whatever each registered provider reads. Writes
-    nothing. Raises ``django.core.exceptions.ValidationError`` for unusable weights.
+    Reads: the contestants (one query), whatever each registered provider reads and the
+    served vote counter (``campaigns.served``). Writes nothing. Raises
+    ``django.core.exceptions.ValidationError`` for unusable weights.
     """
     # Over 60 lines on purpose: the gather → normalise → weight → rank pipeline reads
     # best top to bottom; each step is a few lines over the same per-key dicts.
@@ -320,6 +323,7 @@ def compute_stage_results(stage: "Stage") -> StageResults:
         }
 
     channel_votes = _channel_votes(stage, ids, raw_by_key)
+    served = served_votes_by_contestant(stage)
     lines: dict[int, ResultLine] = {}
     entries: list[RankEntry] = []
     for contestant in contestants:
@@ -341,7 +345,9 @@ def compute_stage_results(stage: "Stage") -> StageResults:
             for channel, votes in channel_votes.items()
         }
         position_code = contestant.staff_member.position.code
-        lines[cid] = ResultLine(cid, position_code, values, channels, total)
+        lines[cid] = ResultLine(
+            cid, position_code, values, channels, total, served_votes=served.get(cid, 0)
+        )
         entries.append(
             RankEntry(
                 contestant_id=cid,

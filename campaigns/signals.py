@@ -9,8 +9,13 @@ drawing a progress bar, or ``None``) and ``base_url`` (where the site is served,
 links a receiver prints). Each receiver seeds its own app's demo data,
 idempotently, and returns an object whose ``str()`` is one line for the operator (or
 ``None``); the command prints those lines.
+
+``demo_data_seeded`` is sent right after, once every receiver of ``demo_campaign_seeded``
+has run, with the same ``sender`` and ``campaign``: for demo data that needs another app's
+(the served customers' votes need ``evaluations``' transactions). Same return contract.
 """
 
 from django.dispatch import Signal
 
 demo_campaign_seeded = Signal()
+demo_data_seeded = Signal()

@@ -128,6 +128,8 @@ def validate_stage_rules(
     closes_at: datetime | None,
     visibility: str,
     hide_final_hours: int,
+    served_vote_weight: Decimal | None = None,
+    served_votes_only: bool = False,
 ) -> None:
     """Every rule of a stage at once; raises the first ``ValidationError`` found."""
     if quota < 1:
@@ -140,4 +142,34 @@ def validate_stage_rules(
     if visibility == Visibility.HIDDEN_FINAL_HOURS and hide_final_hours < 1:
         raise ValidationError(
             {"hide_final_hours": _("Say how many final hours the counts are hidden.")}
+        )
+    validate_served_rule(served_vote_weight, served_votes_only=served_votes_only)
+
+
+# The bounds of ``Stage.served_vote_weight``.
+SERVED_WEIGHT_MIN = Decimal(1)
+SERVED_WEIGHT_MAX = Decimal(10)
+
+
+def validate_served_rule(weight: Decimal | None, *, served_votes_only: bool) -> None:
+    """The served-customer rule: a weight from 1 to 10, and no weight beside "only served
+    votes" (where every counted vote is served, so a weight would change nothing)."""
+    if weight is None:
+        return
+    if not SERVED_WEIGHT_MIN <= weight <= SERVED_WEIGHT_MAX:
+        raise ValidationError(
+            {
+                "served_vote_weight": _(
+                    "A served customer's vote weight must be between %(low)s and %(high)s."
+                )
+                % {"low": SERVED_WEIGHT_MIN, "high": SERVED_WEIGHT_MAX}
+            }
+        )
+    if served_votes_only and weight != SERVED_WEIGHT_MIN:
+        raise ValidationError(
+            {
+                "served_vote_weight": _(
+                    "When only served customers' votes count, leave their weight at 1."
+                )
+            }
         )

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.signals import demo_campaign_seeded
+from campaigns.signals import demo_campaign_seeded, demo_data_seeded
 
 
 class VotingConfig(AppConfig):
@@ -32,4 +32,7 @@ class VotingConfig(AppConfig):
         )
         demo_campaign_seeded.connect(
             receivers.seed_demo_votes_on_demo_campaign, dispatch_uid="voting.demo_votes"
+        )
+        demo_data_seeded.connect(
+            receivers.seed_served_demo_votes_on_demo_data, dispatch_uid="voting.demo_served_votes"
         )

@@ -104,6 +104,10 @@ class Vote(models.Model):
     provider_message_id = models.CharField(  # noqa: DJ001 -- NULL means no message id
         _("provider message id"), max_length=128, null=True, blank=True
     )
+    # A served customer: the voter's phone had a reported transaction with the candidate in
+    # the stage's window, as known when the vote was decided (campaigns.served; frozen with
+    # the vote, docs/served-votes.md). db_default keeps raw INSERTs without it valid.
+    is_served = models.BooleanField(_("served customer"), default=False, db_default=False)
 
     class Meta:
         verbose_name = _("vote")
@@ -280,6 +284,7 @@ class TallyEvent(models.Model):
         related_name="+",
     )
     channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)
+    is_served = models.BooleanField(_("served customer"), default=False, db_default=False)
     delta = models.SmallIntegerField(_("change"))
     created_at = models.DateTimeField(_("created at"), db_default=Now())
 
@@ -298,7 +303,8 @@ class TallyEvent(models.Model):
 
 
 class Tally(models.Model):
-    """Counted valid votes of one contestant on one channel of a stage (folded events)."""
+    """Counted valid votes of one contestant on one channel of a stage (folded events),
+    and how many of them are served customers' votes."""
 
     stage = models.ForeignKey(
         Stage, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="+"
@@ -308,6 +314,8 @@ class Tally(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)
     votes = models.BigIntegerField(_("votes"), default=0)
+    # Of ``votes``, those of served customers (events with ``is_served``).
+    served_votes = models.BigIntegerField(_("served votes"), default=0, db_default=0)
     updated_at = models.DateTimeField(_("updated at"), db_default=Now())
 
     class Meta:

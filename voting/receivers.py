@@ -6,6 +6,7 @@ from typing import Any
 from campaigns.models import Campaign
 from voting.demo.generation import Progress
 from voting.demo.seeding import DemoVotesSummary, seed_demo_votes
+from voting.demo.served import ServedDemoSummary, seed_served_demo_votes
 
 
 def seed_demo_votes_on_demo_campaign(
@@ -22,3 +23,14 @@ def seed_demo_votes_on_demo_campaign(
     if stage is None:
         return None
     return seed_demo_votes(stage, votes=votes, progress=progress)
+
+
+def seed_served_demo_votes_on_demo_data(
+    sender: type[Campaign], *, campaign: Campaign, **kwargs: Any
+) -> ServedDemoSummary | None:
+    """``campaigns.signals.demo_data_seeded``: served customers' votes in the demo
+    campaign's first stage (``voting.demo.served``), once the transactions exist."""
+    stage = campaign.stages.order_by("order").first()
+    if stage is None:
+        return None
+    return seed_served_demo_votes(stage)

@@ -111,6 +111,8 @@ class StageForm(forms.ModelForm):
             "votes_per_day",
             "votes_per_stage",
             "votes_per_candidate",
+            "served_vote_weight",
+            "served_votes_only",
             "visibility",
             "hide_final_hours",
         )
@@ -228,6 +230,16 @@ class StageAdmin(admin.ModelAdmin):
                     "visibility",
                     "hide_final_hours",
                 )
+            },
+        ),
+        (
+            _("Served customers"),
+            {
+                "fields": ("served_vote_weight", "served_votes_only"),
+                "description": _(
+                    "Votes from phones that the candidate served in the stage's window, as "
+                    "reported by business systems (Service measurement, transactions)."
+                ),
             },
         ),
         (_("Reason"), {"fields": ("reason",)}),

@@ -59,6 +59,7 @@ def store_preview(stage: Stage, now: datetime) -> dict[str, Any]:
                 web_votes=line.channels["web"],
                 sms_votes=line.channels["sms"],
                 audience_votes=line.channels["audience"],
+                served_votes=line.served_votes,
                 total=line.total,
                 rank=ranked.rank,
                 position_rank=ranked.position_rank,

@@ -34,6 +34,8 @@ RULE_FIELDS = frozenset(
         "votes_per_day",
         "votes_per_stage",
         "votes_per_candidate",
+        "served_vote_weight",
+        "served_votes_only",
         "visibility",
         "hide_final_hours",
         "tie_break_order",

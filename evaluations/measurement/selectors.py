@@ -92,10 +92,39 @@ def served_pairs(
         return set()
     staff_ids = {staff_id for staff_id, _hash in pairs}
     hashes = {phone_hash for _staff, phone_hash in pairs}
-    found = ServiceTransaction.objects.filter(
-        staff_member_id__in=staff_ids,
-        phone_hash__in=hashes,
-        served_at__gte=start,
-        served_at__lt=end,
-    ).values_list("staff_member_id", "phone_hash")
+    found = (
+        ServiceTransaction.objects.filter(
+            staff_member_id__in=staff_ids,
+            phone_hash__in=hashes,
+            served_at__gte=start,
+            served_at__lt=end,
+        )
+        .order_by()  # a set is wanted: no sort by the model's ordering (once per vote)
+        .values_list("staff_member_id", "phone_hash")
+    )
     return set(found) & pairs
+
+
+def served_customers(
+    staff_ids: list[int], *, start: dt.datetime, end: dt.datetime, per_staff: int
+) -> list[tuple[int, str, str]]:
+    """Up to ``per_staff`` distinct customers each of ``staff_ids`` served in ``[start,
+    end)``, latest first, as ``(staff_member_id, phone_hash, phone_masked)`` (one query on
+    the ``(staff_member, served_at)`` index; the demo's served voters)."""
+    rows = (
+        ServiceTransaction.objects.filter(
+            staff_member_id__in=staff_ids, served_at__gte=start, served_at__lt=end
+        )
+        .order_by("staff_member_id", "-served_at")
+        .values_list("staff_member_id", "phone_hash", "phone_masked")
+    )
+    found: dict[int, dict[str, str]] = {}
+    for staff_id, phone_hash, masked in rows.iterator(chunk_size=2000):
+        customers = found.setdefault(staff_id, {})
+        if len(customers) < per_staff:
+            customers.setdefault(phone_hash, masked)
+    return [
+        (staff_id, phone_hash, masked)
+        for staff_id, customers in found.items()
+        for phone_hash, masked in customers.items()
+    ]

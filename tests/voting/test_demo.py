@@ -311,11 +311,18 @@ def test_seed_demo_command_seeds_votes_and_prints_the_summary(settings):
     assert any(line.startswith("Service measurement: ") for line in lines[3:])
     assert "Demo logins: 5 accounts." in lines[3:]
     assert demo_votes_in_stage(stage) == 2000
+    # Then customers the candidates served (evaluations' demo transactions) vote for them,
+    # through the vote path, which marks their votes served.
+    served = Vote.objects.filter(stage=stage, is_served=True).count()
+    assert served > 0
+    assert f"Served customers' votes: {served} cast (0 already there)." in lines
+    assert Vote.objects.count() == 2000 + served
 
     again, _err = _seed_demo("--votes", "2000", "--quiet", settings=settings)
 
     assert again.splitlines()[2] == "Demo votes: 2000 already there, nothing to add."
-    assert Vote.objects.count() == 2000
+    assert f"Served customers' votes: 0 cast ({served} already there)." in again.splitlines()
+    assert Vote.objects.count() == 2000 + served
 
 
 def test_seed_demo_command_draws_the_vote_bars_on_stderr(settings):

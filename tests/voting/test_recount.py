@@ -134,7 +134,16 @@ def test_repair_rewrites_tallies_and_audits_before_and_after(voting, admin_user)
         str(voting.stage.pk),
     )
     assert event.data == {
-        "changes": [{"contestant_id": voting.alice.pk, "channel": "web", "before": 7, "after": 2}]
+        "changes": [
+            {
+                "contestant_id": voting.alice.pk,
+                "channel": "web",
+                "before": 7,
+                "after": 2,
+                "served_before": 0,
+                "served_after": 0,
+            }
+        ]
     }
 
 

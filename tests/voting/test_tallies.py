@@ -164,7 +164,9 @@ def test_duplicate_task_delivery_changes_nothing(voting):
 
 def test_events_of_other_stages_are_folded_into_their_own_tallies(voting):
     other = VoteFactory()
-    record_tally_events([(other.pk, other.stage_id, other.contestant_id, other.channel)], delta=1)
+    record_tally_events(
+        [(other.pk, other.stage_id, other.contestant_id, other.channel, False)], delta=1
+    )
     cast(voting.stage, voting.alice)
 
     fold_tally_events()
@@ -236,7 +238,7 @@ def test_tallies_equal_the_recount_for_any_interleaving(frozen_now, operations):
         elif operation == "fold":
             fold_tally_events(batch_size=number)
         # At every step: ledger == tally + pending (one consistent read).
-        assert all(led == tal + pen for led, tal, pen in count_state(stage.pk).values())
+        assert all(k.ledger == k.tally + k.pending for k in count_state(stage.pk).values())
 
     fold_pending_tallies(batch_size=1000, time_budget=60)
     assert tallies(stage) == ledger(stage)
@@ -256,7 +258,9 @@ def test_concurrent_folds_never_double_count():
         VoteFactory(stage=stage, contestant=contestants[i % 4], channel=VoteChannel.values[i % 3])
         for i in range(400)
     ]
-    record_tally_events([(v.pk, v.stage_id, v.contestant_id, v.channel) for v in votes], delta=1)
+    record_tally_events(
+        [(v.pk, v.stage_id, v.contestant_id, v.channel, v.is_served) for v in votes], delta=1
+    )
     folded = run_together([lambda: fold_pending_tallies(batch_size=7, time_budget=60)] * 4)
 
     assert sum(folded) == 400

@@ -256,7 +256,9 @@ def test_two_workers_at_once_count_like_one(workers):
         )
         for i in range(2000)
     )
-    record_tally_events([(v.pk, stage.pk, v.contestant_id, v.channel) for v in votes], delta=1)
+    record_tally_events(
+        [(v.pk, stage.pk, v.contestant_id, v.channel, v.is_served) for v in votes], delta=1
+    )
     for name in ("one", "two"):
         workers.start(name=name, pool="solo", VOTING_TALLY_BATCH_SIZE="25")
 

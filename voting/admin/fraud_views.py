@@ -1,5 +1,6 @@
 """The fraud review's pages: the bulk invalidate/restore confirmation, the suspicious
-clusters of a stage, and the progress of a background vote job.
+clusters of a stage with each candidate's served share, and the progress of a background vote
+job.
 
 The confirmation page is an admin action's intermediate page: GET-less, it is the answer
 to the action's first POST and shows how many votes of which candidate would change; its
@@ -38,6 +39,7 @@ from voting.fraud.jobs import (
     vote_job,
 )
 from voting.fraud.patterns import PATTERN_LABELS, local_window, patterns, top_clusters
+from voting.fraud.served import served_shares
 
 # Seconds between refreshes of a running job's page.
 JOB_REFRESH_SECONDS = 2
@@ -143,7 +145,9 @@ def clusters_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Htt
     stage_id = request.GET.get("stage", "")
     stage = next((s for s in stages if str(s.pk) == stage_id), None)
     rows = []
+    shares = []
     if stage is not None:
+        shares = served_shares(stage.pk)
         changelist = reverse("admin:voting_vote_changelist")
         for cluster in top_clusters(stage.pk):
             pattern = patterns()[cluster.pattern]
@@ -163,6 +167,7 @@ def clusters_view(request: HttpRequest, *, model_admin: admin.ModelAdmin) -> Htt
         stages=stages,
         stage=stage,
         rows=rows,
+        served_shares=shares,
         patterns=[
             {
                 "label": PATTERN_LABELS[name],

@@ -111,6 +111,7 @@ class VoteAdmin(PhoneSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.
         "channel",
         "phone_masked",
         "ip_prefix",
+        "is_served",
         "status",
         "receipt_code",
     )
@@ -142,6 +143,7 @@ class VoteAdmin(PhoneSearchMixin, BigTableAdminMixin, ReadOnlyAdminMixin, admin.
         "phone_masked",
         "ip_prefix",
         "user_agent_prefix",
+        "is_served",
         "status",
         "invalidated_reason",
         "invalidated_by",

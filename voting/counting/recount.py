@@ -4,8 +4,9 @@ A recount of a stage makes three checks and stores the result as a ``RecountChec
 
 1. **Ledger = tally + pending.** One SQL statement (hence one consistent MVCC view on
    PostgreSQL, even while votes and folds commit) counts the valid votes of the stage per
-   contestant and channel from scratch (a GROUP BY on the ``vote_recount`` index), and
-   reads the tallies and the pending outbox events beside it. The tally invariant of
+   contestant and channel from scratch (a GROUP BY on the ``vote_recount`` index), with
+   the served customers' part, and reads the tallies and the pending outbox events beside
+   it (their served parts too: ``served_votes``, ``is_served``). The tally invariant of
    ``voting.counting.tallies`` says they are equal for every key; any key where they are not is a
    difference. Pending events are taken into account rather than folded first, so a
    recount writes nothing to the counting path and never waits for a fold.
@@ -31,7 +32,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
@@ -59,7 +60,8 @@ RECOUNTED_STATUSES = (
 @dataclass(frozen=True)
 class RecountReport:
     """What a recount found. ``differences`` are JSON-able dicts with a ``kind``:
-    ``tally`` (contestant_id, channel, ledger, tally, pending), ``chain`` (snapshot_id,
+    ``tally`` (contestant_id, channel, ledger, tally, pending), ``served`` (the same for
+    served customers' votes), ``chain`` (snapshot_id,
     problem) or ``snapshot`` (snapshot_id, stored digest, digest of the ledger)."""
 
     stage_id: int
@@ -76,26 +78,57 @@ def _q(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def count_state(stage_id: int) -> dict[tuple[int, str], tuple[int, int, int]]:
-    """``{(contestant_id, channel): (ledger, tally, pending)}`` for a stage, in one statement."""
+class KeyState(NamedTuple):
+    """One (contestant, channel) of a stage: valid votes in the ledger, the tally, the
+    pending events, and the same three counts for served customers' votes only."""
+
+    ledger: int
+    tally: int
+    pending: int
+    served_ledger: int = 0
+    served_tally: int = 0
+    served_pending: int = 0
+
+
+def count_state(stage_id: int) -> dict[tuple[int, str], KeyState]:
+    """``{(contestant_id, channel): KeyState}`` for a stage, in one statement."""
     # S608: table names come from the models; every value is a parameter.
+    served_delta = "CASE WHEN is_served THEN delta ELSE 0 END"
+    served_vote = "CASE WHEN is_served THEN 1 ELSE 0 END"
     sql = (
-        "SELECT contestant_id, channel, SUM(l), SUM(t), SUM(p) FROM ("  # noqa: S608
-        f"SELECT contestant_id, channel, COUNT(*) AS l, 0 AS t, 0 AS p FROM {_q(Vote)} "
+        "SELECT contestant_id, channel, SUM(l), SUM(t), SUM(p), SUM(sl), SUM(st), SUM(sp) "  # noqa: S608
+        f"FROM (SELECT contestant_id, channel, COUNT(*) AS l, 0 AS t, 0 AS p, "
+        f"SUM({served_vote}) AS sl, 0 AS st, 0 AS sp FROM {_q(Vote)} "
         "WHERE stage_id = %s AND status = %s GROUP BY contestant_id, channel "
-        f"UNION ALL SELECT contestant_id, channel, 0, votes, 0 FROM {_q(Tally)} "
-        "WHERE stage_id = %s "
-        f"UNION ALL SELECT contestant_id, channel, 0, 0, delta FROM {_q(TallyEvent)} "
-        "WHERE stage_id = %s"
+        f"UNION ALL SELECT contestant_id, channel, 0, votes, 0, 0, served_votes, 0 "
+        f"FROM {_q(Tally)} WHERE stage_id = %s "
+        f"UNION ALL SELECT contestant_id, channel, 0, 0, delta, 0, 0, {served_delta} "
+        f"FROM {_q(TallyEvent)} WHERE stage_id = %s"
         ") state GROUP BY contestant_id, channel"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [stage_id, VoteStatus.VALID, stage_id, stage_id])
         rows = cursor.fetchall()
-    return {
-        (cid, channel): (int(ledger), int(tally), int(pending))
-        for cid, channel, ledger, tally, pending in rows
-    }
+    return {(cid, channel): KeyState(*(int(n) for n in counts)) for cid, channel, *counts in rows}
+
+
+def _state_differences(state: dict[tuple[int, str], KeyState]) -> list[dict[str, Any]]:
+    """The keys where tally + pending is not the ledger: ``tally`` for all valid votes,
+    ``served`` for the served customers' part."""
+    differences: list[dict[str, Any]] = []
+    for (cid, channel), key in sorted(state.items()):
+        if key.ledger != key.tally + key.pending:
+            differences.append(
+                {"kind": "tally", "contestant_id": cid, "channel": channel,
+                 "ledger": key.ledger, "tally": key.tally, "pending": key.pending}
+            )  # fmt: skip
+        if key.served_ledger != key.served_tally + key.served_pending:
+            differences.append(
+                {"kind": "served", "contestant_id": cid, "channel": channel,
+                 "ledger": key.served_ledger, "tally": key.served_tally,
+                 "pending": key.served_pending}
+            )  # fmt: skip
+    return differences
 
 
 def verify_chain(stage_id: int) -> list[dict[str, Any]]:
@@ -119,29 +152,42 @@ def verify_chain(stage_id: int) -> list[dict[str, Any]]:
 
 def _repair(
     stage: Stage,
-    state: dict[tuple[int, str], tuple[int, int, int]],
+    state: dict[tuple[int, str], KeyState],
     *,
     actor: Actor,
     reason: str = "",
 ) -> None:
-    """Set each tally of ``state`` to ledger - pending; audit the changed keys."""
-    changes = [
-        {"contestant_id": cid, "channel": channel, "before": tally, "after": ledger - pending}
-        for (cid, channel), (ledger, tally, pending) in sorted(state.items())
-        if ledger - pending != tally
-    ]
+    """Set each tally of ``state`` (votes and served votes) to ledger - pending; audit the
+    changed keys."""
+    changes = []
+    for (cid, channel), key in sorted(state.items()):
+        after = key.ledger - key.pending
+        served_after = key.served_ledger - key.served_pending
+        if (after, served_after) != (key.tally, key.served_tally):
+            changes.append(
+                {"contestant_id": cid, "channel": channel, "before": key.tally,
+                 "after": after, "served_before": key.served_tally,
+                 "served_after": served_after}
+            )  # fmt: skip
     if not changes:
         return
     now = "now()" if connection.vendor == "postgresql" else "CURRENT_TIMESTAMP"
-    values = ", ".join([f"(%s, %s, %s, %s, {now})"] * len(changes))
+    values = ", ".join([f"(%s, %s, %s, %s, %s, {now})"] * len(changes))
     params: list[object] = []
     for change in changes:
-        params += [stage.pk, change["contestant_id"], change["channel"], change["after"]]
+        params += [
+            stage.pk,
+            change["contestant_id"],
+            change["channel"],
+            change["after"],
+            change["served_after"],
+        ]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {_q(Tally)} (stage_id, contestant_id, channel, votes, updated_at) "  # noqa: S608
-            f"VALUES {values} ON CONFLICT (stage_id, contestant_id, channel) DO UPDATE "
-            "SET votes = excluded.votes, updated_at = excluded.updated_at",
+            f"INSERT INTO {_q(Tally)} (stage_id, contestant_id, channel, votes, served_votes, "  # noqa: S608
+            f"updated_at) VALUES {values} ON CONFLICT (stage_id, contestant_id, channel) "
+            "DO UPDATE SET votes = excluded.votes, served_votes = excluded.served_votes, "
+            "updated_at = excluded.updated_at",
             params,
         )
     record_audit_event(
@@ -155,20 +201,20 @@ def _repair(
 
 
 def _check_latest_snapshot(
-    stage: Stage, state: dict[tuple[int, str], tuple[int, int, int]]
+    stage: Stage, state: dict[tuple[int, str], KeyState]
 ) -> tuple[bool | None, list[dict[str, Any]]]:
     """Whether the latest snapshot shows the counted state (``None``: no snapshot), and a
     difference if it does but its digest is not the ledger's (module docstring)."""
     latest = latest_snapshot(stage)
     if latest is None:
         return None, []
-    counted = canonical_counts({key: t + p for key, (_l, t, p) in state.items()})
+    counted = canonical_counts({key: n.tally + n.pending for key, n in state.items()})
     if latest.counts != counted:
         return False, []
     ledger_digest = chain_digest(
         stage_id=stage.pk,
         previous_digest=latest.previous.digest if latest.previous_id else "",
-        counts=canonical_counts({key: ledger for key, (ledger, _t, _p) in state.items()}),
+        counts=canonical_counts({key: n.ledger for key, n in state.items()}),
     )
     if ledger_digest == latest.digest:
         return True, []
@@ -208,23 +254,18 @@ def recount_stage(
             _repair(stage, state, actor=actor, reason=reason)
     if progress:
         progress("count")
-    differences: list[dict[str, Any]] = [
-        {"kind": "tally", "contestant_id": cid, "channel": channel,
-         "ledger": ledger, "tally": tally, "pending": pending}
-        for (cid, channel), (ledger, tally, pending) in sorted(state.items())
-        if ledger != tally + pending
-    ]  # fmt: skip
+    differences = _state_differences(state)
     differences += verify_chain(stage.pk)
     snapshot_current, snapshot_differences = _check_latest_snapshot(stage, state)
     differences += snapshot_differences
     if progress:
         progress("chain")
     duration = dt.timedelta(seconds=time.monotonic() - started)
-    valid_votes = sum(ledger for ledger, _t, _p in state.values())
+    valid_votes = sum(key.ledger for key in state.values())
     check = RecountCheck.objects.create(
         stage=stage,
         ok=not differences,
-        repaired=repair and any(d["kind"] == "tally" for d in differences),
+        repaired=repair and any(d["kind"] in {"tally", "served"} for d in differences),
         valid_votes=valid_votes,
         differences=differences,
         duration=duration,

@@ -7,7 +7,9 @@ Terms and invariants:
   a vote is cast (``cast_vote``) or restored (``restore_votes``), -1 when it is
   invalidated (``invalidate_votes``). A rolled-back vote leaves no event; a committed one
   always has it.
-* **Tally** — the folded sum of events per (stage, contestant, channel).
+* **Tally** — the folded sum of events per (stage, contestant, channel); beside it the sum
+  of the served customers' events (``is_served``, decided with the vote), so
+  ``served_votes <= votes`` and the same invariant holds for the served split.
 * **Fold** (``fold_tally_events``) — one transaction: claim a batch of events with
   ``SELECT … FOR UPDATE SKIP LOCKED`` in id order, add their deltas to the tallies with an
   SQL increment (``INSERT … ON CONFLICT DO UPDATE SET votes = tally.votes + excluded.votes``),
@@ -58,27 +60,30 @@ TallyKey = tuple[int, int, str]  # (stage_id, contestant_id, channel)
 def _upsert_sql(rows: int) -> str:
     table = connection.ops.quote_name(Tally._meta.db_table)
     now = "now()" if connection.vendor == "postgresql" else "%s"
-    values = ", ".join([f"(%s, %s, %s, %s, {now})"] * rows)
+    values = ", ".join([f"(%s, %s, %s, %s, %s, {now})"] * rows)
     # An increment, not an overwrite: bulk_create(update_conflicts=True) would set votes to
     # the batch's delta and lose every earlier vote. Same statement on PostgreSQL and
     # SQLite (>= 3.24).
     return (
-        f"INSERT INTO {table} (stage_id, contestant_id, channel, votes, updated_at) "  # noqa: S608
-        f"VALUES {values} ON CONFLICT (stage_id, contestant_id, channel) DO UPDATE "
-        f"SET votes = {table}.votes + excluded.votes, updated_at = excluded.updated_at"
+        f"INSERT INTO {table} (stage_id, contestant_id, channel, votes, served_votes, "  # noqa: S608
+        f"updated_at) VALUES {values} ON CONFLICT (stage_id, contestant_id, channel) "
+        f"DO UPDATE SET votes = {table}.votes + excluded.votes, "
+        f"served_votes = {table}.served_votes + excluded.served_votes, "
+        "updated_at = excluded.updated_at"
     )
 
 
-def _apply_deltas(deltas: dict[TallyKey, int]) -> None:
-    """Add ``deltas`` to the tallies in sorted key order (the fold's lock order)."""
-    keys = sorted(key for key, delta in deltas.items() if delta != 0)
+def _apply_deltas(deltas: dict[TallyKey, list[int]]) -> None:
+    """Add ``deltas`` (``[votes, served votes]`` per key) to the tallies in sorted key
+    order (the fold's lock order)."""
+    keys = sorted(key for key, delta in deltas.items() if delta != [0, 0])
     if not keys:
         return
     params: list[object] = []
     # SQLite has no now(); its database clock is the process clock (campaigns.clock).
     stamp = None if connection.vendor == "postgresql" else db_now()
     for key in keys:
-        params.extend([*key, deltas[key]])
+        params.extend([*key, *deltas[key]])
         if stamp is not None:
             params.append(stamp)
     with connection.cursor() as cursor:
@@ -100,13 +105,18 @@ def fold_tally_events(*, batch_size: int = 5000) -> int:
         claimed = list(
             TallyEvent.objects.select_for_update(skip_locked=True)
             .order_by("pk")
-            .values_list("pk", "stage_id", "contestant_id", "channel", "delta")[:batch_size]
+            .values_list("pk", "stage_id", "contestant_id", "channel", "delta", "is_served")[
+                :batch_size
+            ]
         )
         if not claimed:
             return 0
-        deltas: dict[TallyKey, int] = defaultdict(int)
-        for _pk, stage_id, contestant_id, channel, delta in claimed:
-            deltas[(stage_id, contestant_id, channel)] += delta
+        deltas: dict[TallyKey, list[int]] = defaultdict(lambda: [0, 0])
+        for _pk, stage_id, contestant_id, channel, delta, is_served in claimed:
+            key_deltas = deltas[(stage_id, contestant_id, channel)]
+            key_deltas[0] += delta
+            if is_served:
+                key_deltas[1] += delta
         _apply_deltas(deltas)
         TallyEvent.objects.filter(pk__in=[row[0] for row in claimed]).delete()
         fault_sleep = float(getattr(settings, "VOTING_TALLY_FAULT_SLEEP", 0) or 0)
@@ -154,6 +164,31 @@ def counted_votes(stage: Stage | int) -> dict[tuple[int, str], int]:
         cursor.execute(sql, [stage_id, stage_id])
         rows = cursor.fetchall()
     return {(contestant_id, channel): int(n) for contestant_id, channel, n in rows if n}
+
+
+def counted_votes_served(stage: Stage | int) -> dict[tuple[int, str], tuple[int, int]]:
+    """``counted_votes`` with its served part: ``(votes, served votes)`` per (contestant_id,
+    channel), tally + pending events, in one statement (one consistent view). Keys with
+    no votes are left out."""
+    stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
+    tally = connection.ops.quote_name(Tally._meta.db_table)
+    events = connection.ops.quote_name(TallyEvent._meta.db_table)
+    served_delta = "CASE WHEN is_served THEN delta ELSE 0 END"
+    sql = (
+        "SELECT contestant_id, channel, SUM(n), SUM(s) FROM ("  # noqa: S608 -- names from models
+        f"SELECT contestant_id, channel, votes AS n, served_votes AS s FROM {tally} "
+        f"WHERE stage_id = %s UNION ALL SELECT contestant_id, channel, delta, {served_delta} "
+        f"FROM {events} WHERE stage_id = %s"
+        ") counted GROUP BY contestant_id, channel"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stage_id, stage_id])
+        rows = cursor.fetchall()
+    return {
+        (contestant_id, channel): (int(n), int(served))
+        for contestant_id, channel, n, served in rows
+        if n
+    }
 
 
 def counted_votes_by_contestant(stage: Stage | int, *, channel: str) -> dict[int, int]:

@@ -68,7 +68,7 @@ def _change_status(vote_ids: Iterable[int], *, actor: Actor, reason: str, to: st
                 Vote.objects.select_for_update(of=("self",))
                 .filter(pk__in=chunk, status=from_status)
                 .order_by("pk")
-                .values_list("pk", "stage_id", "contestant_id", "channel")
+                .values_list("pk", "stage_id", "contestant_id", "channel", "is_served")
             )
             if not rows:
                 continue
@@ -76,7 +76,7 @@ def _change_status(vote_ids: Iterable[int], *, actor: Actor, reason: str, to: st
             Vote.objects.filter(pk__in=[row[0] for row in rows]).update(status=to, **fields)
             # Tally outbox: one -1 (invalidated) or +1 (restored) per vote actually changed.
             record_tally_events(rows, delta=-1 if to == VoteStatus.INVALIDATED else 1)
-            for pk, stage_id, _contestant_id, _channel in rows:
+            for pk, stage_id, *_rest in rows:
                 changed[stage_id].append(pk)
         action = (
             AuditAction.VOTES_INVALIDATED

@@ -14,16 +14,16 @@ FOLD_WAKE_DEBOUNCE = 0.2
 FOLD_WAKE_EXPIRES = 5
 
 
-def record_tally_events(votes: Iterable[tuple[int, int, int, str]], *, delta: int) -> int:
-    """Write one outbox event per ``(vote_id, stage_id, contestant_id, channel)``.
+def record_tally_events(votes: Iterable[tuple[int, int, int, str, bool]], *, delta: int) -> int:
+    """Write one outbox event per ``(vote_id, stage_id, contestant_id, channel, is_served)``.
 
     Must run inside the transaction that changes those votes (the caller's); writes only
     ``TallyEvent`` rows, takes no locks beyond the inserts. Returns the number written.
     """
     events = [
         TallyEvent(vote_id=vote_id, stage_id=stage_id, contestant_id=contestant_id,
-                   channel=channel, delta=delta)
-        for vote_id, stage_id, contestant_id, channel in votes
+                   channel=channel, is_served=is_served, delta=delta)
+        for vote_id, stage_id, contestant_id, channel, is_served in votes
     ]  # fmt: skip
     TallyEvent.objects.bulk_create(events, batch_size=1000)
     return len(events)

@@ -90,7 +90,8 @@ def find_original(
 class VoteFacts:
     """What ``cast_vote`` decides on, read under the voter lock. ``limits`` is ``None``
     for an unknown stage, ``contestant_id`` for a candidate not ``in`` this stage;
-    ``original_id`` is the vote of a repeated idempotency key or provider message id."""
+    ``original_id`` is the vote of a repeated idempotency key or provider message id;
+    ``staff_member_id`` is the candidate's staff member (for the served-customer lookup)."""
 
     now: dt.datetime
     day: dt.date
@@ -102,6 +103,7 @@ class VoteFacts:
     is_staff: bool
     usage: VoteUsage
     original_id: int | None
+    staff_member_id: int | None = None
 
 
 def read_facts_orm(
@@ -127,9 +129,11 @@ def read_facts_orm(
         )
     empty = VoteUsage(stage=0, today=0, candidate=0)
     stage = Stage.objects.filter(pk=stage_id).first() if original is None else None
-    found = None
+    found, staff_member_id = None, None
     if stage is not None:
-        found = _find_contestant(stage_id, contestant_id=contestant_id, employee_no=employee_no)
+        found, staff_member_id = _find_contestant(
+            stage_id, contestant_id=contestant_id, employee_no=employee_no
+        ) or (None, None)
     return VoteFacts(
         now=now,
         day=day,
@@ -143,16 +147,18 @@ def read_facts_orm(
         if found is not None
         else empty,
         original_id=original.pk if original is not None else None,
+        staff_member_id=staff_member_id,
     )
 
 
 def _find_contestant(
     stage_id: int, *, contestant_id: int | None, employee_no: str | None
-) -> int | None:
+) -> tuple[int, int] | None:
+    """``(contestant id, staff member id)`` of the candidate ``in`` the stage, or ``None``."""
     candidates = Contestant.objects.filter(stage_id=stage_id, status=ContestantStatus.IN)
     if contestant_id is not None:
         candidates = candidates.filter(pk=contestant_id)
     else:
         field = "vote_code" if is_digits(employee_no or "") else "employee_no"
         candidates = candidates.filter(**{f"staff_member__{field}": employee_no})
-    return candidates.order_by("pk").values_list("pk", flat=True).first()
+    return candidates.order_by("pk").values_list("pk", "staff_member_id").first()

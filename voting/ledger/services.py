@@ -40,6 +40,7 @@ from voting.ledger.rules import (
     window_open,
 )
 from voting.ledger.selectors import VoteFacts, read_facts_orm, stage_weights, vote_usage
+from voting.ledger.served import served_voters
 from voting.ledger.sql import insert_vote_sql, lock_voter, read_facts_sql
 from voting.models import Vote
 
@@ -157,13 +158,23 @@ def audience_refusal(stage_id: int, contestant_id: int) -> VotingError | None:
     return None
 
 
+def _is_served(facts: VoteFacts, voter_hash: str) -> bool:
+    """Whether the voter is a customer the candidate served in the stage's window (one
+    lookup, ``voting.ledger.served``)."""
+    pair = (facts.staff_member_id, voter_hash)
+    served = served_voters([(pair, facts.opens_at, facts.closes_at)], now=facts.now)
+    return pair in served
+
+
 def _write_vote(fields: dict[str, object]) -> tuple[int, str]:
     """Insert the vote and its +1 tally event; ``(vote id, receipt code)``."""
     if connection.vendor == "postgresql":
         return insert_vote_sql(fields)
     vote = _insert_vote(**fields)
     # Tally outbox: the +1 commits with the vote or not at all (voting.ledger.outbox).
-    record_tally_events([(vote.pk, vote.stage_id, vote.contestant_id, vote.channel)], delta=1)
+    record_tally_events(
+        [(vote.pk, vote.stage_id, vote.contestant_id, vote.channel, vote.is_served)], delta=1
+    )
     return vote.pk, vote.receipt_code
 
 
@@ -202,7 +213,8 @@ def cast_vote(
     active or not: a deactivation during a campaign must not open a way to vote), and the
     limits per stage, per Asia/Shanghai day, and per candidate (0 = unlimited; invalidated
     votes count). Then inserts the ``Vote`` (``cast_at`` and ``local_day`` from the
-    database clock, a fresh receipt code). The checks are ``decide_vote``.
+    database clock, a fresh receipt code, ``is_served`` from one served-customer lookup,
+    ``voting.ledger.served``). The checks are ``decide_vote``.
 
     Before all that, a channel the stage's rules do not weight is refused
     (``refuse_unused_channel``, ``ChannelNotUsedError``). An audience vote at a live
@@ -268,6 +280,7 @@ def cast_vote(
             "local_day": facts.day,
             "idempotency_key": idempotency_key,
             "provider_message_id": provider_message_id,
+            "is_served": _is_served(facts, voter_hash),
         }
         vote_id, receipt_code = _write_vote(fields)
         wake_tally_fold()

@@ -107,11 +107,12 @@ SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
                 WHERE {V.voter_hash} = %(voter)s AND {V.idempotency_key} = %(key)s),
            (SELECT {V.id} FROM {V} WHERE {V.channel} = %(channel)s
                 AND {V.provider_message_id} = %(message)s)
-       )
+       ),
+       c.staff_member_id
 FROM (SELECT now() AS now) AS n
 LEFT JOIN {S} AS s ON s.{S.id} = %(stage)s
 LEFT JOIN LATERAL (
-    SELECT c.{C.id} AS id FROM {C} AS c JOIN {M} AS m ON m.{M.id} = c.{C.staff_member}
+    SELECT c.{C.id} AS id, m.{M.id} AS staff_member_id FROM {C} AS c JOIN {M} AS m ON m.{M.id} = c.{C.staff_member}
     WHERE c.{C.stage} = s.{S.id} AND c.{C.status} = %(in)s AND {candidate}
     LIMIT 1
 ) AS c ON true
@@ -165,7 +166,7 @@ def read_facts_sql(
     (now, day, found_stage, status, opens_at, closes_at, per_day, per_stage, per_candidate) = row[
         :9
     ]
-    (found, is_staff, in_stage, today, for_candidate, original_id) = row[9:]
+    (found, is_staff, in_stage, today, for_candidate, original_id, staff_member_id) = row[9:]
     return VoteFacts(
         now=now,
         day=day,
@@ -177,6 +178,7 @@ def read_facts_sql(
         is_staff=is_staff,
         usage=VoteUsage(stage=in_stage, today=today, candidate=for_candidate),
         original_id=original_id,
+        staff_member_id=staff_member_id,
     )
 
 
@@ -189,10 +191,12 @@ _INSERT_VOTE_SQL = """
 WITH v AS (
     INSERT INTO {V} ({columns}) VALUES ({values})
     ON CONFLICT ({V.receipt_code}) DO NOTHING
-    RETURNING {V.id}, {V.stage}, {V.contestant}, {V.channel}, {V.cast_at}
+    RETURNING {V.id}, {V.stage}, {V.contestant}, {V.channel}, {V.is_served}, {V.cast_at}
 ), e AS (
-    INSERT INTO {E} ({E.vote}, {E.stage}, {E.contestant}, {E.channel}, {E.delta}, {E.created_at})
-    SELECT {V.id}, {V.stage}, {V.contestant}, {V.channel}, 1, {V.cast_at} FROM v
+    INSERT INTO {E} ({E.vote}, {E.stage}, {E.contestant}, {E.channel}, {E.is_served},
+                     {E.delta}, {E.created_at})
+    SELECT {V.id}, {V.stage}, {V.contestant}, {V.channel}, {V.is_served}, 1, {V.cast_at}
+    FROM v
 )
 SELECT {V.id} FROM v
 """

@@ -20,7 +20,10 @@ Statements, inside the router's one transaction, a fixed number whatever the bat
 4. usage: one ``GROUP BY`` of the ledger over those voters and stages (per stage, today,
    per candidate), read *after* the locks;
 5. then, in Python, every message in request order, counting the batch's own earlier
-   votes into the usage; and the writes: the votes (``channel = sms``,
+   votes into the usage;
+6. served customers: one lookup of the counted votes' (staff member, phone) pairs in
+   their stage's window (``voting.ledger.served``; one per window when two stages are
+   open at once); and the writes: the votes (``channel = sms``, ``is_served``,
    ``provider_message_id = "<provider>:<id>"``), their +1 tally events (the rows
    ``voting.tallies.record_tally_events`` writes) and the receipts (``vote_receipt`` /
    ``vote_refused``, one ``queue_sms_bulk`` INSERT).
@@ -72,6 +75,7 @@ from voting.ledger.rules import (
     check_vote_limits,
     remaining_from_usage,
 )
+from voting.ledger.served import served_voters
 from voting.models import TallyEvent, Vote, Voter
 from voting.sms_votes.keywords import SmsKind, parse_normalized
 
@@ -100,6 +104,7 @@ class _NewVote:
     cast_at: dt.datetime
     local_day: dt.date
     provider_message_id: str
+    is_served: bool = False
     receipt_code: str = ""
     pk: int | None = None
 
@@ -307,7 +312,23 @@ _VOTE_FIELDS = [
     "invalidated_reason",
     "receipt_code",
     "provider_message_id",
+    "is_served",
 ]
+
+
+def _mark_served(ballots: list[_Ballot], *, now: dt.datetime) -> None:
+    """Step 6: ``is_served`` of the batch's votes, by one served-customer lookup for the
+    whole batch (one per stage window: two campaigns voting at once make two)."""
+    counted = [b for b in ballots if b.vote is not None]
+    pairs = [
+        ((b.contestant.staff_member_id, b.vote.voter_hash), b.contestant.stage.opens_at,
+         b.contestant.stage.closes_at)
+        for b in counted
+    ]  # fmt: skip
+    served = served_voters(pairs, now=now)
+    for ballot in counted:
+        pair = (ballot.contestant.staff_member_id, ballot.vote.voter_hash)
+        ballot.vote.is_served = pair in served
 
 
 def _insert_votes(votes: list[_NewVote]) -> None:
@@ -335,6 +356,7 @@ def _insert_votes(votes: list[_NewVote]) -> None:
                 "",
                 vote.receipt_code,
                 vote.provider_message_id,
+                vote.is_served,
             ]
             for vote in votes
         ]
@@ -356,8 +378,11 @@ def _record_tally_events(votes: list[_NewVote], *, now: dt.datetime) -> None:
     stamp = connection.ops.adapt_datetimefield_value(now)
     insert_rows(
         TallyEvent,
-        ["vote", "stage", "contestant", "channel", "delta", "created_at"],
-        [[v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS, 1, stamp] for v in votes],
+        ["vote", "stage", "contestant", "channel", "is_served", "delta", "created_at"],
+        [
+            [v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS, v.is_served, 1, stamp]
+            for v in votes
+        ],
     )
 
 
@@ -449,6 +474,7 @@ def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> None:
     stage_ids = {b.contestant.stage_id for b in ballots if b.contestant is not None}
     per_stage, per_candidate = _usage(voters, stage_ids, day=day)
     _decide(ballots, per_stage, per_candidate, now=now, day=day)
+    _mark_served(ballots, now=now)
     votes = [b.vote for b in ballots if b.vote is not None]
     if votes:
         _insert_votes(votes)

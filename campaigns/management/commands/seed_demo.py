@@ -19,7 +19,7 @@ from tqdm import tqdm
 from campaigns import selectors
 from campaigns.demo import seed_demo_campaign
 from campaigns.models import Campaign
-from campaigns.signals import demo_campaign_seeded
+from campaigns.signals import demo_campaign_seeded, demo_data_seeded
 from staff.demo import DemoAccount, ensure_demo_accounts, seed_demo_directory
 
 
@@ -176,7 +176,8 @@ class Command(BaseCommand):
         )
 
     def seed_votes(self, progress: ProgressBars) -> None:
-        """Ask the apps above (``voting``) for demo votes, through ``demo_campaign_seeded``."""
+        """Ask the apps above for their demo data, through ``demo_campaign_seeded``, then
+        for what builds on each other's (``demo_data_seeded``: served customers' votes)."""
         if self.campaign is None or not self.options["votes"]:
             return
         responses = demo_campaign_seeded.send(
@@ -186,6 +187,7 @@ class Command(BaseCommand):
             progress=progress,
             base_url=self.options["base_url"],
         )
+        responses += demo_data_seeded.send(sender=Campaign, campaign=self.campaign)
         progress.close()
         for _receiver, summary in responses:
             if summary is not None:

@@ -444,6 +444,7 @@ HEADER = [
     "Web votes",
     "SMS votes",
     "Audience votes",
+    "Served customers' votes",
     "Weighted total",
     "Outcome",
     "Status",
@@ -472,6 +473,7 @@ def test_results_csv_has_every_row_escaped_and_masked(hr, finalized):
         "100.0000",
         "100",
         "10",
+        "0",
         "0",
         "100.0000",
         "Qualified",
@@ -503,8 +505,8 @@ def test_winners_xlsx_has_numbers_as_numbers(hr, finalized):
         c[2].staff_member.employee_no,
     ]
     assert rows[1][:6] == [1, "90001", "'@王芳", "太原分公司", "'=HYPERLINK(1)", "营业员"]
-    assert rows[2][6:14] == [80, 80, 10, 100, 80, 10, 0, 90]
-    assert rows[2][14:] == ["Qualified", "Advanced"]
+    assert rows[2][6:15] == [80, 80, 10, 100, 80, 10, 0, 0, 90]
+    assert rows[2][15:] == ["Qualified", "Advanced"]
 
 
 def provisional_url(stage) -> str:

@@ -202,6 +202,8 @@ def rules_post(stage: Stage, **overrides) -> dict:
         "votes_per_day": 0,
         "votes_per_stage": 0,
         "votes_per_candidate": 0,
+        # The served-customer rule as the form shows it by default: weight 1, all votes.
+        "served_vote_weight": "1.00",
         "visibility": stage.visibility,
         "hide_final_hours": 0,
         "reason": "",

@@ -4,8 +4,9 @@ import datetime as dt
 
 import pytest
 
+from campaigns import served as campaigns_served
 from evaluations.measurement.invitations import outside_quiet_hours
-from evaluations.measurement.selectors import served_pairs, served_phone_hashes
+from evaluations.measurement.selectors import served_customers, served_pairs, served_phone_hashes
 from tests.factories.measurement import ServiceTransactionFactory
 from tests.factories.staff import StaffMemberFactory
 
@@ -92,3 +93,40 @@ def test_served_lookup_is_registered_below_voting():
     )
 
     assert found == {(member.pk, tx.phone_hash)}
+
+
+@pytest.mark.django_db
+def test_served_customers_lists_distinct_recent_customers_per_staff_member_in_the_window():
+    alice, bob, carol = StaffMemberFactory(), StaffMemberFactory(), StaffMemberFactory()
+    window = (dt.datetime(2026, 5, 1, tzinfo=dt.UTC), dt.datetime(2026, 6, 1, tzinfo=dt.UTC))
+
+    def served(member, phone, day):
+        return ServiceTransactionFactory(
+            staff_member=member, phone=phone, served_at=dt.datetime(2026, 5, day, tzinfo=dt.UTC)
+        )
+
+    oldest = served(alice, "13800000004", 1)  # the fourth customer: over per_staff
+    old = served(alice, "13800000001", 2)
+    again = served(alice, "13800000002", 3)
+    served(alice, "13800000002", 8)  # the same customer twice: listed once
+    latest = served(alice, "13800000003", 9)
+    ServiceTransactionFactory(
+        staff_member=alice, phone="13800000005", served_at=dt.datetime(2026, 4, 30, tzinfo=dt.UTC)
+    )  # before the window
+    by_bob = served(bob, "13800000006", 5)
+    served(carol, "13800000007", 5)  # not asked for
+
+    found = served_customers([alice.pk, bob.pk], start=window[0], end=window[1], per_staff=3)
+
+    assert sorted(found) == sorted(
+        [
+            (alice.pk, latest.phone_hash, latest.phone_masked),
+            (alice.pk, again.phone_hash, again.phone_masked),
+            (alice.pk, old.phone_hash, old.phone_masked),
+            (bob.pk, by_bob.phone_hash, by_bob.phone_masked),
+        ]
+    )
+    assert oldest.phone_hash not in {phone_hash for _s, phone_hash, _m in found}
+    assert campaigns_served.served_customers(
+        [bob.pk], start=window[0], end=window[1], per_staff=1
+    ) == [(bob.pk, by_bob.phone_hash, by_bob.phone_masked)]
