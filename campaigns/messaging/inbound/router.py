@@ -1,4 +1,4 @@
-"""The inbound SMS router: one batch of gateway messages, deduplicated, offered to the
+"""The inbound SMS router: one batch of gateway messages, claimed once, offered to the
 handlers the upper apps registered, every outcome recorded.
 
 Handlers. An app that understands some inbound texts registers a handler in its
@@ -7,7 +7,7 @@ Handlers. An app that understands some inbound texts registers a handler in its
     register_inbound_handler("votes", handle_vote_messages, order=KEYWORD_ORDER,
                              help_text=vote_help_text, find_labels=receipt_labels)
 
-* ``handler(items, *, now)`` receives the batch's new (not yet recorded), undecided items (a
+* ``handler(items, *, now)`` receives the batch's claimed, still-undecided items (a
   list of ``InboundItem``, in request order) and the database time that decides the whole
   batch. Each item carries the message, the sender's parsed ``phone``, the normalised
   ``text`` (``inbound.text.normalize_sms``; ``""`` for a text too long to be anything),
@@ -21,10 +21,7 @@ Handlers. An app that understands some inbound texts registers a handler in its
   size, inside the batch's one transaction (it must not commit or open its own; it may
   use savepoints). SMS it wants sent (receipts) it queues with
   ``services.queue_sms_bulk`` (one INSERT); the router wakes the sender on commit.
-* If a concurrent delivery of one of the batch's ids commits first, what the handlers
-  wrote is rolled back and they are called again on the rest, in a new transaction
-  (steps below): a handler writes only inside the batch's transaction, never elsewhere.
-* An exception rolls the whole batch back (nothing is recorded) and reaches
+* An exception rolls the whole batch back (nothing is claimed or recorded) and reaches
   the webhook; the gateway retries it.
 * ``order``: lower runs first. Texts with a keyword of their own (``TP 1234``) use
   ``KEYWORD_ORDER`` (100): they mean the same whatever else the sender is doing, so they
@@ -47,24 +44,19 @@ The batch (``route_sms_batch``), in one transaction with a fixed number of state
    (``bad_text``), both recorded and refused by the router itself; a repeat of an id
    earlier in the batch is a ``duplicate`` of it;
 2. the database clock, read once;
-3. the ids another delivery already recorded: one ``SELECT`` of their stored replies;
-   those messages are ``duplicate`` and write nothing;
+3. **claim** the message ids: ``INSERT … ON CONFLICT (provider, message_id) DO NOTHING
+   RETURNING message_id`` (``InboundSms``), ids in sorted order. An id another delivery
+   already holds is a ``duplicate``: its stored reply is read back (one more statement,
+   only when there are duplicates). If the other delivery is still in flight, the INSERT
+   waits for it to commit (the unique index), so a duplicate always sees the final reply,
+   and two concurrent deliveries of one id count it once;
 4. the senders' reply languages (``selectors.reply_languages``), else ``LANGUAGE_CODE``;
 5. the handlers, in ``order``, each offered what is still undecided;
 6. whatever no handler took gets the help reply (``help``);
-7. every new message's row, written **once** with its outcome: one plain ``INSERT`` in
-   sorted id order (a row used to be written twice: claimed, then updated with its
-   outcome, which doubled the writes of the table and of its indexes).
+7. every claimed row's outcome: one ``INSERT … ON CONFLICT DO UPDATE``.
 
-Steps 2-7 are one transaction. A message id that another, concurrent delivery holds makes
-the ``INSERT`` of step 7 (or a handler's own unique key, such as a vote's message id) wait
-for that delivery and fail once it commits: the transaction is rolled back and steps 2-7
-run again, now with that id among the duplicates (at most three rounds). So a duplicate
-always sees the final reply, and two concurrent deliveries of one id count it once.
-
-Lock order: handlers take their own locks first (the vote handler locks voter rows in hash
-order); step 7 then takes the message ids' unique keys in sorted order. Every lock is held
-until commit.
+Lock order: message-id claims in sorted id order first; handlers take their own locks
+after (the vote handler locks voter rows in hash order). Every lock is held until commit.
 
 Replies of ``help`` and of the router's own refusals are returned to the gateway only,
 never queued as SMS: junk must not cost outbound messages.
@@ -76,7 +68,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -140,7 +132,7 @@ class SmsResult:
 
 @dataclass(eq=False)
 class InboundItem:
-    """One new message on its way through the handlers (module docstring)."""
+    """One claimed message on its way through the handlers (module docstring)."""
 
     message: InboundMessage
     provider: str
@@ -247,8 +239,40 @@ def _prepare(message: InboundMessage, provider: str) -> InboundItem:
     return InboundItem(message=message, provider=provider, phone=phone, text=text)
 
 
+def _claim(items: list[InboundItem], *, provider: str, now: dt.datetime) -> set[str]:
+    """Claim the messages' ids (step 3); return the ids this transaction now owns."""
+    adapt = connection.ops.adapt_datetimefield_value
+    stamp = adapt(now)
+    # Sorted ids: concurrent batches sharing ids take the index entries in one order.
+    rows = [
+        [
+            provider,
+            item.message.id,
+            item.phone.hash if item.phone else "",
+            item.phone.masked if item.phone else "",
+            clean_raw_text(item.message.to)[:32],
+            clean_raw_text(item.message.text),
+            adapt(item.message.received_at),
+            stamp,
+            InboundStatus.PENDING,
+            "",
+            "",
+        ]
+        for item in sorted(items, key=lambda item: item.message.id or "")
+    ]
+    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
+    fields += ["received_at", "created_at", "status", "code", "reply"]
+    returned = insert_rows(
+        InboundSms,
+        fields,
+        rows,
+        tail="ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id",
+    )
+    return {row[0] for row in returned}
+
+
 def _originals(provider: str, ids: set[str]) -> dict[str, str]:
-    """Replies of messages recorded earlier by another delivery."""
+    """Replies of messages claimed earlier by another delivery."""
     if not ids:
         return {}
     return dict(
@@ -294,75 +318,31 @@ def _write_replies(items: list[InboundItem]) -> None:
             item.reply = texts[key]
 
 
-def _record(items: list[InboundItem], *, provider: str, now: dt.datetime) -> None:
-    """Step 7: every decided message's row, written once with its outcome: one plain
-    multi-row ``INSERT`` in message-id order. A message id that another delivery holds
-    makes it fail (or wait for that delivery, then fail) on the unique key; the caller
-    then decides again (``_decide_once``)."""
-    adapt = connection.ops.adapt_datetimefield_value
-    stamp = adapt(now)
+def _record_outcomes(items: list[InboundItem], *, provider: str, now: dt.datetime) -> None:
+    """Step 7: the claimed rows' outcomes, one ``INSERT … ON CONFLICT DO UPDATE`` (every
+    row exists, claimed by this transaction), not one UPDATE per row."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
     rows = [
         [
-            *(provider, item.message.id),
-            *(item.phone.hash if item.phone else "", item.phone.masked if item.phone else ""),
-            *(clean_raw_text(item.message.to)[:32], clean_raw_text(item.message.text)),
-            *(adapt(item.message.received_at), stamp),
+            *(provider, item.message.id, "", "", "", "", stamp),
             *(item.status, item.code, item.reply),
             *(item.handled_by, item.outcome_ref, item.outcome_label),
         ]
-        for item in sorted(items, key=lambda item: item.message.id or "")
+        for item in items
     ]
     fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
-    fields += ["received_at", "created_at", "status", "code", "reply", "handled_by"]
-    fields += ["outcome_ref", "outcome_label"]
-    insert_rows(InboundSms, fields, rows)
-
-
-# A batch is decided again when a message id turns out to be held by another delivery
-# that committed meanwhile; each round sees more of them as duplicates.
-_DECIDE_ROUNDS = 3
-
-
-def _decide_once(
-    messages: list[InboundMessage], *, provider: str
-) -> tuple[list[InboundItem], dict[str, str]]:
-    """Steps 2-7 in one transaction: the messages this delivery decides and records, and
-    the stored replies of those another delivery recorded first (its duplicates).
-
-    The ids recorded before are read first; the rest are decided and written once, with
-    their outcome. If another delivery of one of them commits in between, the final
-    ``INSERT`` (or a handler's own unique key, such as a vote's message id) fails: the
-    transaction rolls back everything this round wrote, and the next round decides
-    again, with that id among the duplicates. (A round is the whole transaction, not a
-    savepoint inside it: two statements fewer per batch.)
-    """
-    for attempt in range(_DECIDE_ROUNDS):
-        try:
-            with transaction.atomic():
-                now = db_now()
-                earlier = _originals(provider, {message.id for message in messages})
-                fresh = [message for message in messages if message.id not in earlier]
-                mine = [_prepare(message, provider) for message in fresh]
-                _decide(mine, now=now)
-                if mine:
-                    _record(mine, provider=provider, now=now)
-                    wake_sms_sender_on_commit()
-        except IntegrityError:
-            if attempt == _DECIDE_ROUNDS - 1:
-                raise
-            continue
-        return mine, earlier
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _decide(items: list[InboundItem], *, now: dt.datetime) -> None:
-    """Steps 4-6: the reply languages, the handlers, the help and refusal texts."""
-    fallback = settings.LANGUAGE_CODE
-    languages = reply_languages(item.phone.hash for item in items if item.phone)
-    for item in items:
-        item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
-    _run_handlers(items, now=now)
-    _write_replies(items)
+    fields += ["created_at", "status", "code", "reply", "handled_by", "outcome_ref"]
+    fields += ["outcome_label"]
+    insert_rows(
+        InboundSms,
+        fields,
+        rows,
+        tail=(
+            "ON CONFLICT (provider, message_id) DO UPDATE SET status = excluded.status, "
+            "code = excluded.code, reply = excluded.reply, handled_by = excluded.handled_by, "
+            "vote_id = excluded.vote_id, outcome_label = excluded.outcome_label"
+        ),
+    )
 
 
 def _results(
@@ -392,7 +372,7 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
         raise ValueError(f"at most {MAX_BATCH} messages per batch")
     decided: dict[int, SmsResult] = {}
     first_of: dict[str, int] = {}
-    indexed: list[tuple[int, InboundMessage]] = []
+    indexed: list[tuple[int, InboundItem]] = []
     repeats: list[tuple[int, int]] = []  # (index, index of the first with its id)
     for index, message in enumerate(messages):
         if message.id is None:
@@ -403,12 +383,24 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
             repeats.append((index, first_of[message.id]))
         else:
             first_of[message.id] = index
-            indexed.append((index, message))
-    mine, earlier = _decide_once([message for _index, message in indexed], provider=provider)
-    decided_items = {item.message.id: item for item in mine}
-    for index, message in indexed:
-        item = decided_items.get(message.id)
-        if item is not None:
+            indexed.append((index, _prepare(message, provider)))
+    items = [item for _index, item in indexed]
+    fallback = settings.LANGUAGE_CODE
+    with transaction.atomic():
+        now = db_now()
+        claimed = _claim(items, provider=provider, now=now)
+        earlier = _originals(provider, {item.message.id for item in items} - claimed)
+        mine = [item for item in items if item.message.id in claimed]
+        languages = reply_languages(item.phone.hash for item in mine if item.phone)
+        for item in mine:
+            item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
+        _run_handlers(mine, now=now)
+        _write_replies(mine)
+        if mine:
+            _record_outcomes(mine, provider=provider, now=now)
+            wake_sms_sender_on_commit()
+    for index, item in indexed:
+        if item.message.id in claimed:
             decided[index] = SmsResult(
                 id=item.message.id,
                 status=item.status,
@@ -418,6 +410,6 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
                 outcome_ref=item.outcome_ref,
             )
         else:
-            reply = earlier.get(message.id, "")
-            decided[index] = SmsResult(id=message.id, status=DUPLICATE, reply=reply)
+            reply = earlier.get(item.message.id, "")
+            decided[index] = SmsResult(id=item.message.id, status=DUPLICATE, reply=reply)
     return _results(messages, decided, repeats)

@@ -2,17 +2,12 @@
 
 How each was seen to fail with its guard removed:
 
-* the same message id in two concurrent deliveries — the router writes each inbound row
-  once, after deciding, and decides again when a concurrent delivery of one of its ids
-  committed first; with that second round removed (``_DECIDE_ROUNDS = 1``), the second
-  delivery died with an IntegrityError on ``vote_unique_provider_message`` (a 500 for
-  the gateway, which would retry) instead of answering ``duplicate``, here and in the
-  overlapping-batches test (before the write-once change, the guard was the claim's
-  ``ON CONFLICT … DO NOTHING``, and removing it failed the same way);
+* the same message id in two concurrent deliveries — with ``ON CONFLICT … DO NOTHING``
+  removed from the claim, the second delivery died with an IntegrityError (a 500 for
+  the gateway, which would retry) instead of answering ``duplicate``;
 * the last vote of a limit by web and SMS at once (a known voter) — with the
-  ``select_for_update()`` of ``voting.sms_votes.handler._lock_voters`` removed, 6 of 10
-  rounds counted both votes against a daily limit of 1 (2 of 10 when shown again after
-  the ledger's indexes changed, with the web path's lock also turned into ``DO NOTHING``).
+  ``select_for_update()`` of ``voting.inbound.ingest._lock_voters`` removed, 6 of 10
+  rounds counted both votes against a daily limit of 1.
 """
 
 from collections.abc import Callable
