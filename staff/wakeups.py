@@ -83,6 +83,15 @@ def _should_send(task_name: str, debounce: float) -> bool:
         return True
 
 
+def _due(task_name: str, debounce: float) -> bool:
+    """Whether a wake-up of ``task_name`` would be sent now (a look only: claims nothing)."""
+    now = time.monotonic()
+    with _lock:
+        if now < _paused_until:
+            return False
+        return not debounce or now - _last_sent.get(task_name, -debounce - 1) >= debounce
+
+
 def _pause_after_failure() -> None:
     global _paused_until
     with _lock:
@@ -142,7 +151,12 @@ def wake_on_commit(
     debounce: float = 0.0,
 ) -> None:
     """Schedule ``send_wakeup(task_name, ...)`` for when the current transaction commits
-    (at once outside a transaction). Nothing is sent if the transaction rolls back."""
+    (at once outside a transaction). Nothing is sent if the transaction rolls back.
+
+    Within a debounce interval (or a back-off pause) nothing is scheduled at all: a hot path
+    such as the web vote then pays for no callback on most requests."""
+    if not settings.WAKEUPS_ENABLED or not _due(task_name, debounce):
+        return
     frozen = dict(kwargs or {})
     transaction.on_commit(
         lambda: send_wakeup(

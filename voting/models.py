@@ -62,8 +62,14 @@ class Voter(models.Model):
 
 
 class Vote(models.Model):
+    # Every index below is paid for on each inserted vote (docs/benchmarks.md, "The ledger's
+    # indexes"): the stage's own index is left out because ``vote_recount`` starts with it.
     stage = models.ForeignKey(
-        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="votes"
+        Stage,
+        verbose_name=_("stage"),
+        on_delete=models.PROTECT,
+        related_name="votes",
+        db_index=False,
     )
     contestant = models.ForeignKey(
         Contestant, verbose_name=_("candidate"), on_delete=models.PROTECT, related_name="votes"
@@ -74,7 +80,7 @@ class Vote(models.Model):
     ip_hash = models.CharField(_("IP key"), max_length=64, blank=True)
     # Keyed hash of the /24 (or /48) network (voting.fingerprints.hash_ip_subnet), for the
     # fraud review's subnet pattern; "" for SMS votes. No index of its own: the fraud
-    # queries group one stage's votes (vote_stage_status) or narrow by contestant first,
+    # queries group one stage's votes (vote_recount) or narrow by contestant first,
     # and every index is paid for on the hot insert path. db_default keeps raw INSERTs
     # that predate the column (benchmarks, seeds) valid.
     ip_subnet_hash = models.CharField(
@@ -87,6 +93,7 @@ class Vote(models.Model):
         _("status"), max_length=16, choices=VoteStatus.choices, default=VoteStatus.VALID
     )
     invalidated_reason = models.TextField(_("invalidation reason"), blank=True)
+    # Indexed only where set (``vote_invalidated_by``): nearly every vote has none.
     invalidated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("invalidated by"),
@@ -94,9 +101,12 @@ class Vote(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
     )
     invalidated_at = models.DateTimeField(_("invalidated at"), null=True, blank=True)
-    receipt_code = models.CharField(_("receipt code"), max_length=10, unique=True)
+    # Unique by ``vote_unique_receipt_code`` (a constraint, not ``unique=True``, which would
+    # add a second, pattern-matching index that no query uses).
+    receipt_code = models.CharField(_("receipt code"), max_length=10)
     # NULL, not "", means "none": the unique constraints below apply only to real keys.
     idempotency_key = models.CharField(  # noqa: DJ001 -- NULL means no key (see above)
         _("idempotency key"), max_length=64, null=True, blank=True
@@ -148,15 +158,28 @@ class Vote(models.Model):
                 condition=models.Q(provider_message_id__isnull=False),
                 name="vote_unique_provider_message",
             ),
+            # Receipt lookups (the API, the public page, the admin's search) and uniqueness.
+            models.UniqueConstraint(fields=["receipt_code"], name="vote_unique_receipt_code"),
         ]
         indexes = [
-            models.Index(fields=["voter_hash", "stage", "local_day"], name="vote_voter_stage_day"),
+            # A voter's usage (the limits of both vote paths, read under the voter lock) and
+            # the admin's votes-per-voter: one index on the voter's random key, with the day
+            # and candidate carried in it so the counts are an index-only scan.
             models.Index(
-                fields=["voter_hash", "stage", "contestant"], name="vote_voter_stage_cand"
+                fields=["voter_hash", "stage"],
+                include=["local_day", "contestant"],
+                name="vote_voter_usage",
             ),
-            models.Index(fields=["stage", "status"], name="vote_stage_status"),
-            # The recount's GROUP BY reads only this index (an index-only scan on PostgreSQL).
+            # The recount's GROUP BY reads only this index (an index-only scan on PostgreSQL);
+            # it also serves every other read by stage (and status): boards, the fraud review,
+            # the admin's filters, and the stage's PROTECT check.
             models.Index(fields=["stage", "status", "contestant", "channel"], name="vote_recount"),
+            # Deleting a user sets their invalidations' actor to NULL: only set rows matter.
+            models.Index(
+                fields=["invalidated_by"],
+                condition=models.Q(invalidated_by__isnull=False),
+                name="vote_invalidated_by",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -273,14 +296,24 @@ class TallyEvent(models.Model):
     vote = models.ForeignKey(
         Vote, verbose_name=_("vote"), on_delete=models.CASCADE, db_index=False, related_name="+"
     )
+    # Copies of the vote's stage and candidate, which the vote's own foreign keys check:
+    # no database constraint of their own. Each would be one more check per event at
+    # commit, a share lock on the stage's and the candidate's rows, which every
+    # concurrent vote of the stage takes (docs/benchmarks.md, "The ledger's indexes").
     stage = models.ForeignKey(
-        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, db_index=False, related_name="+"
+        Stage,
+        verbose_name=_("stage"),
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
     contestant = models.ForeignKey(
         Contestant,
         verbose_name=_("candidate"),
         on_delete=models.CASCADE,
         db_index=False,
+        db_constraint=False,
         related_name="+",
     )
     channel = models.CharField(_("channel"), max_length=16, choices=VoteChannel.choices)

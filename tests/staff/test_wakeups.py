@@ -98,3 +98,15 @@ def test_wakeups_resume_after_the_pause(settings, sent):
     time.sleep(0.1)
     assert wakeups.send_wakeup("a.task")
     assert [name for name, _kwargs, _options in sent] == ["a.task"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_wake_on_commit_schedules_nothing_inside_the_debounce(sent, settings):
+    settings.CELERY_BROKER_URL = "memory://"
+    with transaction.atomic():
+        wakeups.wake_on_commit("voting.fold_tallies", debounce=60)
+    with transaction.atomic():
+        wakeups.wake_on_commit("voting.fold_tallies", debounce=60)
+        # Debounced: no callback waits for this commit at all (a hot path pays nothing).
+        assert transaction.get_connection().run_on_commit == []
+    assert [name for name, _kwargs, _options in sent] == ["voting.fold_tallies"]

@@ -2,7 +2,7 @@
 invalid-vote share, biggest movers, publication freshness and the last recount.
 
 Admin only: the aggregates GROUP BY the vote ledger (two statements on the
-``vote_stage_status`` and ``vote_recount`` indexes), which the public pages never do.
+``vote_recount`` index, which starts with stage and status), which the public pages never do.
 Everything is read in a fixed, small number of queries whatever the stage's size:
 totals (1), hours (1), the latest snapshot and the one about an hour before it (2), the
 last recount (1), plus the board's cache (the latest snapshot again on a cache miss).

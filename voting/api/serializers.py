@@ -18,6 +18,20 @@ from voting.choices import OTP_DIGITS, VoteChannel
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 MAX_ID = 2**63 - 1
+PHONE_MAX_CHARS = 32
+VOTER_TOKEN_MAX_CHARS = 512
+VOTE_CHANNELS = (VoteChannel.WEB, VoteChannel.AUDIENCE)
+
+
+def strict_id(data: Any) -> int | None:
+    """``data`` as a positive database id (``StrictIdField``'s rule), or ``None``."""
+    if isinstance(data, bool):
+        return None
+    if isinstance(data, str) and _DIGITS.fullmatch(data.strip()) and len(data.strip()) <= 18:
+        data = int(data.strip())
+    if not isinstance(data, int) or not 1 <= data <= MAX_ID:
+        return None
+    return data
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -28,13 +42,10 @@ class StrictIdField(serializers.Field):
     default_error_messages = {"invalid": _("A positive whole number is required.")}
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool):
+        found = strict_id(data)
+        if found is None:
             self.fail("invalid")
-        if isinstance(data, str) and _DIGITS.fullmatch(data.strip()) and len(data.strip()) <= 18:
-            data = int(data.strip())
-        if not isinstance(data, int) or not 1 <= data <= MAX_ID:
-            self.fail("invalid")
-        return data
+        return found
 
     def to_representation(self, value: int) -> int:
         return value
@@ -77,7 +88,9 @@ class OtpCodeField(serializers.RegexField):
 
 
 class OtpRequestInputSerializer(serializers.Serializer):
-    phone = serializers.CharField(max_length=32, help_text=_("A mainland China mobile number."))
+    phone = serializers.CharField(
+        max_length=PHONE_MAX_CHARS, help_text=_("A mainland China mobile number.")
+    )
     stage = StrictIdField(
         required=False,
         help_text=_(
@@ -103,7 +116,7 @@ class ResendWaitOutputSerializer(ErrorOutputSerializer):
 
 
 class OtpVerifyInputSerializer(serializers.Serializer):
-    phone = serializers.CharField(max_length=32)
+    phone = serializers.CharField(max_length=PHONE_MAX_CHARS)
     code = OtpCodeField()
 
 
@@ -123,11 +136,11 @@ class CastVoteInputSerializer(serializers.Serializer):
     employee_no = EmployeeNoField(
         help_text=_("The candidate's vote code (as on posters and in SMS) or employee number.")
     )
-    phone = serializers.CharField(max_length=32, required=False)
+    phone = serializers.CharField(max_length=PHONE_MAX_CHARS, required=False)
     code = OtpCodeField(required=False)
-    voter_token = serializers.CharField(max_length=512, required=False)
+    voter_token = serializers.CharField(max_length=VOTER_TOKEN_MAX_CHARS, required=False)
     channel = serializers.ChoiceField(
-        choices=[VoteChannel.WEB, VoteChannel.AUDIENCE], default=VoteChannel.WEB, required=False
+        choices=list(VOTE_CHANNELS), default=VoteChannel.WEB, required=False
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from campaigns.models import Stage
@@ -37,6 +36,8 @@ from voting.api.serializers import (
     ResendWaitOutputSerializer,
     VoterSessionOutputSerializer,
 )
+from voting.api.throttles import OtpThrottle, ReceiptThrottle, VoteThrottle
+from voting.api.vote_input import parse_vote_body, validated_input
 from voting.choices import VoteStatus
 from voting.exceptions import BadInputError, UnknownReceiptError, UnknownStageError
 from voting.ledger.selectors import vote_by_receipt
@@ -51,14 +52,6 @@ from voting.otp.services import (
 
 logger = logging.getLogger(__name__)
 
-FIELD_ERROR_CODES = {
-    "phone": "bad_phone",
-    "code": "bad_code",
-    "stage": "bad_stage",
-    "employee_no": "bad_employee_no",
-    "voter_token": "bad_token",
-    "channel": "bad_channel",
-}
 _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,64}", re.ASCII)
 
 
@@ -68,16 +61,7 @@ def _error(code: str, detail: str) -> OpenApiExample:
 
 def validated(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     """The validated input, or ``BadInputError`` with the first bad field's code."""
-    if not isinstance(request.data, dict):
-        raise BadInputError("bad_request", _("The request body must be a JSON object."))
-    serializer = serializer_class(data=request.data)
-    if serializer.is_valid():
-        return dict(serializer.validated_data)
-    field, messages = next(iter(serializer.errors.items()))
-    message = messages[0] if isinstance(messages, list) and messages else messages
-    if field not in FIELD_ERROR_CODES:
-        raise BadInputError("bad_request", str(message))
-    raise BadInputError(FIELD_ERROR_CODES[field], f"{field}: {message}")
+    return validated_input(serializer_class, request.data)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -102,44 +86,6 @@ def idempotency_key(request: HttpRequest) -> str | None:
 class RateLimited(exceptions.Throttled):
     default_code = "rate_limited"
     default_detail = gettext_lazy("Too many requests. Please wait a moment and try again.")
-
-
-class VotingThrottle(SimpleRateThrottle):
-    """A per-IP courtesy throttle whose rate is read from ``VOTING_API_THROTTLE_RATES``.
-
-    It counts in the cache; if the cache (Redis) is down it lets the request through and
-    logs it (fail open: the database limits still hold).
-    """
-
-    scope = ""
-
-    def get_rate(self) -> str | None:
-        return settings.VOTING_API_THROTTLE_RATES.get(self.scope)
-
-    def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {
-            "scope": f"voting_{self.scope}",
-            "ident": self.get_ident(request),
-        }
-
-    def allow_request(self, request: Request, view: APIView) -> bool:
-        try:
-            return super().allow_request(request, view)
-        except Exception as exc:  # noqa: BLE001 -- a cache outage must not refuse voters
-            logger.warning("security: voting throttle failed open (%s)", type(exc).__name__)
-            return True
-
-
-class OtpThrottle(VotingThrottle):
-    scope = "otp"
-
-
-class VoteThrottle(VotingThrottle):
-    scope = "votes"
-
-
-class ReceiptThrottle(VotingThrottle):
-    scope = "receipts"
 
 
 class VotingApiView(APIView):
@@ -356,28 +302,28 @@ class CastVoteView(VotingApiView):
         tags=["voting"],
     )
     def post(self, request: Request) -> Response:
-        data = validated(CastVoteInputSerializer, request)
+        data = parse_vote_body(request.data)
         key = idempotency_key(request)
         common = {
-            "contestant_employee_no": data["employee_no"],
-            "channel": data.get("channel", "web"),
+            "contestant_employee_no": data.employee_no,
+            "channel": data.channel,
             "ip": client_ip(request),
             "user_agent": request.headers.get("User-Agent"),
             "idempotency_key": key,
         }
-        if "voter_token" in data:
-            session = read_voter_token(data["voter_token"])
+        if data.voter_token is not None:
+            session = read_voter_token(data.voter_token)
             result = cast_vote(
-                data["stage"],
+                data.stage,
                 voter_hash=session.voter_hash,
                 phone_masked=session.phone_masked,
                 **common,
             )
         else:
-            verified = cast_vote_with_otp(
-                data["stage"], phone=data["phone"], code=data["code"], **common
-            )
+            verified = cast_vote_with_otp(data.stage, phone=data.phone, code=data.code, **common)
             session, result = verified.session, verified.result
+        # The shape of CastVoteOutputSerializer (the schema above), built as a plain dict:
+        # every value is already the JSON type the schema names.
         body = {
             "vote_id": result.vote_id,
             "receipt_code": result.receipt_code,
@@ -387,7 +333,7 @@ class CastVoteView(VotingApiView):
             "phone_masked": session.phone_masked,
         }
         headers = {"Idempotent-Replayed": "true"} if result.replayed else None
-        return Response(CastVoteOutputSerializer(body).data, status=201, headers=headers)
+        return Response(body, status=201, headers=headers)
 
 
 class ReceiptView(VotingApiView):

@@ -308,9 +308,13 @@ def verify_otp(
 
 def issue_voter_token(session: VoterSession) -> str:
     """A signed, timestamped token for ``session`` (no writes). Valid for
-    ``VOTING_SESSION_MAX_AGE`` seconds; it holds the voter's hash and masked phone only."""
+    ``VOTING_SESSION_MAX_AGE`` seconds; it holds the voter's hash and masked phone only.
+
+    Not compressed: a hex hash barely compresses, and every vote answer carries a fresh
+    token, so zlib ran twice a vote for a few bytes (compressed tokens issued earlier are
+    still read)."""
     return signing.TimestampSigner(salt=_TOKEN_SALT).sign_object(
-        {"v": session.voter_hash, "m": session.phone_masked}, compress=True
+        {"v": session.voter_hash, "m": session.phone_masked}
     )
 
 

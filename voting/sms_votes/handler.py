@@ -24,8 +24,9 @@ Statements, inside the router's one transaction, a fixed number whatever the bat
 6. served customers: one lookup of the counted votes' (staff member, phone) pairs in
    their stage's window (``voting.ledger.served``; one per window when two stages are
    open at once); and the writes: the votes (``channel = sms``, ``is_served``,
-   ``provider_message_id = "<provider>:<id>"``), their +1 tally events (the rows
-   ``voting.tallies.record_tally_events`` writes) and the receipts (``vote_receipt`` /
+   ``provider_message_id = "<provider>:<id>"``) and their +1 tally events (the rows
+   ``voting.ledger.outbox.record_tally_events`` writes) — on PostgreSQL the ids drawn
+   first and one ``COPY`` each (``voting.ledger.sql.copy_rows``) —, and the receipts (``vote_receipt`` /
    ``vote_refused``, one ``queue_sms_bulk`` INSERT).
 
 On commit: the tally fold is woken (by task name, bounded, debounced).
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Model, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -76,6 +77,12 @@ from voting.ledger.rules import (
     remaining_from_usage,
 )
 from voting.ledger.served import served_voters
+from voting.ledger.sql import (
+    SMS_VOTE_COLUMNS,
+    TALLY_EVENT_COLUMNS,
+    copy_rows,
+    next_vote_ids,
+)
 from voting.models import TallyEvent, Vote, Voter
 from voting.sms_votes.keywords import SmsKind, parse_normalized
 
@@ -297,25 +304,6 @@ def _decide(
         )
 
 
-_VOTE_FIELDS = [
-    "stage",
-    "contestant",
-    "voter_hash",
-    "phone_masked",
-    "channel",
-    "ip_hash",
-    "ip_subnet_hash",
-    "user_agent_hash",
-    "cast_at",
-    "local_day",
-    "status",
-    "invalidated_reason",
-    "receipt_code",
-    "provider_message_id",
-    "is_served",
-]
-
-
 def _mark_served(ballots: list[_Ballot], *, now: dt.datetime) -> None:
     """Step 6: ``is_served`` of the batch's votes, by one served-customer lookup for the
     whole batch (one per stage window: two campaigns voting at once make two)."""
@@ -331,59 +319,74 @@ def _mark_served(ballots: list[_Ballot], *, now: dt.datetime) -> None:
         ballot.vote.is_served = pair in served
 
 
-def _insert_votes(votes: list[_NewVote]) -> None:
-    """Insert the batch's votes with fresh receipt codes and set their ids; a receipt
-    collision (unique, 2^-50 per pair) rolls back to the savepoint and retries."""
-    adapt_time = connection.ops.adapt_datetimefield_value
-    adapt_day = connection.ops.adapt_datefield_value
+def _vote_row(vote: _NewVote) -> tuple:
+    """A vote's values in ``SMS_VOTE_COLUMNS`` order, id first (no IP on the SMS channel:
+    no IP, subnet or browser key)."""
+    return (
+        *(vote.pk, vote.stage_id, vote.contestant_id, vote.voter_hash, vote.phone_masked),
+        *(VoteChannel.SMS, "", "", "", vote.cast_at, vote.local_day),
+        *(VoteStatus.VALID, "", vote.receipt_code, vote.provider_message_id, vote.is_served),
+    )
+
+
+def _insert_votes(votes: list[_NewVote], *, now: dt.datetime) -> None:
+    """Insert the batch's votes with fresh receipt codes, and their +1 tally events (the
+    rows ``voting.ledger.outbox.record_tally_events`` writes); sets the votes' ids.
+
+    PostgreSQL: the ids are drawn first, then one ``COPY`` for the votes and one for the
+    events. Elsewhere: one multi-row ``INSERT … RETURNING id`` and one for the events. A
+    receipt collision (unique, 2^-50 per pair) rolls back to the savepoint and retries
+    with new codes.
+    """
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        for vote, pk in zip(votes, next_vote_ids(len(votes)), strict=True):
+            vote.pk = pk
     for attempt in range(RECEIPT_INSERT_TRIES):
         for vote in votes:
             vote.receipt_code = new_receipt_code()
-        rows = [
-            [
-                vote.stage_id,
-                vote.contestant_id,
-                vote.voter_hash,
-                vote.phone_masked,
-                VoteChannel.SMS,
-                # No IP on the SMS channel: no IP, subnet or browser key.
-                "",
-                "",
-                "",
-                adapt_time(vote.cast_at),
-                adapt_day(vote.local_day),
-                VoteStatus.VALID,
-                "",
-                vote.receipt_code,
-                vote.provider_message_id,
-                vote.is_served,
-            ]
-            for vote in votes
-        ]
         try:
             with transaction.atomic():
-                ids = insert_rows(Vote, _VOTE_FIELDS, rows, tail="RETURNING id")
+                if postgres:
+                    copy_rows(Vote, SMS_VOTE_COLUMNS, [_vote_row(vote) for vote in votes])
+                else:
+                    _insert_votes_returning_ids(votes)
+                events = [
+                    (v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS, v.is_served, 1, now)
+                    for v in votes
+                ]
+                write = copy_rows if postgres else _insert_plain
+                write(TallyEvent, TALLY_EVENT_COLUMNS, events)
         except IntegrityError:
             if attempt == RECEIPT_INSERT_TRIES - 1:
                 raise
             continue
-        for vote, (pk,) in zip(votes, ids, strict=True):
-            vote.pk = pk
         return
 
 
-def _record_tally_events(votes: list[_NewVote], *, now: dt.datetime) -> None:
-    """The votes' +1 tally events (``voting.tallies.record_tally_events`` as one plain
-    INSERT: the same rows, without bulk_create's per-value compilation)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    insert_rows(
-        TallyEvent,
-        ["vote", "stage", "contestant", "channel", "is_served", "delta", "created_at"],
-        [
-            [v.pk, v.stage_id, v.contestant_id, VoteChannel.SMS, v.is_served, 1, stamp]
-            for v in votes
-        ],
-    )
+def _adapted(row: tuple) -> list:
+    """A row's times and days adapted for a plain ``INSERT`` (the portable path)."""
+    ops = connection.ops
+    return [
+        ops.adapt_datetimefield_value(value)
+        if isinstance(value, dt.datetime)
+        else ops.adapt_datefield_value(value)
+        if isinstance(value, dt.date)
+        else value
+        for value in row
+    ]
+
+
+def _insert_plain(model: type[Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
+    insert_rows(model, fields, [_adapted(row) for row in rows])
+
+
+def _insert_votes_returning_ids(votes: list[_NewVote]) -> None:
+    """The portable insert of the votes: the database assigns the ids."""
+    rows = [_adapted(_vote_row(vote)[1:]) for vote in votes]
+    ids = insert_rows(Vote, SMS_VOTE_COLUMNS[1:], rows, tail="RETURNING id")
+    for vote, (pk,) in zip(votes, ids, strict=True):
+        vote.pk = pk
 
 
 _REASONS = {
@@ -477,8 +480,7 @@ def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> None:
     _mark_served(ballots, now=now)
     votes = [b.vote for b in ballots if b.vote is not None]
     if votes:
-        _insert_votes(votes)
-        _record_tally_events(votes, now=now)
+        _insert_votes(votes, now=now)
         wake_tally_fold()
     _write_replies(ballots, now=now)
     for ballot in ballots:

@@ -6,8 +6,9 @@ How each was seen to fail with its guard removed:
   removed from the claim, the second delivery died with an IntegrityError (a 500 for
   the gateway, which would retry) instead of answering ``duplicate``;
 * the last vote of a limit by web and SMS at once (a known voter) — with the
-  ``select_for_update()`` of ``voting.inbound.ingest._lock_voters`` removed, 6 of 10
-  rounds counted both votes against a daily limit of 1.
+  ``select_for_update()`` of ``voting.sms_votes.handler._lock_voters`` removed, 6 of 10
+  rounds counted both votes against a daily limit of 1 (2 of 10 when shown again after
+  the ledger's indexes changed, with the web path's lock also turned into ``DO NOTHING``).
 """
 
 from collections.abc import Callable
