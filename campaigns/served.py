@@ -13,6 +13,11 @@ For the demo, ``evaluations`` also registers ``customers(staff_ids, *, start, en
 per_staff) -> [(staff_member_id, phone_hash, phone_masked)]``: customers those staff
 members served in the window, so ``voting``'s demo can let some of them vote.
 
+For the web vote, which decides in one ``SELECT`` on PostgreSQL, ``evaluations`` also
+registers ``served_sql(staff=, phone=, start=, end=) -> str``: the same question as an SQL
+boolean expression over the given SQL expressions, so the vote's one read answers it
+without a round trip of its own (``voting.ledger.sql``). Without it, the lookup is asked.
+
 The other way round, ``voting`` registers a *served vote counter*
 (``counter(stage) -> {contestant_id: served votes}``), so that the stage results, which
 ``campaigns`` computes, can show each candidate's served customers' votes.
@@ -29,9 +34,11 @@ ServedLookup = Callable[..., set[tuple[int, str]]]
 ServedVoteCounter = Callable[["Stage"], Mapping[int, int]]
 
 ServedCustomers = Callable[..., list[tuple[int, str, str]]]
+ServedSql = Callable[..., str]
 
 _lookup: list[ServedLookup] = []
 _customers: list[ServedCustomers] = []
+_sql: list[ServedSql] = []
 _counter: list[ServedVoteCounter] = []
 
 
@@ -43,9 +50,26 @@ def register_served_lookup(lookup: ServedLookup) -> None:
 
 
 def unregister_served_lookup() -> None:
-    """Remove the lookup and the customer list (used by tests)."""
+    """Remove the lookup, its SQL form and the customer list (used by tests)."""
     _lookup.clear()
     _customers.clear()
+    _sql.clear()
+
+
+def register_served_sql(render: ServedSql) -> None:
+    """Register the lookup's SQL form (same rules as ``register_served_lookup``)."""
+    if _sql and _sql[0] is not render:
+        raise ValueError("A served-customer SQL form is already registered.")
+    _sql[:] = [render]
+
+
+def served_sql(*, staff: str, phone: str, start: str, end: str) -> str | None:
+    """An SQL boolean expression: whether the phone hash ``phone`` had a transaction with
+    the staff member ``staff`` in ``[start, end)`` (all four are SQL expressions of the
+    caller's statement, never user input); ``None`` without a registered form."""
+    if not _sql:
+        return None
+    return _sql[0](staff=staff, phone=phone, start=start, end=end)
 
 
 def register_served_customers(customers: ServedCustomers) -> None:

@@ -2,7 +2,11 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.live import register_audience_lookup
-from campaigns.served import register_served_customers, register_served_lookup
+from campaigns.served import (
+    register_served_customers,
+    register_served_lookup,
+    register_served_sql,
+)
 from campaigns.signals import demo_campaign_seeded
 
 
@@ -45,6 +49,7 @@ class EvaluationsConfig(AppConfig):
         # templates and the rating-reply handler (after voting's keywords: a vote stays a vote).
         components.register()
         register_served_lookup(selectors.served_pairs)
+        register_served_sql(selectors.served_exists_sql)
         register_served_customers(selectors.served_customers)
         sending.register_templates()
         register_inbound_handler(

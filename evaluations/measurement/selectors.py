@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+from django.db import connection
 from django.db.models import Count, F, QuerySet, Sum, Window
 from django.db.models.functions import Rank
 
@@ -103,6 +104,24 @@ def served_pairs(
         .values_list("staff_member_id", "phone_hash")
     )
     return set(found) & pairs
+
+
+def served_exists_sql(*, staff: str, phone: str, start: str, end: str) -> str:
+    """``served_pairs`` for one pair as an SQL ``EXISTS`` over the caller's SQL expressions
+    (``campaigns.served.served_sql``): the web vote asks it inside its one read. Uses the
+    ``(phone_hash, served_at)`` index."""
+    meta = ServiceTransaction._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return "st." + quote(meta.get_field(name).column)
+
+    # Names from _meta and SQL expressions of the caller's own statement: no user input.
+    return (
+        f"EXISTS (SELECT 1 FROM {quote(meta.db_table)} AS st"  # noqa: S608
+        f" WHERE {column('phone_hash')} = {phone} AND {column('staff_member')} = {staff}"
+        f" AND {column('served_at')} >= {start} AND {column('served_at')} < {end})"
+    )
 
 
 def served_customers(

@@ -18,9 +18,10 @@ from campaigns.results import compute_stage_results
 from campaigns.served import (
     register_served_customers,
     register_served_lookup,
+    register_served_sql,
     unregister_served_lookup,
 )
-from evaluations.measurement.selectors import served_customers, served_pairs
+from evaluations.measurement.selectors import served_customers, served_exists_sql, served_pairs
 from staff.phones import parse_phone
 from tests.factories.measurement import ServiceTransactionFactory
 from tests.voting.conftest import VotingSetup
@@ -66,6 +67,7 @@ def without_evaluations() -> Iterator[None]:
     unregister_served_lookup()
     yield
     register_served_lookup(served_pairs)
+    register_served_sql(served_exists_sql)
     register_served_customers(served_customers)
 
 

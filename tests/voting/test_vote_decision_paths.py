@@ -88,6 +88,7 @@ def decisive(facts: VoteFacts) -> tuple:
         facts.is_staff if found else None,
         facts.usage if found else None,
         facts.original_id,
+        facts.weights if facts.limits is not None else None,
     )
 
 

@@ -52,12 +52,6 @@ def remaining_votes(
     return remaining_from_usage(stage, usage, with_candidate=contestant_id is not None)
 
 
-def stage_weights(stage_id: int) -> dict | None:
-    """The component weights of stage ``stage_id`` (one query by primary key), or ``None``
-    when there is no such stage."""
-    return Stage.objects.filter(pk=stage_id).values_list("weights", flat=True).first()
-
-
 def vote_by_receipt(code: str) -> Vote | None:
     """The vote with this receipt code (typed loosely), with its stage, campaign and
     candidate loaded; ``None`` if there is none. A malformed code costs no query."""
@@ -91,7 +85,9 @@ class VoteFacts:
     """What ``cast_vote`` decides on, read under the voter lock. ``limits`` is ``None``
     for an unknown stage, ``contestant_id`` for a candidate not ``in`` this stage;
     ``original_id`` is the vote of a repeated idempotency key or provider message id;
-    ``staff_member_id`` is the candidate's staff member (for the served-customer lookup)."""
+    ``staff_member_id`` is the candidate's staff member (for the served-customer lookup);
+    ``weights`` the stage's component weights (which channels it counts); ``is_served``
+    the served-customer answer when the read could ask it (PostgreSQL), else ``None``."""
 
     now: dt.datetime
     day: dt.date
@@ -104,6 +100,8 @@ class VoteFacts:
     usage: VoteUsage
     original_id: int | None
     staff_member_id: int | None = None
+    weights: dict | None = None
+    is_served: bool | None = None
 
 
 def read_facts_orm(
@@ -148,6 +146,7 @@ def read_facts_orm(
         else empty,
         original_id=original.pk if original is not None else None,
         staff_member_id=staff_member_id,
+        weights=stage.weights if stage is not None else None,
     )
 
 

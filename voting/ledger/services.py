@@ -39,7 +39,7 @@ from voting.ledger.rules import (
     remaining_from_usage,
     window_open,
 )
-from voting.ledger.selectors import VoteFacts, read_facts_orm, stage_weights, vote_usage
+from voting.ledger.selectors import VoteFacts, read_facts_orm, vote_usage
 from voting.ledger.served import served_voters
 from voting.ledger.sql import insert_vote_sql, lock_voter, read_facts_sql
 from voting.models import Vote
@@ -178,15 +178,6 @@ def _write_vote(fields: dict[str, object]) -> tuple[int, str]:
     return vote.pk, vote.receipt_code
 
 
-def refuse_unused_channel(stage: Stage | int, channel: str) -> None:
-    """Raise ``ChannelNotUsedError`` when ``stage``'s rules do not weight ``channel``
-    (``voting.ledger.rules``). A ``Stage`` instance is checked as loaded; an id costs one
-    query. An unknown stage passes: ``cast_vote`` refuses it as ``unknown_stage``."""
-    weights = stage.weights if isinstance(stage, Stage) else stage_weights(int(stage))
-    if weights is not None:
-        check_channel_used(weights, channel)
-
-
 def cast_vote(
     stage: Stage | int,
     *,
@@ -216,8 +207,9 @@ def cast_vote(
     database clock, a fresh receipt code, ``is_served`` from one served-customer lookup,
     ``voting.ledger.served``). The checks are ``decide_vote``.
 
-    Before all that, a channel the stage's rules do not weight is refused
-    (``refuse_unused_channel``, ``ChannelNotUsedError``). An audience vote at a live
+    First, a channel the stage's rules do not weight is refused (``ChannelNotUsedError``,
+    ``voting.ledger.rules.check_channel_used``, from the weights read with the facts; a
+    replayed request still gets its original answer). An audience vote at a live
     contest must then be for the contestant on stage, while the host has their turn open
     (``audience_refusal``).
 
@@ -238,7 +230,6 @@ def cast_vote(
     else:
         contestant_id = int(getattr(contestant, "pk", contestant))
     stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
-    refuse_unused_channel(stage, channel)
     with transaction.atomic():
         # The lock is its own statement, before the read: in READ COMMITTED every
         # statement sees what was committed before *it* started, so a read in a later
@@ -262,6 +253,8 @@ def cast_vote(
             return replay_vote(
                 original, stage_id=stage_id, contestant=contestant, employee_no=employee_no
             )
+        if facts.weights is not None:
+            check_channel_used(facts.weights, channel)
         remaining = decide_vote(facts)
         if channel == VoteChannel.AUDIENCE:
             refusal = audience_refusal(stage_id, facts.contestant_id)
@@ -280,7 +273,9 @@ def cast_vote(
             "local_day": facts.day,
             "idempotency_key": idempotency_key,
             "provider_message_id": provider_message_id,
-            "is_served": _is_served(facts, voter_hash),
+            "is_served": _is_served(facts, voter_hash)
+            if facts.is_served is None
+            else facts.is_served,
         }
         vote_id, receipt_code = _write_vote(fields)
         wake_tally_fold()

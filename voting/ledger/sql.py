@@ -14,6 +14,7 @@ the quoted column of that field, so a renamed column or table changes the SQL wi
 
 import functools
 import io
+import json
 import logging
 import time
 from typing import Any
@@ -24,6 +25,7 @@ from django.db.models import Model
 
 from campaigns.choices import ContestantStatus
 from campaigns.models import Contestant, Stage
+from campaigns.served import served_sql
 from staff.identifiers import is_digits
 from staff.models import StaffMember
 from voting.choices import VoteStatus
@@ -110,7 +112,7 @@ SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
            (SELECT {V.id} FROM {V} WHERE {V.channel} = %(channel)s
                 AND {V.provider_message_id} = %(message)s)
        ),
-       c.staff_member_id
+       c.staff_member_id, s.{S.weights}, {served}
 FROM (SELECT now() AS now) AS n
 LEFT JOIN {S} AS s ON s.{S.id} = %(stage)s
 LEFT JOIN LATERAL (
@@ -150,7 +152,7 @@ def read_facts_sql(
     else:
         by = "m.{M.employee_no} = %(no)s"
     alias = connection.alias
-    sql = _render(_FACTS_SQL, alias, candidate=_render(by, alias))
+    sql = _render(_FACTS_SQL, alias, candidate=_render(by, alias), served=_served(alias))
     params = {
         "stage": stage_id,
         "voter": voter_hash,
@@ -168,7 +170,8 @@ def read_facts_sql(
     (now, day, found_stage, status, opens_at, closes_at, per_day, per_stage, per_candidate) = row[
         :9
     ]
-    (found, is_staff, in_stage, today, for_candidate, original_id, staff_member_id) = row[9:]
+    (found, is_staff, in_stage, today, for_candidate, original_id, staff_member_id) = row[9:16]
+    weights, served = row[16:]
     return VoteFacts(
         now=now,
         day=day,
@@ -181,7 +184,24 @@ def read_facts_sql(
         usage=VoteUsage(stage=in_stage, today=today, candidate=for_candidate),
         original_id=original_id,
         staff_member_id=staff_member_id,
+        # Django reads jsonb as text on its own connections (its JSONField decodes it).
+        weights=json.loads(weights) if isinstance(weights, str) else weights,
+        is_served=served,
     )
+
+
+def _served(alias: str) -> str:
+    """The served-customer question inside the read (``campaigns.served.served_sql``): the
+    voter's phone and the candidate's staff member in the stage's window, ``[opens_at or
+    the beginning, closes_at or now)`` as ``voting.ledger.served.served_window`` has it;
+    ``NULL`` (asked after the read, ``voting.ledger.served``) without a registered form."""
+    expression = served_sql(
+        staff="c.staff_member_id",
+        phone="%(voter)s",
+        start=_render("COALESCE(s.{S.opens_at}, '-infinity'::timestamptz)", alias),
+        end=_render("COALESCE(s.{S.closes_at}, n.now)", alias),
+    )
+    return expression or "NULL::boolean"
 
 
 # The vote and its +1 tally event (voting.counting.tallies) in one statement: the
