@@ -84,12 +84,17 @@ def _should_send(task_name: str, debounce: float) -> bool:
 
 
 def _due(task_name: str, debounce: float) -> bool:
-    """Whether a wake-up of ``task_name`` would be sent now (a look only: claims nothing)."""
+    """Whether a wake-up of ``task_name`` would be sent now (a look only: claims nothing;
+    a wake-up not even scheduled is counted as ``paused`` or ``debounced``)."""
     now = time.monotonic()
     with _lock:
         if now < _paused_until:
+            _counts["paused"] += 1
             return False
-        return not debounce or now - _last_sent.get(task_name, -debounce - 1) >= debounce
+        if debounce and now - _last_sent.get(task_name, -debounce - 1) < debounce:
+            _counts["debounced"] += 1
+            return False
+        return True
 
 
 def _pause_after_failure() -> None:
