@@ -111,6 +111,8 @@ def seed() -> tuple[int, list[str]]:
         quota=10,
         status=StageStatus.OPEN,
         votes_per_day=3,
+        # A stage counts only the channels its rules weight (channel_not_used otherwise).
+        weights={"web_votes": "0.5", "sms_votes": "0.5"},
     )
     numbers = [str(EMPLOYEE_BASE + n) for n in range(CONTESTANTS)]
     for n, number in enumerate(numbers):

@@ -87,6 +87,8 @@ def seed() -> tuple[int, list[str], list[str]]:
         votes_per_day=0,
         votes_per_stage=0,
         votes_per_candidate=0,
+        # A stage counts only the channels its rules weight (channel_not_used otherwise).
+        weights={"web_votes": "0.5", "sms_votes": "0.5"},
     )
     numbers = [str(EMPLOYEE_BASE + n) for n in range(CONTESTANTS)]
     for n, number in enumerate(numbers):

@@ -170,7 +170,8 @@ REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's Redis cache, with one client per pool instead of one per call.
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": REDIS_URL,
             # A cache that is down must cost a request milliseconds, not a hang.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

@@ -157,7 +157,7 @@ def test_selector_serves_the_database_snapshot_when_redis_is_down(voting):
     snapshot = publish_stage_leaderboard(voting.stage)
     dead_redis = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
