@@ -6,7 +6,7 @@ public leaderboards under ``stages/<stage>/leaderboard/`` (``voting.views.leader
 from django.urls import path
 
 from voting.choices import VoteChannel
-from voting.views import leaderboards, votes
+from voting.views import leaderboards, links, receipts, votes
 
 app_name = "voting"
 
@@ -15,10 +15,10 @@ AUDIENCE = {"channel": VoteChannel.AUDIENCE}
 CANDIDATE = "<int:stage_id>/<str:employee_no>"
 
 urlpatterns = [
-    path("v/<int:stage_id>/<str:employee_no>/", votes.ShortLinkView.as_view(), name="short-link"),
-    path("vote/receipts/", votes.ReceiptLookupView.as_view(), name="receipt-lookup"),
-    path("vote/receipts/<str:code>/", votes.ReceiptDetailView.as_view(), name="receipt-detail"),
-    path("vote/live/<int:stage_id>/host/", votes.AudienceHostView.as_view(), name="audience-host"),
+    path("v/<int:stage_id>/<str:employee_no>/", links.ShortLinkView.as_view(), name="short-link"),
+    path("vote/receipts/", receipts.ReceiptLookupView.as_view(), name="receipt-lookup"),
+    path("vote/receipts/<str:code>/", receipts.ReceiptDetailView.as_view(), name="receipt-detail"),
+    path("vote/live/<int:stage_id>/host/", links.AudienceHostView.as_view(), name="audience-host"),
     path(f"vote/live/{CANDIDATE}/", votes.VoteStartView.as_view(), AUDIENCE, name="audience-start"),
     path(
         f"vote/live/{CANDIDATE}/code/", votes.VoteCodeView.as_view(), AUDIENCE, name="audience-code"
@@ -36,7 +36,7 @@ urlpatterns = [
     path(f"vote/{CANDIDATE}/code/", votes.VoteCodeView.as_view(), WEB, name="vote-code"),
     path(f"vote/{CANDIDATE}/resend/", votes.ResendCodeView.as_view(), WEB, name="vote-resend"),
     path(f"vote/{CANDIDATE}/cast/", votes.CastVoteView.as_view(), WEB, name="vote-cast"),
-    path(f"vote/{CANDIDATE}/poster/", votes.PosterView.as_view(), name="vote-poster"),
+    path(f"vote/{CANDIDATE}/poster/", links.PosterView.as_view(), name="vote-poster"),
     path(
         "stages/<int:stage_id>/leaderboard/",
         leaderboards.LeaderboardView.as_view(),
