@@ -154,23 +154,31 @@ def sms(batches: int) -> None:
 
 
 def _count_copies(log: StatementLog) -> None:
-    """Count the SMS handler's COPY statements too (they bypass the execute wrapper)."""
-    try:
-        from voting.sms_votes import handler
-    except ImportError:  # pragma: no cover -- the code of another commit
-        return
-    copy_rows = getattr(handler, "copy_rows", None)
-    if copy_rows is None:  # code before COPY: its statements all go through execute
-        return
+    """Count the batch path's COPY statements too (they bypass the execute wrapper): every
+    module that imported ``copy_rows`` gets a timed one."""
+    import importlib
 
-    def timed(model, fields, rows):
-        began = time.perf_counter()
-        copy_rows(model, fields, rows)
-        kind = f"COPY {model._meta.db_table}"
-        log.seconds[kind] += time.perf_counter() - began
-        log.count[kind] += 1
+    modules = []
+    for name in ("voting.sms_votes.handler", "campaigns.messaging.services"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # pragma: no cover -- the code of another commit
+            continue
+        if getattr(module, "copy_rows", None) is not None:  # code before COPY has none
+            modules.append(module)
 
-    handler.copy_rows = timed
+    def timed_copy(copy_rows):
+        def timed(model, fields, rows):
+            began = time.perf_counter()
+            copy_rows(model, fields, rows)
+            kind = f"COPY {model._meta.db_table}"
+            log.seconds[kind] += time.perf_counter() - began
+            log.count[kind] += 1
+
+        return timed
+
+    for module in modules:
+        module.copy_rows = timed_copy(module.copy_rows)
 
 
 _ROWS = 5000

@@ -31,7 +31,7 @@ from campaigns.messaging.models import OutboundSms
 from staff.audit import clean_reason
 from staff.phones import Phone
 from staff.services import Actor, record_audit_event
-from staff.sql import insert_rows
+from staff.sql import copy_rows, insert_rows
 from staff.wakeups import wake_on_commit
 
 # The sender task's registered name (``campaigns.messaging.tasks``): woken by name, so this
@@ -98,9 +98,10 @@ _BULK_FIELDS = [
 
 
 def queue_sms_bulk(requests: Sequence[SmsRequest], *, now: dt.datetime) -> int:
-    """``queue_sms`` for many messages at once: one plain multi-row ``INSERT`` in the
-    caller's transaction (no statement at all for none), due at ``now``. Returns the
-    number of rows written; sends nothing, wakes nothing."""
+    """``queue_sms`` for many messages at once: one statement in the caller's transaction
+    (``COPY`` on PostgreSQL, a multi-row ``INSERT`` elsewhere; none at all for no
+    requests), due at ``now``. Returns the number of rows written; sends nothing, wakes
+    nothing."""
     stamp = connection.ops.adapt_datetimefield_value(now)
     rows = [
         [
@@ -109,7 +110,8 @@ def queue_sms_bulk(requests: Sequence[SmsRequest], *, now: dt.datetime) -> int:
         ]
         for r in requests
     ]
-    insert_rows(OutboundSms, _BULK_FIELDS, rows)
+    write = copy_rows if connection.vendor == "postgresql" else insert_rows
+    write(OutboundSms, _BULK_FIELDS, rows)
     return len(rows)
 
 

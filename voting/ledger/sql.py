@@ -13,10 +13,8 @@ the quoted column of that field, so a renamed column or table changes the SQL wi
 """
 
 import functools
-import io
 import json
 import logging
-import time
 from typing import Any
 
 from django.conf import settings
@@ -289,36 +287,3 @@ def next_vote_ids(count: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(_NEXT_IDS_SQL, [Vote._meta.db_table, Vote._meta.pk.column, count])
         return [row[0] for row in cursor.fetchall()]
-
-
-def _copy_field(value: object) -> str:
-    """One value in COPY's text format: ``\\N`` for NULL; backslash, tab and line breaks
-    escaped (a gateway's message id is any text)."""
-    if value is None:
-        return "\\N"
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-        text = text.replace("\r", "\\r")
-    return text
-
-
-def copy_rows(model: type[Model], fields: tuple[str, ...], rows: list[tuple]) -> None:
-    """``COPY`` ``rows`` (values in ``fields`` order) into ``model``'s table (PostgreSQL),
-    from one in-memory buffer; runs in the caller's transaction."""
-    names = _Names(model)
-    columns = ", ".join(getattr(names, name) for name in fields)
-    buffer = io.StringIO()
-    buffer.writelines("\t".join(map(_copy_field, row)) + "\n" for row in rows)
-    buffer.seek(0)
-    sql = f"COPY {names} ({columns}) FROM STDIN"
-    began = time.monotonic()
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        # psycopg2's copy_expert, under Django's cursor wrapper (which has no COPY): errors
-        # are turned into Django's, and the statement is logged where Django logs queries
-        # (tests count statements by that log).
-        cursor.cursor.copy_expert(sql, buffer)
-    if connection.queries_logged:
-        connection.queries_log.append(
-            {"sql": f"{sql} -- {len(rows)} rows", "time": f"{time.monotonic() - began:.3f}"}
-        )

@@ -13,10 +13,10 @@ Statements, inside the router's one transaction, a fixed number whatever the bat
 
 1. candidates by employee number (one join of contestant, stage and staff member);
 2. staff members by the senders' phone hashes;
-3. voter rows: ``INSERT … ON CONFLICT DO NOTHING`` for every voter still in the running,
-   then ``SELECT … FOR UPDATE … ORDER BY voter_hash`` — the same per-voter row lock
-   ``cast_vote`` takes (``voting.otp.lock_voter``), so the web and SMS paths together
-   still hold every limit exactly;
+3. voter rows: one ``INSERT … ON CONFLICT DO UPDATE`` (of the key to itself) for every
+   voter still in the running, in ``voter_hash`` order — the same per-voter row lock
+   ``cast_vote`` takes (``voting.ledger.sql.lock_voter``), so the web and SMS paths
+   together still hold every limit exactly;
 4. usage: one ``GROUP BY`` of the ledger over those voters and stages (per stage, today,
    per candidate), read *after* the locks;
 5. then, in Python, every message in request order, counting the batch's own earlier
@@ -26,7 +26,7 @@ Statements, inside the router's one transaction, a fixed number whatever the bat
    open at once); and the writes: the votes (``channel = sms``, ``is_served``,
    ``provider_message_id = "<provider>:<id>"``) and their +1 tally events (the rows
    ``voting.ledger.outbox.record_tally_events`` writes) — on PostgreSQL the ids drawn
-   first and one ``COPY`` each (``voting.ledger.sql.copy_rows``) —, and the receipts (``vote_receipt`` /
+   first and one ``COPY`` each (``staff.sql.copy_rows``) —, and the receipts (``vote_receipt`` /
    ``vote_refused``, one ``queue_sms_bulk`` INSERT).
 
 On commit: the tally fold is woken (by task name, bounded, debounced).
@@ -63,7 +63,7 @@ from campaigns.messaging.services import SmsRequest, queue_sms_bulk
 from campaigns.messaging.templates import render_sms
 from campaigns.models import Contestant, Stage
 from staff.models import StaffMember
-from staff.sql import insert_rows
+from staff.sql import copy_rows, insert_rows
 from voting.choices import SmsTemplate, VoteChannel, VoteStatus
 from voting.exceptions import LimitReachedError
 from voting.ledger.outbox import wake_tally_fold
@@ -77,12 +77,7 @@ from voting.ledger.rules import (
     remaining_from_usage,
 )
 from voting.ledger.served import served_voters
-from voting.ledger.sql import (
-    SMS_VOTE_COLUMNS,
-    TALLY_EVENT_COLUMNS,
-    copy_rows,
-    next_vote_ids,
-)
+from voting.ledger.sql import SMS_VOTE_COLUMNS, TALLY_EVENT_COLUMNS, next_vote_ids
 from voting.models import TallyEvent, Vote, Voter
 from voting.sms_votes.keywords import SmsKind, parse_normalized
 
@@ -210,21 +205,18 @@ def _exclude_staff(ballots: list[_Ballot]) -> None:
 
 
 def _lock_voters(voter_hashes: list[str], *, now: dt.datetime) -> None:
-    """Step 3: create missing voter rows, then lock them all in ``voter_hash`` order."""
+    """Step 3: create the missing voter rows and lock every one, in ``voter_hash`` order,
+    in one statement: ``INSERT … ON CONFLICT DO UPDATE`` of the key to itself, whose no-op
+    update of an existing row takes the lock ``cast_vote``'s ``lock_voter`` takes."""
     if not voter_hashes:
         return
     stamp = connection.ops.adapt_datetimefield_value(now)
+    column = connection.ops.quote_name(Voter._meta.get_field("voter_hash").column)
     insert_rows(
         Voter,
         ["voter_hash", "created_at"],
         [[voter_hash, stamp] for voter_hash in voter_hashes],
-        tail="ON CONFLICT (voter_hash) DO NOTHING",
-    )
-    list(
-        Voter.objects.select_for_update()
-        .filter(voter_hash__in=voter_hashes)
-        .order_by("voter_hash")
-        .values_list("pk", flat=True)
+        tail=f"ON CONFLICT ({column}) DO UPDATE SET {column} = excluded.{column}",
     )
 
 
