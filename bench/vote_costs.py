@@ -2,7 +2,7 @@
 vote and per SMS batch, and what each ledger index costs an inserted row.
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/service_star_bench_<new> \\
-      .venv/bin/python bench/vote_costs.py [--votes 2000] [--batches 5] [--profile FILE]
+      .venv/bin/python bench/vote_costs.py [--votes 2000] [--batches 5] [--profile FILE] [--profile-sms FILE]
 
 In one process, on a fresh database (created and migrated here, deleted rows after):
 
@@ -120,14 +120,21 @@ def web(votes: int, profile: str | None) -> None:
     wall = time.perf_counter() - began
     _table("web vote, POST /api/votes/", log, votes - 50, "vote", wall)
     if profiler:
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(40)
-        Path(profile).write_text(out.getvalue())
-        print(f"(profile with cProfile's overhead: {profile})")
+        _write_profile(profiler, profile)
     vote_ingest.cleanup()
 
 
-def sms(batches: int) -> None:
+def _write_profile(profiler: cProfile.Profile, path: str) -> None:
+    """The top functions by own time, then by cumulative time, as text in ``path``."""
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(60)
+    Path(path).write_text(out.getvalue())
+    print(f"(profile with cProfile's overhead: {path})")
+
+
+def sms(batches: int, profile: str | None) -> None:
     from django.db import connection
 
     import bench.sms_ingest as sms_ingest
@@ -142,12 +149,19 @@ def sms(batches: int) -> None:
     log = StatementLog()
     counted = 0
     _count_copies(log)
+    profiler = cProfile.Profile() if profile else None
     began = time.perf_counter()
     with connection.execute_wrapper(log):
+        if profiler:
+            profiler.enable()
         for payload in payloads[1:]:
             results = route_sms_batch(generic_messages({"messages": payload}), provider="generic")
             counted += sum(result.status == "counted" for result in results)
+        if profiler:
+            profiler.disable()
     wall = time.perf_counter() - began
+    if profiler:
+        _write_profile(profiler, profile)
     _table("SMS batch, route_sms_batch (1,000 messages)", log, batches, "batch", wall)
     print(f"votes counted: {counted:,} ({counted / wall:,.0f} votes/s in this one process)")
     sms_ingest.cleanup()
@@ -266,6 +280,7 @@ def main() -> None:
     parser.add_argument("--votes", type=int, default=2000)
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--profile", default=None, help="write a cProfile of the web votes")
+    parser.add_argument("--profile-sms", default=None, help="write a cProfile of the batches")
     args = parser.parse_args()
     env = bench_env(HOST, SMS_INBOUND_SECRET="bench-only-sms-inbound-secret")
     os.environ.update(env)
@@ -280,7 +295,7 @@ def main() -> None:
     settings.WAKEUPS_ENABLED = True  # as in production: the debounced wake-up is per request
     print(f"database {env['DATABASE_URL'].rsplit('/', 1)[1]}, load {os.getloadavg()[0]:.2f}")
     web(args.votes, args.profile)
-    sms(args.batches)
+    sms(args.batches, args.profile_sms)
     indexes()
 
 
