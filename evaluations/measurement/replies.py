@@ -35,6 +35,7 @@ replies in concurrent batches rate it once: the second is ``rating_late``).
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -118,7 +119,7 @@ def _answer(item: InboundItem, status: str, reply: str, code: str = "") -> None:
     item.status, item.reply, item.code, item.handled_by = status, reply, code, HANDLER_NAME
 
 
-def _opt_out(items: list[InboundItem], *, now: dt.datetime) -> None:
+def _write_opt_outs(items: list[InboundItem], *, now: dt.datetime) -> None:
     phones = {item.phone.hash: item.phone.masked for item in items}
     RatingOptOut.objects.bulk_create(
         [RatingOptOut(phone_hash=h, phone_masked=m, created_at=now) for h, m in phones.items()],
@@ -127,6 +128,16 @@ def _opt_out(items: list[InboundItem], *, now: dt.datetime) -> None:
     RatingInvitation.objects.filter(
         phone_hash__in=phones, status=InvitationStatus.SCHEDULED
     ).update(status=InvitationStatus.SKIPPED, skip_reason="opted_out", phone_e164="")
+
+
+def _write_ratings(ratings: list[tuple[InboundItem, Rating]], answered: list[int]) -> None:
+    created = Rating.objects.bulk_create([rating for _item, rating in ratings])
+    for (item, _rating), row in zip(ratings, created, strict=True):
+        item.outcome_ref = row.pk
+    RatingInvitation.objects.filter(pk__in=answered).update(status=InvitationStatus.ANSWERED)
+
+
+def _answer_opt_outs(items: list[InboundItem]) -> None:
     for item in items:
         with translation.override(item.language or settings.LANGUAGE_CODE):
             _answer(
@@ -136,23 +147,49 @@ def _opt_out(items: list[InboundItem], *, now: dt.datetime) -> None:
             )
 
 
-def handle_rating_replies(items: list[InboundItem], *, now: dt.datetime) -> None:
-    """Decide the batch's rating replies and opt-outs (module docstring), set-based.
+def handle_rating_replies(
+    items: list[InboundItem], *, now: dt.datetime
+) -> Callable[[], None] | None:
+    """Decide the batch's rating replies and opt-outs (module docstring), set-based;
+    return the writes (the router's handler contract), or ``None`` for none.
 
-    Statements: one locked read of the senders' invitations, then at most one insert of
-    ratings, one update of invitations, one insert of opt-outs and one update of their
-    scheduled invitations. Leaves every message it does not understand to the next handler.
+    Statements: deciding, one locked read of the senders' invitations (their lock orders
+    two replies to one invitation); writing, at most one insert of ratings, one update of
+    invitations, one insert of opt-outs and one update of their scheduled invitations.
+    Leaves every message it does not understand to the next handler.
     """
     parsed = {id(item): parse_rating_reply(item.text) for item in items if item.phone}
     opt_outs = [item for item in items if (p := parsed.get(id(item))) and p.kind == "opt_out"]
-    if opt_outs:
-        _opt_out(opt_outs, now=now)
+    _answer_opt_outs(opt_outs)
     candidates = [item for item in items if item.phone and item not in opt_outs]
-    if not candidates:
-        return
+    ratings: list[tuple[InboundItem, Rating]] = []
+    answered: list[int] = []
+    if candidates:
+        _decide_ratings(candidates, parsed, ratings, answered, now=now)
+    if not opt_outs and not ratings:
+        return None
+
+    def write() -> None:
+        if opt_outs:
+            _write_opt_outs(opt_outs, now=now)
+        if ratings:
+            _write_ratings(ratings, answered)
+
+    return write
+
+
+def _decide_ratings(
+    candidates: list[InboundItem],
+    parsed: dict[int, ParsedReply | None],
+    ratings: list[tuple[InboundItem, Rating]],
+    answered: list[int],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Answer each sender's reply against their latest invitation (locked); the accepted
+    ratings are added to ``ratings`` and their invitations to ``answered``."""
     latest = _latest_invitations({item.phone.hash for item in candidates}, now=now)
     window = dt.timedelta(hours=settings.EVALUATIONS_REPLY_WINDOW_HOURS)
-    ratings, answered = [], []
     for item in candidates:
         reply, invitation = parsed.get(id(item)), latest.get(item.phone.hash)
         is_open = (
@@ -217,8 +254,3 @@ def handle_rating_replies(items: list[InboundItem], *, now: dt.datetime) -> None
                 _("[Service Star] Thank you for your rating of %(score)s.")
                 % {"score": reply.score},
             )
-    if ratings:
-        created = Rating.objects.bulk_create([rating for _item, rating in ratings])
-        for (item, _rating), row in zip(ratings, created, strict=True):
-            item.outcome_ref = row.pk
-        RatingInvitation.objects.filter(pk__in=answered).update(status=InvitationStatus.ANSWERED)

@@ -1,7 +1,7 @@
 """The SMS vote handler: decides a batch's vote messages set-based.
 
 Registered with the inbound router (``campaigns.messaging.inbound.router``) as ``votes``
-at ``KEYWORD_ORDER``. The router hands over the batch's claimed, undecided messages; this
+at ``KEYWORD_ORDER``. The router hands over the batch's new, undecided messages; this
 handler takes those whose text is a vote (``keywords``), leaves the rest for the next
 handler (or the help reply), and applies exactly the rules of the web path
 (``voting.services.cast_vote``): the stage window by the database clock
@@ -9,30 +9,36 @@ handler (or the help reply), and applies exactly the rules of the web path
 with the sender's phone hash), and the limits per stage, per Asia/Shanghai day and per
 candidate (``check_vote_limits``; invalidated votes count).
 
-Statements, inside the router's one transaction, a fixed number whatever the batch size:
+Statements, inside the router's one transaction, a fixed number whatever the batch size.
+Deciding (``handle_vote_messages``; no writes but the voter rows' lock):
 
 1. candidates by employee number (one join of contestant, stage and staff member);
 2. staff members by the senders' phone hashes;
-3. voter rows: one ``INSERT … ON CONFLICT DO UPDATE`` (of the key to itself) for every
-   voter still in the running, in ``voter_hash`` order — the same per-voter row lock
+3. usage: one ``GROUP BY`` of the ledger over the voters and stages (per stage, today,
+   per candidate), as committed — no lock yet;
+4. then, in Python, every message in request order, counting the batch's own earlier
+   votes into the usage; served customers: one lookup of the counted votes' (staff
+   member, phone) pairs in their stage's window (``voting.ledger.served``; one per window
+   when two stages are open at once); the votes' ids (PostgreSQL: drawn from the
+   sequence) and receipt codes; the replies;
+5. the voters with a vote to count: their rows created and locked in one ``INSERT … ON
+   CONFLICT DO UPDATE`` in ``voter_hash`` order — the same per-voter row lock
    ``cast_vote`` takes (``voting.ledger.sql.lock_voter``), so the web and SMS paths
-   together still hold every limit exactly;
-4. usage: one ``GROUP BY`` of the ledger over those voters and stages (per stage, today,
-   per candidate), read *after* the locks;
-5. then, in Python, every message in request order, counting the batch's own earlier
-   votes into the usage;
-6. served customers: one lookup of the counted votes' (staff member, phone) pairs in
-   their stage's window (``voting.ledger.served``; one per window when two stages are
-   open at once); and the writes: the votes (``channel = sms``, ``is_served``,
-   ``provider_message_id = "<provider>:<id>"``) and their +1 tally events (the rows
-   ``voting.ledger.outbox.record_tally_events`` writes) — on PostgreSQL the ids drawn
-   first and one ``COPY`` each (``staff.sql.copy_rows``) —, and the receipts (``vote_receipt`` /
-   ``vote_refused``, one ``queue_sms_bulk`` INSERT).
+   together still hold every limit exactly —, and their usage read again under the lock.
+   Only if it moved is the batch decided again (step 4, on the locked counts). A
+   refusal needs no lock: counts only grow, so a limit reached in committed votes stays
+   reached, and a voter past their limit is never locked.
+
+Writing (the writer it returns, once the router has recorded the messages): the votes
+(``channel = sms``, ``is_served``, ``provider_message_id = "<provider>:<id>"``) and their
++1 tally events (the rows ``voting.ledger.outbox.record_tally_events`` writes) — on
+PostgreSQL one ``COPY`` each (``staff.sql.copy_rows``) —, and the receipts
+(``vote_receipt`` / ``vote_refused``, one ``queue_sms_bulk`` statement).
 
 On commit: the tally fold is woken (by task name, bounded, debounced).
 
-Lock order: the router's message-id claims first, then voter rows in ``voter_hash``
-order. ``cast_vote`` takes one voter row and nothing before it.
+Lock order: voter rows in ``voter_hash`` order, then the router's message ids.
+``cast_vote`` takes one voter row and nothing before it.
 
 Stage choice: an SMS names only an employee number. The vote goes to the one stage that
 accepts votes now, counts SMS votes (its rules weight them, ``channel_used``) and has that
@@ -47,6 +53,7 @@ Celery, never in the request) and the same text as the reply, in the sender's la
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +145,7 @@ def _ballots(items: list[InboundItem]) -> list[_Ballot]:
 
 
 def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
-    """Step 1: the one contestant each vote is for, or the refusal (module docstring)."""
+    """The one contestant each vote is for, or the refusal (module docstring)."""
     numbers = {b.employee_no for b in ballots if b.employee_no and not b.status}
     if not numbers:
         return
@@ -191,7 +198,7 @@ def _resolve_candidates(ballots: list[_Ballot], *, now: dt.datetime) -> None:
 
 
 def _exclude_staff(ballots: list[_Ballot]) -> None:
-    """Step 2: a staff member's phone cannot vote (active or not, as on the web)."""
+    """A staff member's phone cannot vote (active or not, as on the web)."""
     hashes = {b.item.phone.hash for b in ballots if b.contestant}
     if not hashes:
         return
@@ -205,7 +212,7 @@ def _exclude_staff(ballots: list[_Ballot]) -> None:
 
 
 def _lock_voters(voter_hashes: list[str], *, now: dt.datetime) -> None:
-    """Step 3: create the missing voter rows and lock every one, in ``voter_hash`` order,
+    """Create the missing voter rows and lock every one, in ``voter_hash`` order,
     in one statement: ``INSERT … ON CONFLICT DO UPDATE`` of the key to itself, whose no-op
     update of an existing row takes the lock ``cast_vote``'s ``lock_voter`` takes."""
     if not voter_hashes:
@@ -220,10 +227,12 @@ def _lock_voters(voter_hashes: list[str], *, now: dt.datetime) -> None:
     )
 
 
-def _usage(
-    voter_hashes: list[str], stage_ids: set[int], *, day: dt.date
-) -> tuple[dict[tuple[str, int], list[int]], dict[tuple[str, int, int], int]]:
-    """Step 4: ledger rows per (voter, stage) as ``[in stage, today]`` and per
+# Ledger rows per (voter, stage) as ``[in stage, today]`` and per (voter, stage, contestant).
+_Usage = tuple[dict[tuple[str, int], list[int]], dict[tuple[str, int, int], int]]
+
+
+def _usage(voter_hashes: list[str], stage_ids: set[int], *, day: dt.date) -> _Usage:
+    """Ledger rows per (voter, stage) as ``[in stage, today]`` and per
     (voter, stage, contestant), valid or not (an invalidation refunds nothing)."""
     per_stage: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     per_candidate: dict[tuple[str, int, int], int] = defaultdict(int)
@@ -243,6 +252,34 @@ def _usage(
     return per_stage, per_candidate
 
 
+def _usage_of(usage: _Usage, voters: set[str] | None = None) -> _Usage:
+    """A copy of ``usage`` (``_decide`` counts the batch's votes into what it is given),
+    only of ``voters`` if given."""
+    per_stage, per_candidate = usage
+    stage_copy: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    candidate_copy: dict[tuple[str, int, int], int] = defaultdict(int)
+    for key, counts in per_stage.items():
+        if voters is None or key[0] in voters:
+            stage_copy[key] = list(counts)
+    for key, count in per_candidate.items():
+        if voters is None or key[0] in voters:
+            candidate_copy[key] = count
+    return stage_copy, candidate_copy
+
+
+def _with_locked(seen: _Usage, locked: _Usage, voters: set[str]) -> _Usage | None:
+    """The usage to decide on once ``voters`` are locked: ``None`` when their locked counts
+    are what was seen (the decision stands), else ``seen`` with theirs replaced."""
+    mine = _usage_of(seen, voters)
+    if (dict(mine[0]), dict(mine[1])) == (dict(locked[0]), dict(locked[1])):
+        return None
+    others = {key[0] for key in seen[0]} - voters
+    merged = _usage_of(seen, others)
+    merged[0].update(_usage_of(locked)[0])
+    merged[1].update(locked[1])
+    return merged
+
+
 def _decide(
     ballots: list[_Ballot],
     per_stage: dict[tuple[str, int], list[int]],
@@ -251,7 +288,8 @@ def _decide(
     now: dt.datetime,
     day: dt.date,
 ) -> None:
-    """Step 5: the limits, message by message in request order, then the vote rows."""
+    """The limits, message by message in request order, then the vote rows (counting each
+    vote into ``per_stage`` and ``per_candidate``)."""
     for ballot in ballots:
         if ballot.contestant is None or ballot.status:
             continue
@@ -297,7 +335,7 @@ def _decide(
 
 
 def _mark_served(ballots: list[_Ballot], *, now: dt.datetime) -> None:
-    """Step 6: ``is_served`` of the batch's votes, by one served-customer lookup for the
+    """``is_served`` of the batch's votes, by one served-customer lookup for the
     whole batch (one per stage window: two campaigns voting at once make two)."""
     counted = [b for b in ballots if b.vote is not None]
     pairs = [
@@ -321,22 +359,32 @@ def _vote_row(vote: _NewVote) -> tuple:
     )
 
 
-def _insert_votes(votes: list[_NewVote], *, now: dt.datetime) -> None:
-    """Insert the batch's votes with fresh receipt codes, and their +1 tally events (the
-    rows ``voting.ledger.outbox.record_tally_events`` writes); sets the votes' ids.
-
-    PostgreSQL: the ids are drawn first, then one ``COPY`` for the votes and one for the
-    events. Elsewhere: one multi-row ``INSERT … RETURNING id`` and one for the events. A
-    receipt collision (unique, 2^-50 per pair) rolls back to the savepoint and retries
-    with new codes.
-    """
-    postgres = connection.vendor == "postgresql"
-    if postgres:
+def _number(votes: list[_NewVote]) -> None:
+    """Each vote's receipt code and, on PostgreSQL, its id (drawn from the ledger's
+    sequence in one statement; ids drawn and not used leave a gap, as a rolled-back insert
+    does): the router records them with the messages before the votes are written."""
+    if connection.vendor == "postgresql" and votes:
         for vote, pk in zip(votes, next_vote_ids(len(votes)), strict=True):
             vote.pk = pk
+    for vote in votes:
+        vote.receipt_code = new_receipt_code()
+
+
+def _insert_votes(votes: list[_NewVote], *, now: dt.datetime) -> bool:
+    """Insert the batch's votes and their +1 tally events (the rows
+    ``voting.ledger.outbox.record_tally_events`` writes); True if a vote's id or receipt
+    code is not the one numbered before (the replies then say the new ones).
+
+    PostgreSQL: one ``COPY`` for the votes (ids numbered before) and one for the events.
+    Elsewhere: one multi-row ``INSERT … RETURNING id`` and one for the events. A receipt
+    collision (unique, 2^-50 per pair) rolls back to the savepoint and retries with new
+    codes.
+    """
+    postgres = connection.vendor == "postgresql"
     for attempt in range(RECEIPT_INSERT_TRIES):
-        for vote in votes:
-            vote.receipt_code = new_receipt_code()
+        if attempt:
+            for vote in votes:
+                vote.receipt_code = new_receipt_code()
         try:
             with transaction.atomic():
                 if postgres:
@@ -353,7 +401,8 @@ def _insert_votes(votes: list[_NewVote], *, now: dt.datetime) -> None:
             if attempt == RECEIPT_INSERT_TRIES - 1:
                 raise
             continue
-        return
+        return attempt > 0 or not postgres
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _adapted(row: tuple) -> list:
@@ -408,8 +457,9 @@ def receipt_labels(term: str) -> list[str]:
 _RECEIPT_MARK = "\x00receipt\x00"
 
 
-def _write_replies(ballots: list[_Ballot], *, now: dt.datetime) -> None:
-    """Render every reply in the voter's language and queue the receipts (one INSERT).
+def _render_replies(ballots: list[_Ballot]) -> list[SmsRequest]:
+    """Render every reply in the voter's language, set each item's outcome, and return the
+    receipts to queue.
 
     Each text is rendered once per batch and kept: a receipt per (candidate, votes left,
     language) with a mark where its receipt code goes, a refusal per (reason, language).
@@ -445,38 +495,76 @@ def _write_replies(ballots: list[_Ballot], *, now: dt.datetime) -> None:
             item.reply, reason = texts[key]
             params = {"reason": reason}
             receipts.append(SmsRequest(item.phone, SmsTemplate.VOTE_REFUSED, params, language))
-    queue_sms_bulk(receipts, now=now)
-
-
-def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> None:
-    """Decide the vote messages among ``items`` (the router's handler contract).
-
-    Writes, in the router's transaction (module docstring for the steps and the lock
-    order): the counted ``Vote`` rows (``channel = sms``) with their +1 ``TallyEvent``
-    rows, and one pending receipt SMS per counted or refused vote. Sets each vote item's
-    ``status``, ``code``, ``reply``, ``outcome_ref`` (the vote id) and ``outcome_label``
-    (its receipt code). Locks the voters' rows until commit. Queues on commit: a wake-up
-    of the tally fold. Leaves texts that are not votes undecided.
-    """
-    ballots = _ballots(items)
-    if not ballots:
-        return
-    day = local_day(now)
-    _resolve_candidates(ballots, now=now)
-    _exclude_staff(ballots)
-    voters = sorted({b.item.phone.hash for b in ballots if b.contestant is not None})
-    _lock_voters(voters, now=now)
-    stage_ids = {b.contestant.stage_id for b in ballots if b.contestant is not None}
-    per_stage, per_candidate = _usage(voters, stage_ids, day=day)
-    _decide(ballots, per_stage, per_candidate, now=now, day=day)
-    _mark_served(ballots, now=now)
-    votes = [b.vote for b in ballots if b.vote is not None]
-    if votes:
-        _insert_votes(votes, now=now)
-        wake_tally_fold()
-    _write_replies(ballots, now=now)
-    for ballot in ballots:
-        item = ballot.item
         item.status, item.code = ballot.status, ballot.code
         if ballot.vote is not None:
             item.outcome_ref, item.outcome_label = ballot.vote.pk, ballot.vote.receipt_code
+    return receipts
+
+
+def _prepare_writes(ballots: list[_Ballot], *, now: dt.datetime) -> list[_NewVote]:
+    """What the decision writes: served votes marked, votes numbered, replies rendered and
+    the items' outcomes set; returns the votes."""
+    _mark_served(ballots, now=now)
+    votes = [b.vote for b in ballots if b.vote is not None]
+    _number(votes)
+    return votes
+
+
+def _undo(ballots: list[_Ballot]) -> None:
+    """Forget the limit decisions of ``ballots`` (to decide them again)."""
+    for ballot in ballots:
+        ballot.status = ballot.code = ballot.reason = ""
+        ballot.vote, ballot.params = None, {}
+
+
+def handle_vote_messages(
+    items: list[InboundItem], *, now: dt.datetime
+) -> Callable[[], None] | None:
+    """Decide the vote messages among ``items`` (the router's handler contract); return
+    the writes, or ``None`` when no text was a vote.
+
+    Decides on the ledger as committed, then locks the voters that have a vote to count
+    and reads their usage again: only if it moved (a vote of theirs committed meanwhile,
+    by the web or another batch) is the batch decided again on it. A refusal needs no
+    lock: counts only grow, so a limit reached in committed votes stays reached. The
+    voter locks are thus held only from that re-read to commit — the writes — while
+    everything else runs before, and a voter past their limit is never locked.
+
+    Sets each vote item's ``status``, ``code``, ``reply``, ``outcome_ref`` (the vote id)
+    and ``outcome_label`` (its receipt code). The writes (module docstring): the counted
+    ``Vote`` rows (``channel = sms``) with their +1 ``TallyEvent`` rows, one pending
+    receipt SMS per counted or refused vote, and on commit a wake-up of the tally fold.
+    Leaves texts that are not votes undecided.
+    """
+    ballots = _ballots(items)
+    if not ballots:
+        return None
+    day = local_day(now)
+    _resolve_candidates(ballots, now=now)
+    _exclude_staff(ballots)
+    voting = [b for b in ballots if b.contestant is not None]
+    voters = sorted({b.item.phone.hash for b in voting})
+    stage_ids = {b.contestant.stage_id for b in voting}
+    seen = _usage(voters, stage_ids, day=day)
+    _decide(voting, *_usage_of(seen), now=now, day=day)
+    votes = _prepare_writes(ballots, now=now)
+    counting = sorted({vote.voter_hash for vote in votes})
+    moved = None
+    if counting:
+        _lock_voters(counting, now=now)
+        moved = _with_locked(seen, _usage(counting, stage_ids, day=day), set(counting))
+    if moved is not None:
+        _undo(voting)
+        _decide(voting, *moved, now=now, day=day)
+        votes = _prepare_writes(ballots, now=now)
+    receipts = _render_replies(ballots)
+
+    def write() -> None:
+        nonlocal receipts
+        if votes:
+            if _insert_votes(votes, now=now):
+                receipts = _render_replies(ballots)
+            wake_tally_fold()
+        queue_sms_bulk(receipts, now=now)
+
+    return write

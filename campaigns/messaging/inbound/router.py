@@ -1,5 +1,5 @@
-"""The inbound SMS router: one batch of gateway messages, claimed once, offered to the
-handlers the upper apps registered, every outcome recorded.
+"""The inbound SMS router: one batch of gateway messages, offered to the handlers the upper
+apps registered, every message recorded once with its outcome.
 
 Handlers. An app that understands some inbound texts registers a handler in its
 ``AppConfig.ready()``::
@@ -7,21 +7,28 @@ Handlers. An app that understands some inbound texts registers a handler in its
     register_inbound_handler("votes", handle_vote_messages, order=KEYWORD_ORDER,
                              help_text=vote_help_text, find_labels=receipt_labels)
 
-* ``handler(items, *, now)`` receives the batch's claimed, still-undecided items (a
-  list of ``InboundItem``, in request order) and the database time that decides the whole
-  batch. Each item carries the message, the sender's parsed ``phone``, the normalised
-  ``text`` (``inbound.text.normalize_sms``; ``""`` for a text too long to be anything),
-  the ``provider`` and the sender's reply ``language``. The handler decides the items it
-  understands by setting ``status`` (``counted``, ``refused``, ``evaluation`` or
-  ``help``), ``reply`` (the text returned to the gateway and stored), optionally
-  ``code`` (a refusal code), ``outcome_ref`` (the id of its own row, e.g. the vote) and
-  ``outcome_label`` (a short, non-personal reference for the admin, e.g. a receipt code).
-  It leaves every other item untouched, for the next handler.
+* ``handler(items, *, now)`` receives the batch's still-undecided items that are not
+  deliveries seen before (a list of ``InboundItem``, in request order) and the database
+  time that decides the whole batch. Each item carries the message, the sender's parsed
+  ``phone``, the normalised ``text`` (``inbound.text.normalize_sms``; ``""`` for a text
+  too long to be anything), the ``provider`` and the sender's reply ``language``. The
+  handler decides the items it understands by setting ``status`` (``counted``,
+  ``refused``, ``evaluation`` or ``help``), ``reply`` (the text returned to the gateway
+  and stored), optionally ``code`` (a refusal code), ``outcome_ref`` (the id of its own
+  row, e.g. the vote) and ``outcome_label`` (a short, non-personal reference for the
+  admin, e.g. a receipt code). It leaves every other item untouched, for the next handler.
+* **Decide, then write.** The handler takes its locks and reads while deciding, and
+  returns its writes as a callable (or ``None`` when it has nothing to write): the router
+  calls it once the batch's messages are recorded as this delivery's own (step 5). Until
+  then it may be asked to decide again, with fewer items (step 5), so deciding must
+  write nothing. A writer may still change an item's outcome (an id only the insert
+  assigns): the router records the change.
 * It works set-based on the whole list: a fixed number of statements whatever the batch
   size, inside the batch's one transaction (it must not commit or open its own; it may
   use savepoints). SMS it wants sent (receipts) it queues with
-  ``services.queue_sms_bulk`` (one INSERT); the router wakes the sender on commit.
-* An exception rolls the whole batch back (nothing is claimed or recorded) and reaches
+  ``services.queue_sms_bulk`` (one statement) in its writer; the router wakes the sender
+  on commit.
+* An exception rolls the whole batch back (nothing is recorded) and reaches
   the webhook; the gateway retries it.
 * ``order``: lower runs first. Texts with a keyword of their own (``TP 1234``) use
   ``KEYWORD_ORDER`` (100): they mean the same whatever else the sender is doing, so they
@@ -43,20 +50,26 @@ The batch (``route_sms_batch``), in one transaction with a fixed number of state
    must be a mainland mobile (``bad_phone``) and the text a readable string
    (``bad_text``), both recorded and refused by the router itself; a repeat of an id
    earlier in the batch is a ``duplicate`` of it;
-2. the database clock, read once;
-3. **claim** the message ids: ``INSERT … ON CONFLICT (provider, message_id) DO NOTHING
-   RETURNING message_id`` (``InboundSms``), ids in sorted order. An id another delivery
-   already holds is a ``duplicate``: its stored reply is read back (one more statement,
-   only when there are duplicates). If the other delivery is still in flight, the INSERT
-   waits for it to commit (the unique index), so a duplicate always sees the final reply,
-   and two concurrent deliveries of one id count it once;
-4. the senders' reply languages (``selectors.reply_languages``), else ``LANGUAGE_CODE``;
-5. the handlers, in ``order``, each offered what is still undecided;
-6. whatever no handler took gets the help reply (``help``);
-7. every claimed row's outcome: one ``INSERT … ON CONFLICT DO UPDATE``.
+2. the database clock, read once; the ids recorded before (a ``duplicate``, with the
+   stored reply); the senders' reply languages (``selectors.reply_languages``, else
+   ``LANGUAGE_CODE``);
+3. the handlers, in ``order``, each offered what is still undecided; whatever no handler
+   took gets the help reply (``help``);
+4. **record** every message with its outcome, written once: ``INSERT … ON CONFLICT
+   (provider, message_id) DO NOTHING RETURNING message_id`` (``InboundSms``), in sorted id
+   order. An id another delivery still has in flight makes the INSERT wait for it to
+   commit (the unique index): so two concurrent deliveries of one id count it once, and
+   the one that waited answers ``duplicate`` with the final reply;
+5. if some ids were recorded by another delivery meanwhile (step 4 skipped them): those
+   are duplicates, and the handlers decide the rest again — still holding their locks, so
+   nothing else moved — with one ``UPDATE`` of the rows whose outcome changed (a limit a
+   dropped message had used). Then the handlers' writes, and one more ``UPDATE`` only if
+   a writer changed an outcome.
 
-Lock order: message-id claims in sorted id order first; handlers take their own locks
-after (the vote handler locks voter rows in hash order). Every lock is held until commit.
+Lock order: the handlers' own locks while deciding (the vote handler locks voter rows in
+hash order), then the message ids in sorted order. Every lock is held until commit. The
+ids are taken last, so a concurrent delivery of the same id waits only for the end of
+this transaction (its writes and commit), not for its whole work.
 
 Replies of ``help`` and of the router's own refusals are returned to the gateway only,
 never queued as SMS: junk must not cost outbound messages.
@@ -132,7 +145,7 @@ class SmsResult:
 
 @dataclass(eq=False)
 class InboundItem:
-    """One claimed message on its way through the handlers (module docstring)."""
+    """One message on its way through the handlers (module docstring)."""
 
     message: InboundMessage
     provider: str
@@ -150,8 +163,11 @@ class InboundItem:
     reason: str | Promise = ""
 
 
+InboundWriter = Callable[[], None]
+
+
 class InboundHandlerFunc(Protocol):
-    def __call__(self, items: list[InboundItem], *, now: dt.datetime) -> None: ...
+    def __call__(self, items: list[InboundItem], *, now: dt.datetime) -> InboundWriter | None: ...
 
 
 @dataclass(frozen=True)
@@ -239,40 +255,68 @@ def _prepare(message: InboundMessage, provider: str) -> InboundItem:
     return InboundItem(message=message, provider=provider, phone=phone, text=text)
 
 
-def _claim(items: list[InboundItem], *, provider: str, now: dt.datetime) -> set[str]:
-    """Claim the messages' ids (step 3); return the ids this transaction now owns."""
+# Every column of a recorded message, in the order ``_row`` gives its values.
+_RECORD_FIELDS = [
+    *("provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"),
+    *("received_at", "created_at", "status", "code", "reply"),
+    *("handled_by", "outcome_ref", "outcome_label"),
+]
+# What a decision sets (and a second decision may change).
+_OUTCOME_FIELDS = ("status", "code", "reply", "handled_by", "outcome_ref", "outcome_label")
+
+
+def _outcome(item: InboundItem) -> tuple:
+    return tuple(getattr(item, name) for name in _OUTCOME_FIELDS)
+
+
+def _row(item: InboundItem, *, provider: str, stamp: object) -> list[object]:
     adapt = connection.ops.adapt_datetimefield_value
-    stamp = adapt(now)
+    return [
+        *(provider, item.message.id),
+        *(item.phone.hash if item.phone else "", item.phone.masked if item.phone else ""),
+        *(clean_raw_text(item.message.to)[:32], clean_raw_text(item.message.text)),
+        *(adapt(item.message.received_at), stamp),
+        *_outcome(item),
+    ]
+
+
+def _record(items: list[InboundItem], *, provider: str, now: dt.datetime) -> set[str]:
+    """Step 4: write the messages with their outcomes; return the ids now this delivery's
+    own (an id recorded by another delivery, even one committed while this INSERT waited
+    for it, is skipped)."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
     # Sorted ids: concurrent batches sharing ids take the index entries in one order.
     rows = [
-        [
-            provider,
-            item.message.id,
-            item.phone.hash if item.phone else "",
-            item.phone.masked if item.phone else "",
-            clean_raw_text(item.message.to)[:32],
-            clean_raw_text(item.message.text),
-            adapt(item.message.received_at),
-            stamp,
-            InboundStatus.PENDING,
-            "",
-            "",
-        ]
+        _row(item, provider=provider, stamp=stamp)
         for item in sorted(items, key=lambda item: item.message.id or "")
     ]
-    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
-    fields += ["received_at", "created_at", "status", "code", "reply"]
     returned = insert_rows(
         InboundSms,
-        fields,
+        _RECORD_FIELDS,
         rows,
         tail="ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id",
     )
     return {row[0] for row in returned}
 
 
+def _update_outcomes(items: list[InboundItem], *, provider: str, now: dt.datetime) -> None:
+    """The recorded rows' new outcomes, one ``INSERT … ON CONFLICT DO UPDATE`` (every row
+    exists, recorded by this transaction), not one UPDATE per row."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    insert_rows(
+        InboundSms,
+        _RECORD_FIELDS,
+        [_row(item, provider=provider, stamp=stamp) for item in items],
+        tail=(
+            "ON CONFLICT (provider, message_id) DO UPDATE SET status = excluded.status, "
+            "code = excluded.code, reply = excluded.reply, handled_by = excluded.handled_by, "
+            "vote_id = excluded.vote_id, outcome_label = excluded.outcome_label"
+        ),
+    )
+
+
 def _originals(provider: str, ids: set[str]) -> dict[str, str]:
-    """Replies of messages claimed earlier by another delivery."""
+    """Replies of the messages another delivery recorded (committed) with these ids."""
     if not ids:
         return {}
     return dict(
@@ -282,23 +326,37 @@ def _originals(provider: str, ids: set[str]) -> dict[str, str]:
     )
 
 
-def _run_handlers(items: list[InboundItem], *, now: dt.datetime) -> None:
-    """Step 5: offer what is still undecided to each handler in order."""
+def _decide(items: list[InboundItem], *, now: dt.datetime) -> list[InboundWriter]:
+    """Step 3: offer what is still undecided to each handler in order, then the help reply
+    and the router's own refusals; returns the handlers' writers, in handler order."""
+    writers = []
     for entry in registered_handlers():
         undecided = [item for item in items if not item.status]
         if not undecided:
-            return
-        entry.handle(undecided, now=now)
+            break
+        writer = entry.handle(undecided, now=now)
+        if writer is not None:
+            writers.append(writer)
         for item in undecided:
             if not item.status:
                 continue
             if item.status not in DECIDED_STATUSES:
                 raise ValueError(f"inbound handler {entry.name!r} set status {item.status!r}")
             item.handled_by = entry.name
+    _write_replies(items)
+    return writers
+
+
+def _undo_decisions(items: list[InboundItem]) -> None:
+    """Forget what the handlers and the help reply decided (before deciding again)."""
+    for item in items:
+        item.status = item.code = item.reply = item.outcome_label = item.handled_by = ""
+        item.outcome_ref = None
 
 
 def _write_replies(items: list[InboundItem]) -> None:
-    """Step 6 and the router's own refusals: each text rendered once per language."""
+    """The help reply for what no handler took, and the router's own refusals: each text
+    rendered once per language."""
     texts: dict[tuple[str, str], str] = {}
     for item in items:
         if not item.status:
@@ -318,31 +376,37 @@ def _write_replies(items: list[InboundItem]) -> None:
             item.reply = texts[key]
 
 
-def _record_outcomes(items: list[InboundItem], *, provider: str, now: dt.datetime) -> None:
-    """Step 7: the claimed rows' outcomes, one ``INSERT … ON CONFLICT DO UPDATE`` (every
-    row exists, claimed by this transaction), not one UPDATE per row."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    rows = [
-        [
-            *(provider, item.message.id, "", "", "", "", stamp),
-            *(item.status, item.code, item.reply),
-            *(item.handled_by, item.outcome_ref, item.outcome_label),
-        ]
-        for item in items
-    ]
-    fields = ["provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"]
-    fields += ["created_at", "status", "code", "reply", "handled_by", "outcome_ref"]
-    fields += ["outcome_label"]
-    insert_rows(
-        InboundSms,
-        fields,
-        rows,
-        tail=(
-            "ON CONFLICT (provider, message_id) DO UPDATE SET status = excluded.status, "
-            "code = excluded.code, reply = excluded.reply, handled_by = excluded.handled_by, "
-            "vote_id = excluded.vote_id, outcome_label = excluded.outcome_label"
-        ),
-    )
+def _route(items: list[InboundItem], *, provider: str) -> tuple[set[str], dict[str, str]]:
+    """Steps 2 to 5 in the caller's transaction; returns the ids recorded by this delivery and
+    the stored replies of the others."""
+    now = db_now()
+    earlier = _originals(provider, {item.message.id for item in items})
+    mine = [item for item in items if item.message.id not in earlier]
+    languages = reply_languages(item.phone.hash for item in mine if item.phone)
+    fallback = settings.LANGUAGE_CODE
+    for item in mine:
+        item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
+    # The router's own refusals are decided already; the rest may be decided twice.
+    undecided = [item for item in mine if not item.status]
+    writers = _decide(mine, now=now)
+    recorded = _record(mine, provider=provider, now=now)
+    lost = {item.message.id for item in mine} - recorded
+    if lost:
+        earlier.update(_originals(provider, lost))
+        mine = [item for item in mine if item.message.id in recorded]
+        before = {id(item): _outcome(item) for item in mine}
+        _undo_decisions([item for item in undecided if item.message.id in recorded])
+        writers = _decide(mine, now=now)
+        moved = [item for item in mine if _outcome(item) != before[id(item)]]
+        _update_outcomes(moved, provider=provider, now=now)
+    before = {id(item): _outcome(item) for item in mine}
+    for writer in writers:
+        writer()
+    moved = [item for item in mine if _outcome(item) != before[id(item)]]
+    _update_outcomes(moved, provider=provider, now=now)
+    if mine:
+        wake_sms_sender_on_commit()
+    return recorded, earlier
 
 
 def _results(
@@ -361,10 +425,10 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
     """Decide and record a batch of inbound SMS; return one result per message, in order.
 
     Writes, in one transaction (module docstring for the steps and the lock order): one
-    ``InboundSms`` per new message id with its outcome, and whatever the handlers write
-    (votes, receipts). Queues on commit: a wake-up of the SMS sender. A message id seen
-    before (in an earlier delivery or earlier in this batch) is ``duplicate`` with the
-    original reply and writes nothing. Raises nothing for bad messages (they are
+    ``InboundSms`` per new message id with its outcome (written once), and whatever the
+    handlers write (votes, receipts). Queues on commit: a wake-up of the SMS sender. A
+    message id seen before (in an earlier delivery or earlier in this batch) is
+    ``duplicate`` with the original reply and writes nothing. Raises nothing for bad messages (they are
     results); ``ValueError`` if the batch exceeds ``MAX_BATCH`` (adapters check first);
     whatever a handler raises, after rolling the batch back.
     """
@@ -385,22 +449,10 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
             first_of[message.id] = index
             indexed.append((index, _prepare(message, provider)))
     items = [item for _index, item in indexed]
-    fallback = settings.LANGUAGE_CODE
     with transaction.atomic():
-        now = db_now()
-        claimed = _claim(items, provider=provider, now=now)
-        earlier = _originals(provider, {item.message.id for item in items} - claimed)
-        mine = [item for item in items if item.message.id in claimed]
-        languages = reply_languages(item.phone.hash for item in mine if item.phone)
-        for item in mine:
-            item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
-        _run_handlers(mine, now=now)
-        _write_replies(mine)
-        if mine:
-            _record_outcomes(mine, provider=provider, now=now)
-            wake_sms_sender_on_commit()
+        recorded, earlier = _route(items, provider=provider)
     for index, item in indexed:
-        if item.message.id in claimed:
+        if item.message.id in recorded:
             decided[index] = SmsResult(
                 id=item.message.id,
                 status=item.status,

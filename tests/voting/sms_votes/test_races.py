@@ -8,7 +8,10 @@ How each was seen to fail with its guard removed:
 * the last vote of a limit by web and SMS at once (a known voter) — with the
   ``select_for_update()`` of ``voting.sms_votes.handler._lock_voters`` removed, 6 of 10
   rounds counted both votes against a daily limit of 1 (2 of 10 when shown again after
-  the ledger's indexes changed, with the web path's lock also turned into ``DO NOTHING``).
+  the ledger's indexes changed, with the web path's lock also turned into ``DO NOTHING``);
+  since the batch decides before it locks and reads its voters' usage again under the
+  lock (2026-12-03), the lock is an ``INSERT … ON CONFLICT DO UPDATE``: turned into
+  ``DO NOTHING`` on both paths, 1 of 10 rounds here and the ten-thread web test failed.
 """
 
 from collections.abc import Callable

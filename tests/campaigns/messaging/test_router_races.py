@@ -1,0 +1,129 @@
+"""The router against a delivery still in flight, on real PostgreSQL connections.
+
+A message is recorded once, at the end of its batch (``INSERT … ON CONFLICT DO NOTHING``):
+a second delivery of the same id that started before the first committed decides it too,
+then meets the first one's row, waits for its commit, answers ``duplicate`` with the
+final reply, and decides the rest of its batch again without it. These tests hold the
+first delivery between recording and committing (its handler's writer waits), so the
+second one surely meets it.
+
+Seen to fail with the guard removed: with ``ON CONFLICT … DO NOTHING`` taken out of the
+record, the second delivery died with an IntegrityError; without the second decision,
+the later message kept the outcome computed with the dropped one.
+"""
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from campaigns.messaging.choices import InboundStatus
+from campaigns.messaging.inbound import router
+from campaigns.messaging.inbound.router import (
+    InboundItem,
+    InboundMessage,
+    register_inbound_handler,
+    route_sms_batch,
+)
+from campaigns.messaging.models import InboundSms
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs concurrent connections and row locks (SQLite serialises writers)",
+    ),
+]
+
+
+class FirstOfSender:
+    """A handler whose answer depends on the rest of the batch: the first message of each
+    sender is ``first``, any later one ``later``. Its writer notes what it wrote and, for
+    the batch named ``hold``, waits until the test lets it commit."""
+
+    def __init__(self) -> None:
+        self.written: list[list[str]] = []
+        self.recorded = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, items: list[InboundItem], *, now: dt.datetime):
+        seen: set[str] = set()
+        for item in items:
+            first = item.phone.hash not in seen
+            seen.add(item.phone.hash)
+            item.status = InboundStatus.EVALUATION if first else InboundStatus.REFUSED
+            item.reply = "first" if first else "later"
+            item.code = "" if first else "later"
+        ids = [item.message.id for item in items]
+
+        def write() -> None:
+            self.written.append(ids)
+            if "hold" in ids:
+                self.recorded.set()
+                assert self.release.wait(30)
+
+        return write
+
+
+@pytest.fixture
+def handler(monkeypatch) -> FirstOfSender:
+    monkeypatch.setattr(router, "_handlers", {})
+    taker = FirstOfSender()
+    register_inbound_handler("first", taker, order=10)
+    return taker
+
+
+def sms(id: str) -> InboundMessage:
+    return InboundMessage(id=id, sender="13812345678", text="hello", to="10690000")
+
+
+def waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def in_thread(target, results: dict, key: str) -> threading.Thread:
+    def run() -> None:
+        try:
+            results[key] = target()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+@pytest.mark.timeout(60)
+def test_a_delivery_meeting_one_in_flight_decides_the_rest_again(handler):
+    results: dict = {}
+    first = in_thread(
+        lambda: route_sms_batch([sms("hold"), sms("x")], provider="generic"), results, "first"
+    )
+    assert handler.recorded.wait(30)  # recorded, not committed
+    second = in_thread(
+        lambda: route_sms_batch([sms("x"), sms("y")], provider="generic"), results, "second"
+    )
+    deadline = time.monotonic() + 20
+    while not waiting_on_a_lock():
+        assert time.monotonic() < deadline, "the second delivery never met the first"
+        time.sleep(0.05)
+    handler.release.set()
+    first.join(30)
+    second.join(30)
+
+    x, y = results["second"]
+    # x: the first delivery's, with its final reply; y: decided again without x (alone of
+    # its sender now, so "first"), and stored so.
+    assert (x.status, x.reply) == ("duplicate", "later")
+    assert (y.status, y.reply, y.code) == (InboundStatus.EVALUATION, "first", "")
+    assert handler.written == [["hold", "x"], ["y"]]
+    stored = dict(InboundSms.objects.values_list("message_id", "reply"))
+    assert stored == {"hold": "first", "x": "later", "y": "first"}
+    assert InboundSms.objects.get(message_id="y").status == InboundStatus.EVALUATION
