@@ -10,34 +10,36 @@ with the sender's phone hash), and the limits per stage, per Asia/Shanghai day a
 candidate (``check_vote_limits``; invalidated votes count).
 
 Statements, inside the router's one transaction, a fixed number whatever the batch size.
-Deciding (``handle_vote_messages``; no writes but the voter rows' lock):
+Deciding (``handle_vote_messages``: no lock, no write):
 
 1. candidates by employee number (one join of contestant, stage and staff member);
 2. staff members by the senders' phone hashes;
 3. usage: one ``GROUP BY`` of the ledger over the voters and stages (per stage, today,
-   per candidate), as committed — no lock yet;
+   per candidate), as committed;
 4. then, in Python, every message in request order, counting the batch's own earlier
    votes into the usage; served customers: one lookup of the counted votes' (staff
    member, phone) pairs in their stage's window (``voting.ledger.served``; one per window
    when two stages are open at once); the votes' ids (PostgreSQL: drawn from the
-   sequence) and receipt codes; the replies;
+   sequence) and receipt codes; the replies.
+
+Writing (the writer it returns, run once the router has recorded the messages):
+
 5. the voters with a vote to count: their rows created and locked in one ``INSERT … ON
    CONFLICT DO UPDATE`` in ``voter_hash`` order — the same per-voter row lock
    ``cast_vote`` takes (``voting.ledger.sql.lock_voter``), so the web and SMS paths
-   together still hold every limit exactly —, and their usage read again under the lock.
-   Only if it moved is the batch decided again (step 4, on the locked counts). A
-   refusal needs no lock: counts only grow, so a limit reached in committed votes stays
-   reached, and a voter past their limit is never locked.
-
-Writing (the writer it returns, once the router has recorded the messages): the votes
-(``channel = sms``, ``is_served``, ``provider_message_id = "<provider>:<id>"``) and their
-+1 tally events (the rows ``voting.ledger.outbox.record_tally_events`` writes) — on
-PostgreSQL one ``COPY`` each (``staff.sql.copy_rows``) —, and the receipts
-(``vote_receipt`` / ``vote_refused``, one ``queue_sms_bulk`` statement).
+   together still hold every limit exactly —, and their usage read again under the lock;
+   a voter whose usage moved has their messages decided again on it (step 4, for them
+   only). A refusal needs no lock: counts only grow, so a limit reached in committed
+   votes stays reached, and a voter past their limit is never locked;
+6. the votes (``channel = sms``, ``is_served``, ``provider_message_id =
+   "<provider>:<id>"``) and their +1 tally events (the rows
+   ``voting.ledger.outbox.record_tally_events`` writes) — on PostgreSQL one ``COPY`` each
+   (``staff.sql.copy_rows``) —, and the receipts (``vote_receipt`` / ``vote_refused``,
+   one ``queue_sms_bulk`` statement).
 
 On commit: the tally fold is woken (by task name, bounded, debounced).
 
-Lock order: voter rows in ``voter_hash`` order, then the router's message ids.
+Lock order: the router's message ids, then voter rows in ``voter_hash`` order.
 ``cast_vote`` takes one voter row and nothing before it.
 
 Stage choice: an SMS names only an employee number. The vote goes to the one stage that
@@ -267,17 +269,21 @@ def _usage_of(usage: _Usage, voters: set[str] | None = None) -> _Usage:
     return stage_copy, candidate_copy
 
 
-def _with_locked(seen: _Usage, locked: _Usage, voters: set[str]) -> _Usage | None:
-    """The usage to decide on once ``voters`` are locked: ``None`` when their locked counts
-    are what was seen (the decision stands), else ``seen`` with theirs replaced."""
-    mine = _usage_of(seen, voters)
-    if (dict(mine[0]), dict(mine[1])) == (dict(locked[0]), dict(locked[1])):
-        return None
-    others = {key[0] for key in seen[0]} - voters
-    merged = _usage_of(seen, others)
-    merged[0].update(_usage_of(locked)[0])
-    merged[1].update(locked[1])
-    return merged
+def _moved(seen: _Usage, locked: _Usage, voters: set[str]) -> set[str]:
+    """The ``voters`` whose locked counts are not the ones seen before the lock."""
+
+    def by_voter(usage: _Usage) -> dict[str, set]:
+        entries: dict[str, set] = defaultdict(set)
+        for key, counts in usage[0].items():
+            if key[0] in voters:
+                entries[key[0]].add((key, tuple(counts)))
+        for key, count in usage[1].items():
+            if key[0] in voters:
+                entries[key[0]].add((key, count))
+        return entries
+
+    before, after = by_voter(seen), by_voter(locked)
+    return {voter for voter in voters if before.get(voter) != after.get(voter)}
 
 
 def _decide(
@@ -502,8 +508,8 @@ def _render_replies(ballots: list[_Ballot]) -> list[SmsRequest]:
 
 
 def _prepare_writes(ballots: list[_Ballot], *, now: dt.datetime) -> list[_NewVote]:
-    """What the decision writes: served votes marked, votes numbered, replies rendered and
-    the items' outcomes set; returns the votes."""
+    """What ``ballots``' decisions write: their counted votes marked served or not and
+    numbered; returns those votes."""
     _mark_served(ballots, now=now)
     votes = [b.vote for b in ballots if b.vote is not None]
     _number(votes)
@@ -517,24 +523,71 @@ def _undo(ballots: list[_Ballot]) -> None:
         ballot.vote, ballot.params = None, {}
 
 
+@dataclass
+class _Batch:
+    """A batch's decided votes, between deciding and writing."""
+
+    ballots: list[_Ballot]
+    voting: list[_Ballot]  # the ballots with a candidate: those the limits decide
+    seen: _Usage  # the usage they were decided on (as committed, no lock)
+    stage_ids: set[int]
+    receipts: list[SmsRequest]  # as the decision rendered them
+    now: dt.datetime
+    day: dt.date
+
+    def votes(self) -> list[_NewVote]:
+        return [b.vote for b in self.voting if b.vote is not None]
+
+    def lock_and_check(self) -> bool:
+        """Lock the voters with a vote to count and read their usage again; decide again
+        the ballots of those whose usage moved. True if any decision changed."""
+        counting = sorted({vote.voter_hash for vote in self.votes()})
+        if not counting:
+            return False
+        _lock_voters(counting, now=self.now)
+        locked = _usage(counting, self.stage_ids, day=self.day)
+        moved = _moved(self.seen, locked, set(counting))
+        if not moved:
+            return False
+        again = [b for b in self.voting if b.item.phone.hash in moved]
+        _undo(again)
+        _decide(again, *_usage_of(locked, moved), now=self.now, day=self.day)
+        _prepare_writes(again, now=self.now)
+        return True
+
+    def write(self) -> None:
+        """The writer (module docstring): lock and check, then the votes and receipts."""
+        changed = self.lock_and_check()
+        votes = self.votes()
+        if votes:
+            changed = _insert_votes(votes, now=self.now) or changed
+            wake_tally_fold()
+        if changed:  # a decision, an id or a receipt code: the replies say the new ones
+            self.receipts = _render_replies(self.ballots)
+        queue_sms_bulk(self.receipts, now=self.now)
+
+
 def handle_vote_messages(
     items: list[InboundItem], *, now: dt.datetime
 ) -> Callable[[], None] | None:
     """Decide the vote messages among ``items`` (the router's handler contract); return
     the writes, or ``None`` when no text was a vote.
 
-    Decides on the ledger as committed, then locks the voters that have a vote to count
-    and reads their usage again: only if it moved (a vote of theirs committed meanwhile,
-    by the web or another batch) is the batch decided again on it. A refusal needs no
-    lock: counts only grow, so a limit reached in committed votes stays reached. The
-    voter locks are thus held only from that re-read to commit — the writes — while
-    everything else runs before, and a voter past their limit is never locked.
+    Decides on the ledger as committed, without a lock. The writer then locks the voters
+    that have a vote to count and reads their usage again: only a voter whose usage moved
+    (a vote of theirs committed meanwhile, by the web or another batch) has their
+    messages decided again, on the locked counts. A refusal needs no lock: counts only
+    grow, so a limit reached in committed votes stays reached, and a voter past their
+    limit is never locked. The voter locks are held only for the writes, after the
+    router has recorded the batch's messages (so a batch waiting for another's message
+    ids holds no voter).
 
     Sets each vote item's ``status``, ``code``, ``reply``, ``outcome_ref`` (the vote id)
-    and ``outcome_label`` (its receipt code). The writes (module docstring): the counted
-    ``Vote`` rows (``channel = sms``) with their +1 ``TallyEvent`` rows, one pending
-    receipt SMS per counted or refused vote, and on commit a wake-up of the tally fold.
-    Leaves texts that are not votes undecided.
+    and ``outcome_label`` (its receipt code); the writer may change them (the router
+    records the change). The writes (module docstring): the counted ``Vote`` rows
+    (``channel = sms``) with their +1 ``TallyEvent`` rows, one pending receipt SMS per
+    counted or refused vote, and on commit a wake-up of the tally fold. Leaves texts that
+    are not votes undecided.
     """
     ballots = _ballots(items)
     if not ballots:
@@ -547,24 +600,6 @@ def handle_vote_messages(
     stage_ids = {b.contestant.stage_id for b in voting}
     seen = _usage(voters, stage_ids, day=day)
     _decide(voting, *_usage_of(seen), now=now, day=day)
-    votes = _prepare_writes(ballots, now=now)
-    counting = sorted({vote.voter_hash for vote in votes})
-    moved = None
-    if counting:
-        _lock_voters(counting, now=now)
-        moved = _with_locked(seen, _usage(counting, stage_ids, day=day), set(counting))
-    if moved is not None:
-        _undo(voting)
-        _decide(voting, *moved, now=now, day=day)
-        votes = _prepare_writes(ballots, now=now)
+    _prepare_writes(voting, now=now)
     receipts = _render_replies(ballots)
-
-    def write() -> None:
-        nonlocal receipts
-        if votes:
-            if _insert_votes(votes, now=now):
-                receipts = _render_replies(ballots)
-            wake_tally_fold()
-        queue_sms_bulk(receipts, now=now)
-
-    return write
+    return _Batch(ballots, voting, seen, stage_ids, receipts, now, day).write

@@ -61,15 +61,16 @@ The batch (``route_sms_batch``), in one transaction with a fixed number of state
    commit (the unique index): so two concurrent deliveries of one id count it once, and
    the one that waited answers ``duplicate`` with the final reply;
 5. if some ids were recorded by another delivery meanwhile (step 4 skipped them): those
-   are duplicates, and the handlers decide the rest again — still holding their locks, so
-   nothing else moved — with one ``UPDATE`` of the rows whose outcome changed (a limit a
-   dropped message had used). Then the handlers' writes, and one more ``UPDATE`` only if
-   a writer changed an outcome.
+   are duplicates, and the handlers decide the rest again, with one ``UPDATE`` of the
+   rows whose outcome changed (a limit a dropped message had used). Then the handlers'
+   writes, and one more ``UPDATE`` only if a writer changed an outcome (the vote writer
+   decides again a voter whose usage moved before it locked them).
 
-Lock order: the handlers' own locks while deciding (the vote handler locks voter rows in
-hash order), then the message ids in sorted order. Every lock is held until commit. The
-ids are taken last, so a concurrent delivery of the same id waits only for the end of
-this transaction (its writes and commit), not for its whole work.
+Lock order: what the handlers lock while deciding (the rating handler: the senders'
+invitations), then the message ids in sorted order, then what the writers lock (the vote
+writer: voter rows in hash order). Every lock is held until commit. The ids are taken
+late, so a concurrent delivery of the same id waits only for the end of this
+transaction (its writes and commit), not for its whole work.
 
 Replies of ``help`` and of the router's own refusals are returned to the gateway only,
 never queued as SMS: junk must not cost outbound messages.
