@@ -35,8 +35,7 @@ replies in concurrent batches rate it once: the second is ``rating_late``).
 
 import datetime as dt
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import translation
@@ -147,35 +146,61 @@ def _answer_opt_outs(items: list[InboundItem]) -> None:
             )
 
 
-def handle_rating_replies(
-    items: list[InboundItem], *, now: dt.datetime
-) -> Callable[[], None] | None:
+@dataclass
+class _Replies:
+    """A batch's decided rating replies and opt-outs, not yet written (the router's
+    ``InboundDecision``)."""
+
+    items: list[InboundItem]
+    now: dt.datetime
+    opt_outs: list[InboundItem] = field(default_factory=list)
+    ratings: list[tuple[InboundItem, Rating]] = field(default_factory=list)
+    answered: list[int] = field(default_factory=list)
+
+    def decide(self) -> None:
+        parsed = {id(item): parse_rating_reply(item.text) for item in self.items if item.phone}
+        self.opt_outs = [
+            item for item in self.items if (p := parsed.get(id(item))) and p.kind == "opt_out"
+        ]
+        _answer_opt_outs(self.opt_outs)
+        candidates = [item for item in self.items if item.phone and item not in self.opt_outs]
+        self.ratings, self.answered = [], []
+        if candidates:
+            _decide_ratings(candidates, parsed, self.ratings, self.answered, now=self.now)
+
+    def drop(self, items: list[InboundItem]) -> None:
+        """Decide again without ``items`` (another delivery's): a reply they made late may
+        now be the one that rates its invitation. The same locked read, again."""
+        gone = {id(item) for item in items}
+        if not any(id(item) in gone for item in self.items):
+            return
+        self.items = [item for item in self.items if id(item) not in gone]
+        for item in self.items:
+            if item.handled_by == HANDLER_NAME:  # not the router's help for the others
+                item.status = item.code = item.reply = item.handled_by = ""
+        self.decide()
+
+    def write(self) -> None:
+        if self.opt_outs:
+            _write_opt_outs(self.opt_outs, now=self.now)
+        if self.ratings:
+            _write_ratings(self.ratings, self.answered)
+
+
+def handle_rating_replies(items: list[InboundItem], *, now: dt.datetime) -> _Replies | None:
     """Decide the batch's rating replies and opt-outs (module docstring), set-based;
-    return the writes (the router's handler contract), or ``None`` for none.
+    return the decision (the router's handler contract), or ``None`` for nothing to write.
 
     Statements: deciding, one locked read of the senders' invitations (their lock orders
     two replies to one invitation); writing, at most one insert of ratings, one update of
     invitations, one insert of opt-outs and one update of their scheduled invitations.
     Leaves every message it does not understand to the next handler.
     """
-    parsed = {id(item): parse_rating_reply(item.text) for item in items if item.phone}
-    opt_outs = [item for item in items if (p := parsed.get(id(item))) and p.kind == "opt_out"]
-    _answer_opt_outs(opt_outs)
-    candidates = [item for item in items if item.phone and item not in opt_outs]
-    ratings: list[tuple[InboundItem, Rating]] = []
-    answered: list[int] = []
-    if candidates:
-        _decide_ratings(candidates, parsed, ratings, answered, now=now)
-    if not opt_outs and not ratings:
+    decision = _Replies(items, now)
+    decision.decide()
+    if not decision.opt_outs and not decision.ratings:
         return None
-
-    def write() -> None:
-        if opt_outs:
-            _write_opt_outs(opt_outs, now=now)
-        if ratings:
-            _write_ratings(ratings, answered)
-
-    return write
+    return decision
 
 
 def _decide_ratings(

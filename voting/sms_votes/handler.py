@@ -22,7 +22,8 @@ Deciding (``handle_vote_messages``: no lock, no write):
    when two stages are open at once); the votes' ids (PostgreSQL: drawn from the
    sequence) and receipt codes; the replies.
 
-Writing (the writer it returns, run once the router has recorded the messages):
+Writing (``write()`` of the decision it returns, once the router has recorded the
+messages):
 
 5. the voters with a vote to count: their rows created and locked in one ``INSERT … ON
    CONFLICT DO UPDATE`` in ``voter_hash`` order — the same per-voter row lock
@@ -55,7 +56,6 @@ Celery, never in the request) and the same text as the reply, in the sender's la
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -525,7 +525,8 @@ def _undo(ballots: list[_Ballot]) -> None:
 
 @dataclass
 class _Batch:
-    """A batch's decided votes, between deciding and writing."""
+    """A batch's decided votes, between deciding and writing (the router's
+    ``InboundDecision``)."""
 
     ballots: list[_Ballot]
     voting: list[_Ballot]  # the ballots with a candidate: those the limits decide
@@ -555,8 +556,24 @@ class _Batch:
         _prepare_writes(again, now=self.now)
         return True
 
+    def drop(self, items: list[InboundItem]) -> None:
+        """Decide as if ``items`` had not been offered (the router found them recorded by
+        another delivery): only their senders' other messages may change."""
+        gone = {id(item) for item in items}
+        dropped = [b for b in self.ballots if id(b.item) in gone]
+        if not dropped:
+            return
+        self.ballots = [b for b in self.ballots if id(b.item) not in gone]
+        self.voting = [b for b in self.voting if id(b.item) not in gone]
+        senders = {b.item.phone.hash for b in dropped if b.contestant is not None}
+        again = [b for b in self.voting if b.item.phone.hash in senders]
+        _undo(again)
+        _decide(again, *_usage_of(self.seen, senders), now=self.now, day=self.day)
+        _prepare_writes(again, now=self.now)
+        self.receipts = _render_replies(self.ballots)
+
     def write(self) -> None:
-        """The writer (module docstring): lock and check, then the votes and receipts."""
+        """The writes (module docstring): lock and check, then the votes and receipts."""
         changed = self.lock_and_check()
         votes = self.votes()
         if votes:
@@ -567,13 +584,11 @@ class _Batch:
         queue_sms_bulk(self.receipts, now=self.now)
 
 
-def handle_vote_messages(
-    items: list[InboundItem], *, now: dt.datetime
-) -> Callable[[], None] | None:
+def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> _Batch | None:
     """Decide the vote messages among ``items`` (the router's handler contract); return
-    the writes, or ``None`` when no text was a vote.
+    the decision (``drop`` and ``write``), or ``None`` when no text was a vote.
 
-    Decides on the ledger as committed, without a lock. The writer then locks the voters
+    Decides on the ledger as committed, without a lock. Writing then locks the voters
     that have a vote to count and reads their usage again: only a voter whose usage moved
     (a vote of theirs committed meanwhile, by the web or another batch) has their
     messages decided again, on the locked counts. A refusal needs no lock: counts only
@@ -583,7 +598,7 @@ def handle_vote_messages(
     ids holds no voter).
 
     Sets each vote item's ``status``, ``code``, ``reply``, ``outcome_ref`` (the vote id)
-    and ``outcome_label`` (its receipt code); the writer may change them (the router
+    and ``outcome_label`` (its receipt code); writing may change them (the router
     records the change). The writes (module docstring): the counted ``Vote`` rows
     (``channel = sms``) with their +1 ``TallyEvent`` rows, one pending receipt SMS per
     counted or refused vote, and on commit a wake-up of the tally fold. Leaves texts that
@@ -602,4 +617,4 @@ def handle_vote_messages(
     _decide(voting, *_usage_of(seen), now=now, day=day)
     _prepare_writes(voting, now=now)
     receipts = _render_replies(ballots)
-    return _Batch(ballots, voting, seen, stage_ids, receipts, now, day).write
+    return _Batch(ballots, voting, seen, stage_ids, receipts, now, day)

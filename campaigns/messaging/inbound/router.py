@@ -17,12 +17,14 @@ Handlers. An app that understands some inbound texts registers a handler in its
   and stored), optionally ``code`` (a refusal code), ``outcome_ref`` (the id of its own
   row, e.g. the vote) and ``outcome_label`` (a short, non-personal reference for the
   admin, e.g. a receipt code). It leaves every other item untouched, for the next handler.
-* **Decide, then write.** The handler takes its locks and reads while deciding, and
-  returns its writes as a callable (or ``None`` when it has nothing to write): the router
-  calls it once the batch's messages are recorded as this delivery's own (step 5). Until
-  then it may be asked to decide again, with fewer items (step 5), so deciding must
-  write nothing. A writer may still change an item's outcome (an id only the insert
-  assigns): the router records the change.
+* **Decide, then write.** The handler reads (and takes any locks it needs) while
+  deciding, writes nothing, and returns an ``InboundDecision`` (or ``None`` when it has
+  nothing to write): ``write()`` is called once the batch's messages are recorded as
+  this delivery's own (step 5); before that, ``drop(items)`` may be called with items
+  that turned out to be another delivery's, and the decision must then stand as if they
+  had never been offered (other items' outcomes may change: a limit a dropped message
+  had used). ``write()`` may still change an item's outcome (an id only the insert
+  assigns, a decision taken again under a lock): the router records the change.
 * It works set-based on the whole list: a fixed number of statements whatever the batch
   size, inside the batch's one transaction (it must not commit or open its own; it may
   use savepoints). SMS it wants sent (receipts) it queues with
@@ -61,10 +63,10 @@ The batch (``route_sms_batch``), in one transaction with a fixed number of state
    commit (the unique index): so two concurrent deliveries of one id count it once, and
    the one that waited answers ``duplicate`` with the final reply;
 5. if some ids were recorded by another delivery meanwhile (step 4 skipped them): those
-   are duplicates, and the handlers decide the rest again, with one ``UPDATE`` of the
-   rows whose outcome changed (a limit a dropped message had used). Then the handlers'
-   writes, and one more ``UPDATE`` only if a writer changed an outcome (the vote writer
-   decides again a voter whose usage moved before it locked them).
+   are duplicates, each decision drops them, and one ``UPDATE`` records the rows whose
+   outcome changed (a limit a dropped message had used). Then the decisions' writes,
+   and one more ``UPDATE`` only if a write changed an outcome (the vote writer decides
+   again a voter whose usage moved before it locked them).
 
 Lock order: what the handlers lock while deciding (the rating handler: the senders'
 invitations), then the message ids in sorted order, then what the writers lock (the vote
@@ -164,11 +166,16 @@ class InboundItem:
     reason: str | Promise = ""
 
 
-InboundWriter = Callable[[], None]
+class InboundDecision(Protocol):
+    """What a handler decided for a batch, not yet written (module docstring)."""
+
+    def drop(self, items: list[InboundItem]) -> None: ...
+
+    def write(self) -> None: ...
 
 
 class InboundHandlerFunc(Protocol):
-    def __call__(self, items: list[InboundItem], *, now: dt.datetime) -> InboundWriter | None: ...
+    def __call__(self, items: list[InboundItem], *, now: dt.datetime) -> InboundDecision | None: ...
 
 
 @dataclass(frozen=True)
@@ -327,17 +334,17 @@ def _originals(provider: str, ids: set[str]) -> dict[str, str]:
     )
 
 
-def _decide(items: list[InboundItem], *, now: dt.datetime) -> list[InboundWriter]:
+def _decide(items: list[InboundItem], *, now: dt.datetime) -> list[InboundDecision]:
     """Step 3: offer what is still undecided to each handler in order, then the help reply
-    and the router's own refusals; returns the handlers' writers, in handler order."""
-    writers = []
+    and the router's own refusals; returns the handlers' decisions, in handler order."""
+    decisions = []
     for entry in registered_handlers():
         undecided = [item for item in items if not item.status]
         if not undecided:
             break
-        writer = entry.handle(undecided, now=now)
-        if writer is not None:
-            writers.append(writer)
+        decision = entry.handle(undecided, now=now)
+        if decision is not None:
+            decisions.append(decision)
         for item in undecided:
             if not item.status:
                 continue
@@ -345,14 +352,7 @@ def _decide(items: list[InboundItem], *, now: dt.datetime) -> list[InboundWriter
                 raise ValueError(f"inbound handler {entry.name!r} set status {item.status!r}")
             item.handled_by = entry.name
     _write_replies(items)
-    return writers
-
-
-def _undo_decisions(items: list[InboundItem]) -> None:
-    """Forget what the handlers and the help reply decided (before deciding again)."""
-    for item in items:
-        item.status = item.code = item.reply = item.outcome_label = item.handled_by = ""
-        item.outcome_ref = None
+    return decisions
 
 
 def _write_replies(items: list[InboundItem]) -> None:
@@ -387,22 +387,21 @@ def _route(items: list[InboundItem], *, provider: str) -> tuple[set[str], dict[s
     fallback = settings.LANGUAGE_CODE
     for item in mine:
         item.language = languages.get(item.phone.hash, fallback) if item.phone else fallback
-    # The router's own refusals are decided already; the rest may be decided twice.
-    undecided = [item for item in mine if not item.status]
-    writers = _decide(mine, now=now)
+    decisions = _decide(mine, now=now)
     recorded = _record(mine, provider=provider, now=now)
     lost = {item.message.id for item in mine} - recorded
     if lost:
         earlier.update(_originals(provider, lost))
+        dropped = [item for item in mine if item.message.id in lost]
         mine = [item for item in mine if item.message.id in recorded]
         before = {id(item): _outcome(item) for item in mine}
-        _undo_decisions([item for item in undecided if item.message.id in recorded])
-        writers = _decide(mine, now=now)
+        for decision in decisions:
+            decision.drop(dropped)
         moved = [item for item in mine if _outcome(item) != before[id(item)]]
         _update_outcomes(moved, provider=provider, now=now)
     before = {id(item): _outcome(item) for item in mine}
-    for writer in writers:
-        writer()
+    for decision in decisions:
+        decision.write()
     moved = [item for item in mine if _outcome(item) != before[id(item)]]
     _update_outcomes(moved, provider=provider, now=now)
     if mine:

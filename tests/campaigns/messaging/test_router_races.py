@@ -8,8 +8,8 @@ first delivery between recording and committing (its handler's writer waits), so
 second one surely meets it.
 
 Seen to fail with the guard removed: with ``ON CONFLICT … DO NOTHING`` taken out of the
-record, the second delivery died with an IntegrityError; without the second decision,
-the later message kept the outcome computed with the dropped one.
+record, the second delivery died with an IntegrityError; without ``drop``, the later
+message kept the outcome computed with the dropped one.
 """
 
 import datetime as dt
@@ -40,31 +40,43 @@ pytestmark = [
 
 class FirstOfSender:
     """A handler whose answer depends on the rest of the batch: the first message of each
-    sender is ``first``, any later one ``later``. Its writer notes what it wrote and, for
-    the batch named ``hold``, waits until the test lets it commit."""
+    sender is ``first``, any later one ``later``. Its writes note what they wrote and, for
+    a batch with the message ``hold``, wait until the test lets it commit."""
 
     def __init__(self) -> None:
         self.written: list[list[str]] = []
         self.recorded = threading.Event()
         self.release = threading.Event()
 
-    def __call__(self, items: list[InboundItem], *, now: dt.datetime):
+    def __call__(self, items: list[InboundItem], *, now: dt.datetime) -> "Decision":
+        decision = Decision(self, items)
+        decision.decide()
+        return decision
+
+
+class Decision:
+    def __init__(self, handler: FirstOfSender, items: list[InboundItem]) -> None:
+        self.handler, self.items = handler, items
+
+    def decide(self) -> None:
         seen: set[str] = set()
-        for item in items:
+        for item in self.items:
             first = item.phone.hash not in seen
             seen.add(item.phone.hash)
             item.status = InboundStatus.EVALUATION if first else InboundStatus.REFUSED
             item.reply = "first" if first else "later"
             item.code = "" if first else "later"
-        ids = [item.message.id for item in items]
 
-        def write() -> None:
-            self.written.append(ids)
-            if "hold" in ids:
-                self.recorded.set()
-                assert self.release.wait(30)
+    def drop(self, items: list[InboundItem]) -> None:
+        self.items = [item for item in self.items if item not in items]
+        self.decide()
 
-        return write
+    def write(self) -> None:
+        ids = [item.message.id for item in self.items]
+        self.handler.written.append(ids)
+        if "hold" in ids:
+            self.handler.recorded.set()
+            assert self.handler.release.wait(30)
 
 
 @pytest.fixture

@@ -11,15 +11,25 @@ How each was seen to fail with its guard removed:
   the ledger's indexes changed, with the web path's lock also turned into ``DO NOTHING``);
   since the batch decides before it locks and reads its voters' usage again under the
   lock (2026-12-03), the lock is an ``INSERT … ON CONFLICT DO UPDATE``: turned into
-  ``DO NOTHING`` on both paths, 1 of 10 rounds here and the ten-thread web test failed.
+  ``DO NOTHING`` on both paths, 1 of 10 rounds here and the ten-thread web test failed;
+  with the usage read again under the lock ignored (``_moved`` always empty), 2 of 10
+  rounds here and the re-delivery test below counted two votes against a limit of 1.
 """
 
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
 from django.db import connection
 
-from campaigns.messaging.inbound.router import InboundMessage, route_sms_batch
+from campaigns.messaging.choices import InboundStatus
+from campaigns.messaging.inbound import router
+from campaigns.messaging.inbound.router import (
+    InboundMessage,
+    register_inbound_handler,
+    route_sms_batch,
+)
 from campaigns.messaging.models import InboundSms
 from tests.factories.voting import VoterFactory
 from tests.race import run_together
@@ -91,3 +101,82 @@ def test_the_last_vote_by_web_and_by_sms_at_once_counts_once(voting, rounds):
 
     assert sorted(outcomes) == ["counted", "limit_reached"]
     assert Vote.objects.filter(voter_hash=voter.hash).count() == 1
+
+
+class Hold:
+    """A handler taking the text ``hold``, whose write waits until the test lets its batch
+    commit: the batch's votes are then written and its messages recorded, not committed."""
+
+    def __init__(self) -> None:
+        self.recorded, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, items, *, now):
+        mine = [item for item in items if item.text == "hold"]
+        for item in mine:
+            item.status, item.reply = InboundStatus.EVALUATION, "held"
+        return self if mine else None
+
+    def drop(self, items) -> None:
+        pass
+
+    def write(self) -> None:
+        self.recorded.set()
+        assert self.release.wait(30)
+
+
+def waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.timeout(60)
+def test_a_redelivery_meeting_its_original_in_flight_gives_the_limit_to_neither_twice(
+    voting, monkeypatch
+):
+    # Daily limit 1. The first delivery counts "a" and is held before its commit; the
+    # second carries "a" again and a new "b": it decides before "a" is committed, so it
+    # first counts "a" and refuses "b"; recording meets "a" in flight, waits, drops it
+    # (now "b" would count) — and under the voter's lock it sees the first delivery's vote
+    # and refuses "b" after all.
+    set_limits(voting.stage, day=1)
+    monkeypatch.setattr(router, "_handlers", dict(router._handlers))
+    hold = Hold()
+    register_inbound_handler("hold", hold, order=900)
+    results: dict = {}
+
+    def deliver(key: str, *messages: InboundMessage) -> threading.Thread:
+        def run() -> None:
+            try:
+                results[key] = route_sms_batch(list(messages), provider="generic")
+            finally:
+                connection.close()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    def vote(id: str) -> InboundMessage:
+        return InboundMessage(id=id, sender="13812345678", text="TP 1234")
+
+    first = deliver("first", vote("a"), InboundMessage(id="h", sender="13900000000", text="hold"))
+    assert hold.recorded.wait(30)
+    second = deliver("second", vote("a"), vote("b"))
+    deadline = time.monotonic() + 20
+    while not waiting_on_a_lock():
+        assert time.monotonic() < deadline, "the second delivery never met the first"
+        time.sleep(0.05)
+    hold.release.set()
+    first.join(30)
+    second.join(30)
+
+    a, b = results["second"]
+    assert (a.status, a.reply) == ("duplicate", results["first"][0].reply)
+    assert results["first"][0].status == "counted"
+    assert (b.status, b.code) == ("refused", "limit_reached")
+    assert Vote.objects.filter(voter_hash=voting.voter.hash).count() == 1
+    stored = InboundSms.objects.get(message_id="b")
+    assert (stored.status, stored.code) == ("refused", "limit_reached")
