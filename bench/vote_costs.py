@@ -66,6 +66,8 @@ def _kind(sql: str) -> str:
         return words.rsplit(" ", 1)[0]
     if words.startswith("WITH"):
         return "WITH … INSERT (vote + tally event)" if "INSERT" in words else "WITH … SELECT"
+    if words.startswith("EXECUTE"):  # voting.ledger.prepared: named "<label>_<digest>"
+        return "; ".join(part.split("(")[0].rsplit("_", 1)[0] for part in words.split("; "))
     verb = words.split(" ", 1)[0]
     if verb == "SELECT" and "n.now" in words:
         return "SELECT the vote's facts (read_facts_sql)"

@@ -67,14 +67,14 @@ def test_cast_vote_writes_one_ledger_row_by_the_database_clock(voting, frozen_no
 
 
 def test_cast_vote_statement_count(voting, django_assert_num_queries):
-    # PostgreSQL: the voter lock, one SELECT of everything decided on (the stage's weights
-    # and the served-customer question included, campaigns.served.served_sql), one INSERT
-    # of the vote and its tally event, inside the test's savepoint (bench: BEGIN/COMMIT).
-    # SQLite keeps the ORM path: a query per fact, the lookup, the vote in a savepoint, the
-    # event.
+    # PostgreSQL: the voter lock and one SELECT of everything decided on (the stage's
+    # weights and the served-customer question included, campaigns.served.served_sql) in
+    # one round trip, one INSERT of the vote and its tally event, inside the test's
+    # savepoint (bench: BEGIN/COMMIT). SQLite keeps the ORM path: the lock, a query per
+    # fact, the lookup, the vote in a savepoint, the event.
     cast(voting)
 
-    with django_assert_num_queries(5 if connection.vendor == "postgresql" else 12):
+    with django_assert_num_queries(4 if connection.vendor == "postgresql" else 12):
         cast(voting, "5678")
 
     assert Vote.objects.count() == 2

@@ -2,8 +2,9 @@
 is decided on (read under that lock), and the write of a counted vote with its tally event.
 
 On PostgreSQL each is one statement (``lock_voter``, ``read_facts_sql``,
-``insert_vote_sql``): a vote costs 5 statements counting BEGIN and COMMIT
-(docs/benchmarks.md, "Web vote ingest"). On SQLite ``voting.ledger.selectors.read_facts_orm``
+``insert_vote_sql``), prepared once per connection (``voting.ledger.prepared``): a vote
+costs 5 statements counting BEGIN and COMMIT, in 4 round trips, the lock and the read
+travelling together (docs/benchmarks.md, "Vote paths, issue 12"). On SQLite ``voting.ledger.selectors.read_facts_orm``
 asks the same questions a query at a time and ``cast_vote`` inserts through the ORM; a
 hypothesis test on PostgreSQL runs both decisions side by side and holds them equal.
 
@@ -27,6 +28,7 @@ from campaigns.served import served_sql
 from staff.identifiers import is_digits
 from staff.models import StaffMember
 from voting.choices import VoteStatus
+from voting.ledger.prepared import execute_prepared
 from voting.ledger.receipts import RECEIPT_INSERT_TRIES, new_receipt_code
 from voting.ledger.rules import StageLimits, VoteUsage
 from voting.ledger.selectors import VoteFacts
@@ -69,7 +71,7 @@ def _render(template: str, vendor_key: str, **extra: str) -> str:
 
 
 _LOCK_VOTER_SQL = (
-    "INSERT INTO {R} ({R.voter_hash}) VALUES (%s) "
+    "INSERT INTO {R} ({R.voter_hash}) VALUES (%(voter)s) "
     "ON CONFLICT ({R.voter_hash}) DO UPDATE SET {R.voter_hash} = excluded.{R.voter_hash}"
 )
 
@@ -90,8 +92,12 @@ def lock_voter(voter_hash: str) -> None:
     ``voting.ledger.services.cast_vote``). On SQLite, ``IMMEDIATE`` transactions serialise
     all writers. Must run inside ``transaction.atomic``.
     """
+    sql = _render(_LOCK_VOTER_SQL, connection.alias)
     with connection.cursor() as cursor:
-        cursor.execute(_render(_LOCK_VOTER_SQL, connection.alias), [voter_hash])
+        if connection.vendor == "postgresql":
+            execute_prepared(cursor, [("vote_lock", sql, {"voter": voter_hash})])
+        else:
+            cursor.execute(sql, {"voter": voter_hash})
 
 
 # Invalidated votes count (as in ``vote_usage``); the usage uses the (voter, stage, …)
@@ -136,12 +142,18 @@ def read_facts_sql(
     channel: str,
     idempotency_key: str | None,
     provider_message_id: str | None,
+    lock: bool = False,
 ) -> VoteFacts:
     """``VoteFacts`` in one ``SELECT`` (PostgreSQL): ``now()``, the stage, the candidate,
     the staff exclusion, the usage counts and a repeated request, by subqueries.
 
-    Must run after ``lock_voter``, in a later statement (see ``cast_vote``). The day is
-    ``now()`` in ``TIME_ZONE``, as ``campaigns.clock.local_day`` computes it.
+    Must run after the voter lock, in a later statement (see ``cast_vote``): with
+    ``lock``, ``lock_voter``'s statement runs first, in the same round trip (a query
+    string of two statements, ``voting.ledger.prepared.execute_prepared``); each
+    statement of such a string takes its own snapshot in READ COMMITTED, so the read
+    sees what a transaction it waited for committed. The day is ``now()`` in
+    ``TIME_ZONE``, as ``campaigns.clock.local_day`` computes it. Both statements are
+    prepared once per connection.
     """
     if contestant_id is not None:
         by = "c.{C.id} = %(contestant)s"
@@ -162,8 +174,11 @@ def read_facts_sql(
         "channel": channel,
         "message": provider_message_id,
     }
+    statements = [("vote_facts", sql, params)]
+    if lock:
+        statements.insert(0, ("vote_lock", _render(_LOCK_VOTER_SQL, alias), params))
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        execute_prepared(cursor, statements)
         row = cursor.fetchone()
     (now, day, found_stage, status, opens_at, closes_at, per_day, per_stage, per_candidate) = row[
         :9
@@ -247,7 +262,9 @@ def insert_vote_sql(fields: dict[str, Any]) -> tuple[int, str]:
     with connection.cursor() as cursor:
         for _attempt in range(RECEIPT_INSERT_TRIES):
             receipt_code = new_receipt_code()
-            cursor.execute(sql, {**values, "receipt_code": receipt_code})
+            execute_prepared(
+                cursor, [("vote_insert", sql, {**values, "receipt_code": receipt_code})]
+            )
             row = cursor.fetchone()
             if row is not None:
                 return row[0], receipt_code
