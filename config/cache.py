@@ -1,19 +1,31 @@
-"""Django's Redis cache with one client object per connection pool.
+"""Django's Redis cache with one client object per connection pool, and ``incr`` in one
+round trip.
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` around the pooled
 connection on every cache call, and redis-py fills a table of about two hundred response
 callbacks in each constructor: 0.5 ms of Python per call, paid by the web vote's throttle
 on every request (bench/vote_costs.py's profile). A ``redis.Redis`` is safe to share
 between threads (each command borrows a connection from the pool), so one per pool does.
+
+Django's ``incr`` asks ``EXISTS`` and then ``INCRBY``: two round trips on every request the
+courtesy throttle counts (``voting.api.throttles``), and a key that expires between the
+two is recreated by ``INCRBY`` without its timeout. A Lua script does both at once, on the
+server: one round trip, and a missing key stays missing (``ValueError``, as Django raises).
 """
 
 from django.core.cache.backends import redis as django_redis
+
+# KEYS[1] incremented by ARGV[1] if it exists; nil (None in Python) if it does not.
+_INCR_EXISTING = (
+    "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end"
+)
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, object] = {}
+        self._incr_existing = None  # the script, registered with the first client built
 
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
@@ -25,8 +37,18 @@ class RedisCacheClient(django_redis.RedisCacheClient):
                 )
             client = self._client(connection_pool=self._pools[index])
             # Two threads may both build one; either is good and the last one stays.
+            if self._incr_existing is None:
+                self._incr_existing = client.register_script(_INCR_EXISTING)
             self._clients[index] = client
         return client
+
+    def incr(self, key, delta):
+        client = self.get_client(key, write=True)
+        # redis-py's Script sends EVALSHA (and loads the script once if the server lacks it).
+        value = self._incr_existing(keys=[key], args=[delta], client=client)
+        if value is None:
+            raise ValueError(f"Key '{key}' not found.")
+        return value
 
 
 class RedisCache(django_redis.RedisCache):
