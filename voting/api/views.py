@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.models import Stage
+from config.api import JsonFirstNegotiation
 from voting.api.serializers import (
     CastVoteInputSerializer,
     CastVoteOutputSerializer,
@@ -91,6 +92,7 @@ class RateLimited(exceptions.Throttled):
 class VotingApiView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    content_negotiation_class = JsonFirstNegotiation
 
     def throttled(self, request: Request, wait: float | None) -> None:
         raise RateLimited(wait)
