@@ -10,8 +10,10 @@ In one process, on a fresh database (created and migrated here, deleted rows aft
    Django's test client (the production middleware of ``bench.settings_bench``); every
    statement is timed by an execute wrapper and named by its first words, so the table
    shows statements and round trips per vote, database time per statement kind, and the
-   Python time (request time minus database time). ``--profile`` writes a cProfile of the
-   same requests (top functions by own time);
+   Python time (request time minus database time); then the CPU time per request of this
+   process and of its PostgreSQL backend, for the votes and for as many requests to the
+   bench ceiling (``bench/ceiling_app``). ``--profile`` writes a cProfile of the votes (top
+   functions by own and by cumulative time);
 2. **sms**: ``--batches`` 1,000-message batches of the simulator's traffic through
    ``route_sms_batch``, the same way;
 3. **indexes**: 5,000 ledger rows inserted with one multi-row statement under
@@ -92,6 +94,40 @@ def _table(title: str, log: StatementLog, units: int, unit: str, wall: float) ->
     print(f"| Python (the rest) | | {(wall - log.total) / units * 1000:.3f} |")
 
 
+class CpuClock:
+    """CPU seconds used by this process and by its PostgreSQL backend (read from
+    ``/proc/<pid>/stat``: the server runs on this host; ``None`` if it cannot be read).
+    Unlike wall time, CPU time barely moves when other work shares the machine, and it is
+    what two cores shared by clients, server and database run out of."""
+
+    def __init__(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self._stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def backend(self) -> float | None:
+        try:
+            fields = self._stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
+
+    def read(self) -> tuple[float, float | None]:
+        return time.process_time(), self.backend()
+
+
+def _cpu_line(label: str, before: tuple, after: tuple, requests: int) -> None:
+    python = (after[0] - before[0]) / requests * 1000
+    if before[1] is None or after[1] is None:
+        print(f"| {label} | {python:.3f} | - | - |")
+        return
+    backend = (after[1] - before[1]) / requests * 1000
+    print(f"| {label} | {python:.3f} | {backend:.3f} | {python + backend:.3f} |")
+
+
 def web(votes: int, profile: str | None) -> None:
     from django.db import connection
     from django.test import Client
@@ -107,8 +143,11 @@ def web(votes: int, profile: str | None) -> None:
     ]
     for body in bodies[:50]:  # warm-up: imports, caches, connection; other voters after
         client.post("/api/votes/", body, content_type="application/json")
+        client.post("/bench/ceiling/", body, content_type="application/json")
+    clock = CpuClock()
     log = StatementLog()
     profiler = cProfile.Profile() if profile else None
+    cpu_began = clock.read()
     began = time.perf_counter()
     with connection.execute_wrapper(log):
         if profiler:
@@ -120,7 +159,16 @@ def web(votes: int, profile: str | None) -> None:
         if profiler:
             profiler.disable()
     wall = time.perf_counter() - began
+    cpu_votes = clock.read()
+    for body in bodies[50:]:  # the bench ceiling (bench/ceiling_app), the same way
+        client.post("/bench/ceiling/", body, content_type="application/json")
+    cpu_ceiling = clock.read()
     _table("web vote, POST /api/votes/", log, votes - 50, "vote", wall)
+    print("\nCPU per request, ms (the Django test client's own work included on both lines)")
+    print("| case | this process | its PostgreSQL backend | both |")
+    print("|---|---:|---:|---:|")
+    _cpu_line("POST /api/votes/", cpu_began, cpu_votes, votes - 50)
+    _cpu_line("ceiling: bare Django view, one INSERT", cpu_votes, cpu_ceiling, votes - 50)
     if profiler:
         _write_profile(profiler, profile)
     vote_ingest.cleanup()
