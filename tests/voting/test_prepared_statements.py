@@ -2,7 +2,7 @@
 runs after a reconnect, a rollback or a failed execution; SQLite keeps plain statements."""
 
 import pytest
-from django.db import DataError, connection, transaction
+from django.db import DataError, NotSupportedError, OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from voting.choices import VoteChannel
@@ -98,3 +98,30 @@ def test_a_vote_runs_prepared_statements_on_postgresql_and_plain_ones_on_sqlite(
     else:
         assert "EXECUTE" not in verbs
         assert "PREPARE" not in verbs
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ("DEALLOCATE ALL", OperationalError),  # the session lost its statements
+        ("ALTER TABLE test_prepared ALTER n TYPE bigint", NotSupportedError),  # a migration
+    ],
+    ids=["deallocated", "column-type-changed"],
+)
+def test_a_session_whose_statement_went_stale_is_closed_after_the_request(change, error):
+    read = ("test_read", "SELECT n FROM test_prepared WHERE n = %(n)s", {"n": 1})
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE test_prepared (n integer)")
+        cursor.execute("INSERT INTO test_prepared VALUES (1)")
+    run(read)
+    with connection.cursor() as cursor:
+        cursor.execute(change)
+
+    with pytest.raises(error):
+        run(read)
+    connection.close_if_unusable_or_obsolete()  # what Django does when a request ends
+
+    assert connection.connection is None
+    assert run(("test_add", ADD, {"a": 2, "b": 2})) == (4, "100%")

@@ -16,20 +16,27 @@ connection object, weakly: a closed connection's record goes with it. A statemen
 its label plus a digest of its text, so each rendering of a template is its own statement.
 Nothing else on these connections deallocates statements (Django's PostgreSQL backend uses
 none); a pooler that shares server sessions between clients (PgBouncer in transaction mode)
-would break them, and is not part of this deployment.
+would break them, and is not part of this deployment. Should a session lose a statement, or
+a migration change the type of a column a statement returns, that execution fails and the
+session is closed after the request, so the next request starts afresh.
 """
 
 import hashlib
 import re
+import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.utils import CursorWrapper
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+# SQLSTATEs of a statement the session no longer has (26000: invalid_sql_statement_name)
+# or whose plan no longer fits (0A000: "cached plan must not change result type").
+_STALE = {"26000", "0A000"}
 # psycopg2 connection -> names of the statements prepared in its session.
 _prepared: "weakref.WeakKeyDictionary[Any, set[str]]" = weakref.WeakKeyDictionary()
 
@@ -89,4 +96,14 @@ def execute_prepared(
         for part, (_label, _sql, params) in zip(parts, statements, strict=True)
         for name in part.params
     ]
-    cursor.execute("; ".join(part.execute for part in parts), values)
+    try:
+        cursor.execute("; ".join(part.execute for part in parts), values)
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) in _STALE:
+            # The session lost a statement or its plan no longer fits the tables (a
+            # migration changed a column's type under a running worker). Nothing can run
+            # in this aborted transaction; the session is closed at the end of the request
+            # (Django's close_at), and the next one prepares everything again.
+            _prepared.pop(cursor.db.connection, None)
+            cursor.db.close_at = time.monotonic()
+        raise
