@@ -1,6 +1,6 @@
 """Benchmark: web vote ingest.
 
-Run:  .venv/bin/python bench/vote_ingest.py [--seconds 15] [--concurrency 16]
+Run:  .venv/bin/python bench/vote_ingest.py [--seconds 15] [--concurrency 16] [--rounds 5]
       (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/service_star_bench)
 
 In one run on one machine:
@@ -12,7 +12,8 @@ In one run on one machine:
    each with a voter token issued by ``voting.otp.services.issue_voter_token`` (so the load needs
    no SMS round trips: a token is what a verified voter's browser sends);
 3. starts gunicorn (gthread workers, keep-alive) and drives, for a fixed time each, with a
-   stdlib thread pool of keep-alive ``http.client`` connections:
+   stdlib thread pool of keep-alive ``http.client`` connections — the two cases taking
+   turns in ``--rounds`` slices, so that other work on the machine falls on both alike:
    * the ceiling: ``POST /bench/ceiling/`` — a bare Django view, JSON in, one INSERT into
      a table shaped like the ledger, JSON out;
    * the vote path: ``POST /api/votes/`` with ``{"stage", "employee_no", "voter_token"}``
@@ -147,14 +148,21 @@ class Result:
 
 
 def drive(
-    path: str, bodies: list[bytes], *, concurrency: int, seconds: float, warmup: float
-) -> tuple[Result, float]:
-    """POST ``bodies`` (round robin) for ``warmup`` + ``seconds`` from ``concurrency``
-    threads, each with one keep-alive connection. Returns the measured window's results."""
+    path: str,
+    bodies: list[bytes],
+    *,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    first: int = 0,
+) -> tuple[Result, int]:
+    """POST ``bodies`` (round robin, from ``bodies[first]``) for ``warmup`` + ``seconds``
+    from ``concurrency`` threads, each with one keep-alive connection. Returns the measured
+    window's results and the index of the next body not sent."""
     results = [Result() for _ in range(concurrency)]
     start_at = time.perf_counter() + warmup
     stop_at = start_at + seconds
-    counter = iter(range(10**12))
+    counter = iter(range(first, 10**12))
     lock = threading.Lock()
 
     def worker(result: Result) -> None:
@@ -190,13 +198,17 @@ def drive(
         thread.start()
     for thread in threads:
         thread.join()
+    return merge(results), next(counter)
+
+
+def merge(results: list[Result]) -> Result:
     merged = Result()
     for result in results:
         merged.latencies.extend(result.latencies)
         merged.vote_ids.extend(result.vote_ids)
         for status, n in result.errors.items():
             merged.errors[status] = merged.errors.get(status, 0) + n
-    return merged, seconds
+    return merged
 
 
 def main() -> None:
@@ -204,6 +216,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the ceiling and the votes take turns in this many slices of the run",
+    )
     args = parser.parse_args()
 
     env = bench_env(HOST)
@@ -219,7 +237,8 @@ def main() -> None:
         f"settings: bench.settings_bench (config.settings.production + bench.ceiling_app), "
         f"database {urlparse(env['DATABASE_URL']).path[1:]}; gunicorn {WORKERS} gthread "
         f"workers x {THREADS} threads, keep-alive; client: {args.concurrency} threads, "
-        f"{args.warmup:.0f} s warm-up + {args.seconds:.0f} s per case",
+        f"{args.warmup:.0f} s warm-up + {args.seconds:.0f} s per case, in {args.rounds} "
+        f"alternating slices",
         flush=True,
     )
     print(f"seeding {VOTERS:,} voter tokens and {CONTESTANTS} contestants…", flush=True)
@@ -239,27 +258,31 @@ def main() -> None:
         for n in range(len(tokens))
     ]
     server = start_gunicorn(env, host=HOST, port=PORT, workers=WORKERS, threads=THREADS)
+    # The two cases take turns, a slice each, so that a change in what else the machine
+    # does falls on both alike (one after the other, a busy minute skewed the ratio).
+    slices: dict[str, list[Result]] = {"ceiling": [], "votes": []}
+    next_body = {"ceiling": 0, "votes": 0}
+    paths = {"ceiling": ("/bench/ceiling/", ceiling_bodies), "votes": ("/api/votes/", vote_bodies)}
+    seconds = args.seconds
     try:
-        ceiling, seconds = drive(
-            "/bench/ceiling/",
-            ceiling_bodies,
-            concurrency=args.concurrency,
-            seconds=args.seconds,
-            warmup=args.warmup,
-        )
-        votes, _seconds = drive(
-            "/api/votes/",
-            vote_bodies,
-            concurrency=args.concurrency,
-            seconds=args.seconds,
-            warmup=args.warmup,
-        )
+        for round_ in range(args.rounds):
+            for case, (path, bodies) in paths.items():
+                result, next_body[case] = drive(
+                    path,
+                    bodies,
+                    concurrency=args.concurrency,
+                    seconds=seconds / args.rounds,
+                    warmup=args.warmup if round_ == 0 else 0.5,
+                    first=next_body[case],
+                )
+                slices[case].append(result)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
     from voting.models import Vote
 
+    ceiling, votes = merge(slices["ceiling"]), merge(slices["votes"])
     in_ledger = set(
         Vote.objects.filter(pk__in=votes.vote_ids, stage_id=stage_id).values_list("pk", flat=True)
     )
