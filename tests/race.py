@@ -6,6 +6,7 @@ serialises every writer, so it can never show a race.
 """
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,3 +53,36 @@ def race(target: Callable[[], object], count: int) -> list[str]:
         return "ok"
 
     return sorted(run_together([attempt] * count))
+
+
+def start_in_thread(
+    target: Callable[[], Any], results: dict[str, Any], key: str
+) -> threading.Thread:
+    """Start ``target()`` in a thread of its own (its own database connection, closed when
+    done); its return value lands in ``results[key]``. The caller joins the thread."""
+
+    def run() -> None:
+        try:
+            results[key] = target()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def wait_for_a_lock_wait(seconds: float = 20) -> None:
+    """Return once some session of this test database waits for a lock (PostgreSQL);
+    fail the test if none does within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+        assert time.monotonic() < deadline, "no session came to wait for a lock"
+        time.sleep(0.05)

@@ -58,39 +58,31 @@ def expected(rows: list[list[object]]) -> list[tuple]:
     return [(row[1], row[2], row[3], row[4], row[5]) for row in rows]
 
 
+def insert(rows: list[list[object]]) -> None:
+    returned = insert_rows(InboundSms, FIELDS, rows, tail="RETURNING message_id")
+    assert [row[0] for row in returned] == [row[1] for row in rows]
+
+
+def copy(rows: list[list[object]]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    copy_rows(InboundSms, FIELDS, rows)
+
+
+@pytest.mark.parametrize("write", [insert, copy])
 @settings(
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data(), size=st.integers(1, 12))
-def test_insert_rows_stores_any_text_in_order(data, size):
+def test_any_text_is_stored_as_given_in_order(write, data, size):
     texts = data.draw(st.lists(VALUES, min_size=size, max_size=size))
     replies = data.draw(st.lists(st.one_of(st.none(), VALUES), min_size=size, max_size=size))
     rows = rows_of(texts, replies)
     with transaction.atomic():
         InboundSms.objects.all().delete()
-        returned = insert_rows(InboundSms, FIELDS, rows, tail="RETURNING message_id")
-
-        assert [row[0] for row in returned] == [f"m{n}" for n in range(size)]
-        assert stored() == expected(rows)
-        transaction.set_rollback(True)
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(data=st.data(), size=st.integers(1, 12))
-def test_copy_rows_stores_any_text_in_order(data, size):
-    texts = data.draw(st.lists(VALUES, min_size=size, max_size=size))
-    replies = data.draw(st.lists(st.one_of(st.none(), VALUES), min_size=size, max_size=size))
-    rows = rows_of(texts, replies)
-    with transaction.atomic():
-        InboundSms.objects.all().delete()
-        copy_rows(InboundSms, FIELDS, rows)
+        write(rows)
 
         assert stored() == expected(rows)
         transaction.set_rollback(True)

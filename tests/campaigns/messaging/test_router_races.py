@@ -14,7 +14,6 @@ message kept the outcome computed with the dropped one.
 
 import datetime as dt
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -28,6 +27,7 @@ from campaigns.messaging.inbound.router import (
     route_sms_batch,
 )
 from campaigns.messaging.models import InboundSms
+from tests.race import start_in_thread, wait_for_a_lock_wait
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -91,41 +91,17 @@ def sms(id: str) -> InboundMessage:
     return InboundMessage(id=id, sender="13812345678", text="hello", to="10690000")
 
 
-def waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
-def in_thread(target, results: dict, key: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            results[key] = target()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
 @pytest.mark.timeout(60)
 def test_a_delivery_meeting_one_in_flight_decides_the_rest_again(handler):
     results: dict = {}
-    first = in_thread(
+    first = start_in_thread(
         lambda: route_sms_batch([sms("hold"), sms("x")], provider="generic"), results, "first"
     )
     assert handler.recorded.wait(30)  # recorded, not committed
-    second = in_thread(
+    second = start_in_thread(
         lambda: route_sms_batch([sms("x"), sms("y")], provider="generic"), results, "second"
     )
-    deadline = time.monotonic() + 20
-    while not waiting_on_a_lock():
-        assert time.monotonic() < deadline, "the second delivery never met the first"
-        time.sleep(0.05)
+    wait_for_a_lock_wait()  # the second delivery met the first one's message
     handler.release.set()
     first.join(30)
     second.join(30)

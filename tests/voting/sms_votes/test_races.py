@@ -17,7 +17,6 @@ How each was seen to fail with its guard removed:
 """
 
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -32,7 +31,7 @@ from campaigns.messaging.inbound.router import (
 )
 from campaigns.messaging.models import InboundSms
 from tests.factories.voting import VoterFactory
-from tests.race import run_together
+from tests.race import run_together, start_in_thread, wait_for_a_lock_wait
 from tests.voting.conftest import set_limits
 from voting.choices import VoteChannel
 from voting.ledger.services import cast_vote
@@ -124,15 +123,6 @@ class Hold:
         assert self.release.wait(30)
 
 
-def waiting_on_a_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 @pytest.mark.timeout(60)
 def test_a_redelivery_meeting_its_original_in_flight_gives_the_limit_to_neither_twice(
     voting, monkeypatch
@@ -149,15 +139,9 @@ def test_a_redelivery_meeting_its_original_in_flight_gives_the_limit_to_neither_
     results: dict = {}
 
     def deliver(key: str, *messages: InboundMessage) -> threading.Thread:
-        def run() -> None:
-            try:
-                results[key] = route_sms_batch(list(messages), provider="generic")
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
+        return start_in_thread(
+            lambda: route_sms_batch(list(messages), provider="generic"), results, key
+        )
 
     def vote(id: str) -> InboundMessage:
         return InboundMessage(id=id, sender="13812345678", text="TP 1234")
@@ -165,10 +149,7 @@ def test_a_redelivery_meeting_its_original_in_flight_gives_the_limit_to_neither_
     first = deliver("first", vote("a"), InboundMessage(id="h", sender="13900000000", text="hold"))
     assert hold.recorded.wait(30)
     second = deliver("second", vote("a"), vote("b"))
-    deadline = time.monotonic() + 20
-    while not waiting_on_a_lock():
-        assert time.monotonic() < deadline, "the second delivery never met the first"
-        time.sleep(0.05)
+    wait_for_a_lock_wait()  # the second delivery met the first one's message "a"
     hold.release.set()
     first.join(30)
     second.join(30)
