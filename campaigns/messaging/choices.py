@@ -61,8 +61,10 @@ SMS_NUMBER_HELD_STATUSES = (SmsStatus.PENDING, SmsStatus.SENDING)
 
 class InboundStatus(models.TextChoices):
     """What became of one inbound SMS (``InboundSms``): the webhook contract's statuses
-    but ``duplicate``, which is an answer, never a stored outcome. ``pending`` exists
-    only inside the ingest's transaction (claimed, not yet decided) and is never committed."""
+    but ``duplicate``, which is an answer, never a stored outcome. ``pending`` is no longer
+    written: the router records each message once, with its outcome (it marked an id
+    claimed but not yet decided, inside the ingest's transaction, and was never committed);
+    it stays a valid value for rows of older versions."""
 
     PENDING = "pending", _("Being handled")
     COUNTED = "counted", _("Vote counted")

@@ -74,11 +74,11 @@ class OutboundSms(models.Model):
 
 
 class InboundSms(models.Model):
-    """One inbound SMS of a gateway, claimed once per (provider, message id).
+    """One inbound SMS of a gateway, recorded once per (provider, message id).
 
-    The unique key is the deduplication: the batch ingest claims ids
-    with ``INSERT … ON CONFLICT DO NOTHING``, and a re-delivery finds the row and gets
-    ``reply`` again. ``text`` is the raw text without NUL bytes, cut to 500 characters
+    The unique key is the deduplication: the batch ingest records each message once, with
+    its outcome, by ``INSERT … ON CONFLICT DO NOTHING``, and a re-delivery finds the row
+    and gets ``reply`` again. ``text`` is the raw text without NUL bytes, cut to 500 characters
     (``inbound.text.RAW_TEXT_MAX_CHARS``). ``received_at`` is what the gateway claims and
     decides nothing; ``created_at`` is the database clock.
     """
