@@ -132,6 +132,7 @@ class _Ballot:
     contestant: Contestant | None = None
     vote: _NewVote | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    receipt: SmsRequest | None = None  # set with the reply (``_render_replies``)
 
 
 def _ballots(items: list[InboundItem]) -> list[_Ballot]:
@@ -463,16 +464,15 @@ def receipt_labels(term: str) -> list[str]:
 _RECEIPT_MARK = "\x00receipt\x00"
 
 
-def _render_replies(ballots: list[_Ballot]) -> list[SmsRequest]:
-    """Render every reply in the voter's language, set each item's outcome, and return the
-    receipts to queue.
+def _render_replies(ballots: list[_Ballot]) -> None:
+    """Render each ballot's reply in the voter's language and the receipt to queue, and set
+    its item's outcome.
 
     Each text is rendered once per batch and kept: a receipt per (candidate, votes left,
     language) with a mark where its receipt code goes, a refusal per (reason, language).
     Activating a language and formatting a template for every message was the largest
     Python cost of a batch.
     """
-    receipts: list[SmsRequest] = []
     texts: dict[tuple, tuple[str, str]] = {}
     for ballot in ballots:
         item, language = ballot.item, ballot.item.language
@@ -490,7 +490,7 @@ def _render_replies(ballots: list[_Ballot]) -> list[SmsRequest]:
                 frame = {**params, "receipt": _RECEIPT_MARK}
                 texts[key] = (render_sms(SmsTemplate.VOTE_RECEIPT, frame, language), "")
             item.reply = texts[key][0].replace(_RECEIPT_MARK, ballot.vote.receipt_code)
-            receipts.append(SmsRequest(item.phone, SmsTemplate.VOTE_RECEIPT, params, language))
+            ballot.receipt = SmsRequest(item.phone, SmsTemplate.VOTE_RECEIPT, params, language)
         else:
             key = (SmsTemplate.VOTE_REFUSED, ballot.code, ballot.reason, language)
             if key not in texts:
@@ -500,11 +500,10 @@ def _render_replies(ballots: list[_Ballot]) -> list[SmsRequest]:
                 texts[key] = (text, reason)
             item.reply, reason = texts[key]
             params = {"reason": reason}
-            receipts.append(SmsRequest(item.phone, SmsTemplate.VOTE_REFUSED, params, language))
+            ballot.receipt = SmsRequest(item.phone, SmsTemplate.VOTE_REFUSED, params, language)
         item.status, item.code = ballot.status, ballot.code
         if ballot.vote is not None:
             item.outcome_ref, item.outcome_label = ballot.vote.pk, ballot.vote.receipt_code
-    return receipts
 
 
 def _prepare_writes(ballots: list[_Ballot], *, now: dt.datetime) -> list[_NewVote]:
@@ -532,29 +531,31 @@ class _Batch:
     voting: list[_Ballot]  # the ballots with a candidate: those the limits decide
     seen: _Usage  # the usage they were decided on (as committed, no lock)
     stage_ids: set[int]
-    receipts: list[SmsRequest]  # as the decision rendered them
     now: dt.datetime
     day: dt.date
 
     def votes(self) -> list[_NewVote]:
         return [b.vote for b in self.voting if b.vote is not None]
 
-    def lock_and_check(self) -> bool:
+    def _decide_again(self, voters: set[str], usage: _Usage) -> None:
+        """Decide, number and answer again the ballots of ``voters``, on ``usage``."""
+        again = [b for b in self.voting if b.item.phone.hash in voters]
+        _undo(again)
+        _decide(again, *_usage_of(usage, voters), now=self.now, day=self.day)
+        _prepare_writes(again, now=self.now)
+        _render_replies(again)
+
+    def lock_and_check(self) -> None:
         """Lock the voters with a vote to count and read their usage again; decide again
-        the ballots of those whose usage moved. True if any decision changed."""
+        the ballots of those whose usage moved."""
         counting = sorted({vote.voter_hash for vote in self.votes()})
         if not counting:
-            return False
+            return
         _lock_voters(counting, now=self.now)
         locked = _usage(counting, self.stage_ids, day=self.day)
         moved = _moved(self.seen, locked, set(counting))
-        if not moved:
-            return False
-        again = [b for b in self.voting if b.item.phone.hash in moved]
-        _undo(again)
-        _decide(again, *_usage_of(locked, moved), now=self.now, day=self.day)
-        _prepare_writes(again, now=self.now)
-        return True
+        if moved:
+            self._decide_again(moved, locked)
 
     def drop(self, items: list[InboundItem]) -> None:
         """Decide as if ``items`` had not been offered (the router found them recorded by
@@ -566,22 +567,17 @@ class _Batch:
         self.ballots = [b for b in self.ballots if id(b.item) not in gone]
         self.voting = [b for b in self.voting if id(b.item) not in gone]
         senders = {b.item.phone.hash for b in dropped if b.contestant is not None}
-        again = [b for b in self.voting if b.item.phone.hash in senders]
-        _undo(again)
-        _decide(again, *_usage_of(self.seen, senders), now=self.now, day=self.day)
-        _prepare_writes(again, now=self.now)
-        self.receipts = _render_replies(self.ballots)
+        self._decide_again(senders, self.seen)
 
     def write(self) -> None:
         """The writes (module docstring): lock and check, then the votes and receipts."""
-        changed = self.lock_and_check()
+        self.lock_and_check()
         votes = self.votes()
         if votes:
-            changed = _insert_votes(votes, now=self.now) or changed
+            if _insert_votes(votes, now=self.now):  # ids or receipt codes not numbered
+                _render_replies([b for b in self.voting if b.vote is not None])
             wake_tally_fold()
-        if changed:  # a decision, an id or a receipt code: the replies say the new ones
-            self.receipts = _render_replies(self.ballots)
-        queue_sms_bulk(self.receipts, now=self.now)
+        queue_sms_bulk([b.receipt for b in self.ballots if b.receipt], now=self.now)
 
 
 def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> _Batch | None:
@@ -616,5 +612,5 @@ def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> _Batc
     seen = _usage(voters, stage_ids, day=day)
     _decide(voting, *_usage_of(seen), now=now, day=day)
     _prepare_writes(voting, now=now)
-    receipts = _render_replies(ballots)
-    return _Batch(ballots, voting, seen, stage_ids, receipts, now, day)
+    _render_replies(ballots)
+    return _Batch(ballots, voting, seen, stage_ids, now, day)
