@@ -25,7 +25,7 @@ def reply_languages(phone_hashes: Iterable[str]) -> dict[str, str]:
     if not hashes:
         return {}
     rows = (
-        OutboundSms.objects.filter(phone_hash__in=hashes, template__in=language_source_keys())
+        OutboundSms.objects.filter(phone_hash__among=hashes, template__in=language_source_keys())
         .order_by("phone_hash", "created_at", "pk")
         .values_list("phone_hash", "language")
     )

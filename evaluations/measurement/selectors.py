@@ -96,7 +96,7 @@ def served_pairs(
     found = (
         ServiceTransaction.objects.filter(
             staff_member_id__in=staff_ids,
-            phone_hash__in=hashes,
+            phone_hash__among=hashes,
             served_at__gte=start,
             served_at__lt=end,
         )

@@ -108,3 +108,62 @@ def test_no_rows_runs_no_statement(django_assert_num_queries):
         assert insert_rows(InboundSms, FIELDS, []) == []
         if connection.vendor == "postgresql":
             copy_rows(InboundSms, FIELDS, [])
+
+
+# ``__among``: the rows ``__in`` finds, for any values, with one parameter.
+
+
+def message_ids(**lookup: object) -> set[str]:
+    return set(InboundSms.objects.filter(**lookup).values_list("message_id", flat=True))
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    stored_texts=st.lists(VALUES, min_size=1, max_size=8, unique=True),
+    asked=st.lists(st.one_of(VALUES, st.none()), max_size=10),
+)
+def test_among_finds_what_in_finds_for_any_text(stored_texts, asked):
+    with transaction.atomic():
+        InboundSms.objects.all().delete()
+        insert_rows(InboundSms, FIELDS, rows_of(stored_texts, [None] * len(stored_texts)))
+        # Ask by the stored texts (some of them), and by any other text.
+        asked = asked + stored_texts[::2]
+
+        found = message_ids(text__among=asked)
+
+        assert found == message_ids(text__in=asked)
+        assert found == {f"m{n}" for n, text in enumerate(stored_texts) if text in asked}
+        transaction.set_rollback(True)
+
+
+def test_among_matches_keys_and_never_a_cut_value():
+    insert_rows(InboundSms, FIELDS, rows_of(["a", "b", "c"], [None] * 3))
+    pks = sorted(InboundSms.objects.values_list("pk", flat=True))
+    long_id = "m1" + "x" * 200  # longer than the column: a varchar(100) cast would cut it
+
+    assert message_ids(pk__among=[pks[0], pks[2], 10**15]) == {"m0", "m2"}
+    assert message_ids(pk__among={pks[1]}) == {"m1"}
+    assert message_ids(message_id__among=["m1"[:1], long_id, "m1 "]) == set()
+    assert message_ids(message_id__among=[]) == set()
+    assert message_ids(message_id__among=["m2", None]) == {"m2"}
+
+
+def test_among_sends_one_parameter_for_a_thousand_values():
+    values = [f"hash-{n}" for n in range(1000)]
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(params)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        among = message_ids(phone_hash__among=values)
+    with connection.execute_wrapper(record):
+        listed = message_ids(phone_hash__in=values)
+
+    assert among == listed == set()
+    assert [len(params) for params in sent] == [1, 1000]

@@ -206,7 +206,9 @@ def _exclude_staff(ballots: list[_Ballot]) -> None:
     if not hashes:
         return
     staff = set(
-        StaffMember.objects.filter(phone_hash__in=hashes).values_list("phone_hash", flat=True)
+        StaffMember.objects.filter(phone_hash__among=hashes)
+        .order_by()  # a set is wanted
+        .values_list("phone_hash", flat=True)
     )
     for ballot in ballots:
         if ballot.contestant and ballot.item.phone.hash in staff:
@@ -242,7 +244,7 @@ def _usage(voter_hashes: list[str], stage_ids: set[int], *, day: dt.date) -> _Us
     if not voter_hashes:
         return per_stage, per_candidate
     rows = (
-        Vote.objects.filter(voter_hash__in=voter_hashes, stage_id__in=stage_ids)
+        Vote.objects.filter(voter_hash__among=voter_hashes, stage_id__in=stage_ids)
         .values_list("voter_hash", "stage_id", "contestant_id")
         .annotate(total=Count("pk"), today=Count("pk", filter=Q(local_day=day)))
         .order_by()

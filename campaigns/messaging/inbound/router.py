@@ -328,9 +328,9 @@ def _originals(provider: str, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     return dict(
-        InboundSms.objects.filter(provider=provider, message_id__in=ids).values_list(
-            "message_id", "reply"
-        )
+        InboundSms.objects.filter(provider=provider, message_id__among=ids)
+        .order_by()  # one row per id: no sort wanted
+        .values_list("message_id", "reply")
     )
 
 
