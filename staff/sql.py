@@ -74,11 +74,20 @@ def _text(value: object) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+_AS_GIVEN = frozenset({str, type(None)})
+_INTS = frozenset({int})  # ``type(True)`` is ``bool``, never in here
+
+
 def _texts(column: Sequence[object]) -> list[str | None]:
     """A column's values as input text, ``None`` kept. Column by column, with one
     conversion per distinct non-string value (a batch's rows share their times and ids of
     stage and candidate): per value calls were most of the Python time of a batch's
-    writes."""
+    writes. A column of strings (and ``None``) or of plain ints is taken whole."""
+    kinds = set(map(type, column))
+    if kinds <= _AS_GIVEN:
+        return list(column)  # type: ignore[arg-type] -- str or None, as checked
+    if kinds == _INTS:
+        return list(map(str, column))
     converted: dict[object, str] = {}
     out: list[str | None] = []
     for value in column:
@@ -124,9 +133,13 @@ def _copy_column(column: Sequence[object]) -> list[str]:
     escaped (a gateway's message id or an SMS text is any text) — looked for once in the
     whole column, escaped value by value only where one occurs."""
     texts = _texts(column)
-    joined = "".join(text for text in texts if text is not None)
+    nulls = None in texts
+    present = [text for text in texts if text is not None] if nulls else texts
+    joined = "".join(present)  # type: ignore[arg-type] -- the None are left out
     if any(special in joined for special, _escaped in _COPY_ESCAPES):
         return ["\\N" if text is None else _copy_escape(text) for text in texts]
+    if not nulls:
+        return texts  # type: ignore[return-value] -- no None, checked above
     return ["\\N" if text is None else text for text in texts]
 
 

@@ -79,6 +79,7 @@ never queued as SMS: junk must not cost outbound messages.
 """
 
 import datetime as dt
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -273,8 +274,8 @@ _RECORD_FIELDS = [
 _OUTCOME_FIELDS = ("status", "code", "reply", "handled_by", "outcome_ref", "outcome_label")
 
 
-def _outcome(item: InboundItem) -> tuple:
-    return tuple(getattr(item, name) for name in _OUTCOME_FIELDS)
+# An item's outcome as a tuple in ``_OUTCOME_FIELDS`` order.
+_outcome = operator.attrgetter(*_OUTCOME_FIELDS)
 
 
 def _row(item: InboundItem, *, provider: str, stamp: object) -> list[object]:
