@@ -61,6 +61,9 @@ def wait_for(condition: Callable[[], object], *, what: str, deadline: float = DE
     pytest.fail(f"timed out after {deadline:.0f} s waiting for {what}")
 
 
+WORKER_APP_NAME = "service-star-test-worker"
+
+
 class Workers:
     """Starts worker subprocesses sharing the test database and a broker folder."""
 
@@ -79,6 +82,9 @@ class Workers:
             "CELERY_BROKER_FOLDER": str(tmp_path / "broker"),
             "WAKEUPS_ENABLED": "false",
             "PYTHONUNBUFFERED": "1",
+            # libpq names the workers' connections, so the test watches only theirs (a
+            # browser test that failed mid-way may leave a page polling the live server).
+            "PGAPPNAME": WORKER_APP_NAME,
         }
 
     def start(self, *, name: str, pool: str = "prefork", beat: bool = False, **env: str):
@@ -152,7 +158,8 @@ def _worker_backends() -> list[tuple[int, str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid, state, query FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP_NAME],
         )
         return cursor.fetchall()
 
