@@ -378,9 +378,29 @@ def _write_replies(items: list[InboundItem]) -> None:
             item.reply = texts[key]
 
 
+# The planner's cost of a page read out of order, for the batch's transaction. A batch
+# looks up a thousand keys at a time (message ids, phones, voters); PostgreSQL's default
+# (4, a spinning disk's seek) made it scan whole tables of up to a hundred thousand rows
+# rather than probe their indexes, and the scans grew with the tables: at 60,000 messages
+# the batch's four such reads took 53 ms, 16 ms through the indexes with 1.1, the usual
+# value where the data is in memory or on SSD (docs/benchmarks.md, "Vote paths, issue 12,
+# third session").
+_BATCH_RANDOM_PAGE_COST = "1.1"
+
+
+def _plan_for_key_lists() -> None:
+    """``SET LOCAL random_page_cost`` for the rest of the batch's transaction (PostgreSQL;
+    it ends with the transaction, whatever happens)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL random_page_cost = {_BATCH_RANDOM_PAGE_COST}")
+
+
 def _route(items: list[InboundItem], *, provider: str) -> tuple[set[str], dict[str, str]]:
     """Steps 2 to 5 in the caller's transaction; returns the ids recorded by this delivery and
     the stored replies of the others."""
+    _plan_for_key_lists()
     now = db_now()
     earlier = _originals(provider, {item.message.id for item in items})
     mine = [item for item in items if item.message.id not in earlier]

@@ -5,6 +5,7 @@ the test (a plug-in boundary, like the result-engine components); the database i
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from campaigns.messaging.choices import InboundStatus
@@ -225,3 +226,33 @@ def test_a_vote_keyword_stays_a_vote_whatever_registers_after_it(voting):
     assert greedy.offered == [["2"]]
     assert Vote.objects.get().provider_message_id == "generic:1"
     assert KEYWORD_ORDER < REPLY_ORDER
+
+
+def _page_cost() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW random_page_cost")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_batch_plans_its_key_lookups_for_index_probes_only_in_its_own_transaction(
+    handlers,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    register_inbound_handler("taker", Taker({"A"}), order=KEYWORD_ORDER)
+    seen_in_batch = []
+
+    def look(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith("SELECT now()"):
+            seen_in_batch.append(_page_cost())
+        return result
+
+    before = _page_cost()
+    with connection.execute_wrapper(look):
+        route_sms_batch([sms("1", "A")], provider="generic")
+
+    assert seen_in_batch == [router._BATCH_RANDOM_PAGE_COST]
+    assert before != router._BATCH_RANDOM_PAGE_COST
+    assert _page_cost() == before
