@@ -37,6 +37,8 @@ class StageSerializer(serializers.ModelSerializer):
             "votes_per_day",
             "votes_per_stage",
             "votes_per_candidate",
+            "served_vote_weight",
+            "served_votes_only",
             "visibility",
             "contestant_count",
         ]

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 import yaml
@@ -84,6 +85,8 @@ def stage_json(stage, **overrides) -> dict:
         "votes_per_day": 0,
         "votes_per_stage": 0,
         "votes_per_candidate": 0,
+        "served_vote_weight": "1.00",
+        "served_votes_only": False,
         "visibility": "counts",
         "contestant_count": 0,
     }
@@ -146,6 +149,17 @@ def test_campaign_detail_shows_a_previewed_stage_as_closed(client, campaign):
     response = client.get(f"/api/campaigns/{campaign.pk}/")
 
     assert [s["status"] for s in response.json()["stages"]] == ["closed"]
+
+
+def test_campaign_detail_tells_how_served_customers_votes_count(client, campaign):
+    # The rule is part of how a vote counts, so voters can read it (docs/served-votes.md).
+    campaign.first.served_vote_weight = Decimal("2.5")
+    campaign.first.served_votes_only = True
+    campaign.first.save()
+
+    [stage] = client.get(f"/api/campaigns/{campaign.pk}/").json()["stages"]
+
+    assert (stage["served_vote_weight"], stage["served_votes_only"]) == ("2.50", True)
 
 
 @pytest.mark.parametrize("path", ["/api/campaigns/987654/", "/api/campaigns/99999999999999999999/"])
