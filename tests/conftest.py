@@ -24,9 +24,10 @@ def _english_outside_requests():
 
 @pytest.fixture
 def admin_user(db):
+    """An HR admin as deployed: staff, in the HR admins' group, not a superuser."""
     from tests.factories.staff import UserFactory
 
-    return UserFactory(username="hr", hr_admin=True)
+    return UserFactory(username="hr", in_hr_admins=True)
 
 
 @pytest.fixture

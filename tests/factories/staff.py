@@ -24,8 +24,10 @@ def hr_admins_group() -> Group:
 
 
 class UserFactory(factory.django.DjangoModelFactory):
-    """``hr_admin=True``: a superuser (the admin tests' query counts assume one).
-    ``in_hr_admins=True``: a staff user in the HR admins' group, as the demo's ``hr``."""
+    """``in_hr_admins=True``: a staff user in the HR admins' group, as the demo's ``hr``
+    (the ``admin_user`` fixture, so the admin tests and their query counts see what an HR
+    admin sees). ``hr_admin=True``: a superuser, for the few tests that need every
+    permission."""
 
     class Meta:
         model = get_user_model()
