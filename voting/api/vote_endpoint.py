@@ -13,6 +13,7 @@ stays the endpoint's OpenAPI description (``cls`` below). A test sends the same 
 to both and holds status, headers and body equal, byte for byte.
 """
 
+import functools
 import json
 from typing import Any
 
@@ -61,12 +62,21 @@ def _json_response(
     response = HttpResponse(text.encode(), status=status, content_type="application/json")
     for name, value in headers:
         response[name] = value
-    view_headers = CastVoteView().default_response_headers
-    if "Vary" in view_headers:
-        patch_vary_headers(response, [view_headers.pop("Vary")])
-    for name, value in view_headers.items():
+    vary, view_headers = _view_headers()
+    if vary:
+        patch_vary_headers(response, [vary])
+    for name, value in view_headers:
         response[name] = value
     return response
+
+
+@functools.cache
+def _view_headers() -> tuple[str | None, tuple[tuple[str, str], ...]]:
+    """``CastVoteView``'s own headers: its ``Vary`` (DRF patches it in first) and the rest.
+    Computed once: they follow from the view's class attributes alone (its methods, and
+    its renderer classes, which DRF reads from its settings when the class is defined)."""
+    headers = CastVoteView().default_response_headers
+    return headers.pop("Vary", None), tuple(headers.items())
 
 
 def _error_response(exc: Exception) -> HttpResponse:

@@ -3,8 +3,10 @@ is decided on (read under that lock), and the write of a counted vote with its t
 
 On PostgreSQL each is one statement (``lock_voter``, ``read_facts_sql``,
 ``insert_vote_sql``), prepared once per connection (``voting.ledger.prepared``): a vote
-costs 5 statements counting BEGIN and COMMIT, in 4 round trips, the lock and the read
-travelling together (docs/benchmarks.md, "Vote paths, issue 12"). On SQLite ``voting.ledger.selectors.read_facts_orm``
+costs 5 statements counting BEGIN and COMMIT. In a caller's transaction they take 4 round
+trips, the lock and the read travelling together (docs/benchmarks.md, "Vote paths, issue
+12"); in a web request 2, BEGIN travelling with them and COMMIT with the insert
+(``voting.ledger.services.cast_vote``). On SQLite ``voting.ledger.selectors.read_facts_orm``
 asks the same questions a query at a time and ``cast_vote`` inserts through the ORM; a
 hypothesis test on PostgreSQL runs both decisions side by side and holds them equal.
 
