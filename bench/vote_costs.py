@@ -2,7 +2,7 @@
 vote and per SMS batch, and what each ledger index costs an inserted row.
 
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/service_star_bench_<new> \\
-      .venv/bin/python bench/vote_costs.py [--votes 2000] [--batches 5] [--profile FILE] [--profile-sms FILE]
+      .venv/bin/python bench/vote_costs.py [--votes 2000] [--batches 5] [--profile FILE] [--profile-sms FILE] [--no-indexes]
 
 In one process, on a fresh database (created and migrated here, deleted rows after):
 
@@ -14,7 +14,7 @@ In one process, on a fresh database (created and migrated here, deleted rows aft
    process and of its PostgreSQL backend, for the votes and for as many requests to the
    bench ceiling (``bench/ceiling_app``). ``--profile`` writes a cProfile of the votes (top
    functions by own and by cumulative time);
-2. **sms**: ``--batches`` 1,000-message batches of the simulator's traffic through
+2. **sms**: ``--batches`` 1,000-message batches (none with ``--batches 0``) of the simulator's traffic through
    ``route_sms_batch``, the same way;
 3. **indexes**: 5,000 ledger rows inserted with one multi-row statement under
    ``EXPLAIN (ANALYZE, BUFFERS, WAL)``, into ``voting_vote`` itself and into a copy with no
@@ -338,6 +338,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--profile", default=None, help="write a cProfile of the web votes")
     parser.add_argument("--profile-sms", default=None, help="write a cProfile of the batches")
+    parser.add_argument("--no-indexes", action="store_true", help="skip the index costs (3.)")
     args = parser.parse_args()
     env = bench_env(HOST, SMS_INBOUND_SECRET="bench-only-sms-inbound-secret")
     os.environ.update(env)
@@ -352,8 +353,10 @@ def main() -> None:
     settings.WAKEUPS_ENABLED = True  # as in production: the debounced wake-up is per request
     print(f"database {env['DATABASE_URL'].rsplit('/', 1)[1]}, load {os.getloadavg()[0]:.2f}")
     web(args.votes, args.profile)
-    sms(args.batches, args.profile_sms)
-    indexes()
+    if args.batches:
+        sms(args.batches, args.profile_sms)
+    if not args.no_indexes:
+        indexes()
 
 
 if __name__ == "__main__":

@@ -212,6 +212,7 @@ def merge(results: list[Result]) -> Result:
 
 
 def main() -> None:
+    global PORT  # read by the connections of drive()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
@@ -222,7 +223,11 @@ def main() -> None:
         default=5,
         help="the ceiling and the votes take turns in this many slices of the run",
     )
+    parser.add_argument(
+        "--port", type=int, default=PORT, help="gunicorn's port (another bench may use the default)"
+    )
     args = parser.parse_args()
+    PORT = args.port
 
     env = bench_env(HOST)
     os.environ.update(env)

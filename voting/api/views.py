@@ -38,7 +38,7 @@ from voting.api.serializers import (
     VoterSessionOutputSerializer,
 )
 from voting.api.throttles import OtpThrottle, ReceiptThrottle, VoteThrottle
-from voting.api.vote_input import parse_vote_body, validated_input
+from voting.api.vote_input import VoteInput, parse_vote_body, validated_input
 from voting.choices import VoteStatus
 from voting.exceptions import BadInputError, UnknownReceiptError, UnknownStageError
 from voting.ledger.selectors import vote_by_receipt
@@ -304,38 +304,45 @@ class CastVoteView(VotingApiView):
         tags=["voting"],
     )
     def post(self, request: Request) -> Response:
-        data = parse_vote_body(request.data)
-        key = idempotency_key(request)
-        common = {
-            "contestant_employee_no": data.employee_no,
-            "channel": data.channel,
-            "ip": client_ip(request),
-            "user_agent": request.headers.get("User-Agent"),
-            "idempotency_key": key,
-        }
-        if data.voter_token is not None:
-            session = read_voter_token(data.voter_token)
-            result = cast_vote(
-                data.stage,
-                voter_hash=session.voter_hash,
-                phone_masked=session.phone_masked,
-                **common,
-            )
-        else:
-            verified = cast_vote_with_otp(data.stage, phone=data.phone, code=data.code, **common)
-            session, result = verified.session, verified.result
-        # The shape of CastVoteOutputSerializer (the schema above), built as a plain dict:
-        # every value is already the JSON type the schema names.
-        body = {
-            "vote_id": result.vote_id,
-            "receipt_code": result.receipt_code,
-            "remaining_today": result.remaining_today,
-            "remaining_stage": result.remaining_stage,
-            "voter_token": issue_voter_token(session),
-            "phone_masked": session.phone_masked,
-        }
-        headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+        body, headers = answer_vote(request, parse_vote_body(request.data))
         return Response(body, status=201, headers=headers)
+
+
+def answer_vote(request: HttpRequest, data: VoteInput) -> tuple[dict[str, Any], dict | None]:
+    """Cast the vote ``data`` of ``request`` (a Django or DRF request): the 201 answer's body
+    and extra headers, or the refusal as a ``DomainError``. ``CastVoteView`` and the plain
+    view in front of it (``voting.api.vote_endpoint``) both answer with it."""
+    key = idempotency_key(request)
+    common = {
+        "contestant_employee_no": data.employee_no,
+        "channel": data.channel,
+        "ip": client_ip(request),
+        "user_agent": request.headers.get("User-Agent"),
+        "idempotency_key": key,
+    }
+    if data.voter_token is not None:
+        session = read_voter_token(data.voter_token)
+        result = cast_vote(
+            data.stage,
+            voter_hash=session.voter_hash,
+            phone_masked=session.phone_masked,
+            **common,
+        )
+    else:
+        verified = cast_vote_with_otp(data.stage, phone=data.phone, code=data.code, **common)
+        session, result = verified.session, verified.result
+    # The shape of CastVoteOutputSerializer (the schema above), built as a plain dict:
+    # every value is already the JSON type the schema names.
+    body = {
+        "vote_id": result.vote_id,
+        "receipt_code": result.receipt_code,
+        "remaining_today": result.remaining_today,
+        "remaining_stage": result.remaining_stage,
+        "voter_token": issue_voter_token(session),
+        "phone_masked": session.phone_masked,
+    }
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+    return body, headers
 
 
 class ReceiptView(VotingApiView):

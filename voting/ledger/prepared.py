@@ -71,7 +71,11 @@ def _statement(label: str, sql: str) -> _Statement:
 
 
 def execute_prepared(
-    cursor: CursorWrapper, statements: Sequence[tuple[str, str, Mapping[str, Any]]]
+    cursor: CursorWrapper,
+    statements: Sequence[tuple[str, str, Mapping[str, Any]]],
+    *,
+    begin: bool = False,
+    commit: bool = False,
 ) -> None:
     """Run ``statements`` — ``(label, sql, params)``, ``sql`` with ``%(name)s``
     placeholders — in this order and in one round trip, each as a prepared statement of
@@ -83,6 +87,12 @@ def execute_prepared(
     it). A statement not yet prepared on this connection is prepared first, once, in a
     round trip of its own that is not logged as a query (it happens once per connection,
     and tests count a vote's statements). PostgreSQL only.
+
+    ``begin`` puts ``BEGIN`` in front of the statements and ``commit`` ``COMMIT`` after
+    them, in the same round trip, for a caller in autocommit mode that runs its own
+    transaction (``voting.ledger.services.cast_vote``): with ``commit`` the cursor holds
+    no result. On an error the rest of the round trip is skipped, so a ``COMMIT`` after a
+    failed statement never runs and the caller must end the transaction (``ROLLBACK``).
     """
     prepared = _prepared.setdefault(cursor.db.connection, set())
     parts = [_statement(label, sql) for label, sql, _params in statements]
@@ -96,8 +106,10 @@ def execute_prepared(
         for part, (_label, _sql, params) in zip(parts, statements, strict=True)
         for name in part.params
     ]
+    sql = "; ".join(part.execute for part in parts)
+    sql = f"BEGIN; {sql}" if begin else sql
     try:
-        cursor.execute("; ".join(part.execute for part in parts), values)
+        cursor.execute(f"{sql}; COMMIT" if commit else sql, values)
     except DatabaseError as exc:
         if getattr(exc.__cause__, "pgcode", None) in _STALE:
             # The session lost a statement or its plan no longer fits the tables (a

@@ -87,7 +87,9 @@ class VoteFacts:
     ``original_id`` is the vote of a repeated idempotency key or provider message id;
     ``staff_member_id`` is the candidate's staff member (for the served-customer lookup);
     ``weights`` the stage's component weights (which channels it counts); ``is_served``
-    the served-customer answer when the read could ask it (PostgreSQL), else ``None``."""
+    the served-customer answer when the read could ask it (PostgreSQL), else ``None``;
+    ``new_vote_id`` an id drawn for the vote when the read opened the vote's own
+    transaction (``voting.ledger.sql.read_facts_sql``), else ``None``."""
 
     now: dt.datetime
     day: dt.date
@@ -102,6 +104,7 @@ class VoteFacts:
     staff_member_id: int | None = None
     weights: dict | None = None
     is_served: bool | None = None
+    new_vote_id: int | None = None
 
 
 def read_facts_orm(

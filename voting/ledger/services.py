@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from campaigns.live import audience_window
@@ -41,7 +41,7 @@ from voting.ledger.rules import (
 )
 from voting.ledger.selectors import VoteFacts, read_facts_orm, vote_usage
 from voting.ledger.served import served_voters
-from voting.ledger.sql import insert_vote_sql, lock_voter, read_facts_sql
+from voting.ledger.sql import RECEIPT_CONSTRAINT, insert_vote_sql, lock_voter, read_facts_sql
 from voting.models import Vote
 
 logger = logging.getLogger(__name__)
@@ -178,6 +178,135 @@ def _write_vote(fields: dict[str, object]) -> tuple[int, str]:
     return vote.pk, vote.receipt_code
 
 
+@dataclass(frozen=True)
+class _VoteAsked:
+    """What ``cast_vote`` was asked for, as its helpers need it."""
+
+    stage_id: int
+    contestant: Contestant | int | None
+    employee_no: str | None
+    voter_hash: str
+    phone_masked: str
+    channel: str
+    ip: str | None
+    user_agent: str | None
+    idempotency_key: str | None
+    provider_message_id: str | None
+
+
+@dataclass(frozen=True)
+class _Decided:
+    """A vote that counts: the ledger row's fields, and what the voter has left after it."""
+
+    fields: dict[str, object]
+    remaining: RemainingVotes
+
+
+def _decide(vote: _VoteAsked, facts: VoteFacts) -> CastResult | _Decided:
+    """Decide ``vote`` on ``facts``, read under the voter lock: the original result of a
+    repeated request, the vote to write, or the refusal raised (``cast_vote``'s checks, in
+    its order). Reads only (a replayed vote, an audience window, a served-customer lookup)."""
+    if facts.original_id is not None:
+        original = Vote.objects.select_related("stage", "contestant__staff_member").get(
+            pk=facts.original_id
+        )
+        return replay_vote(
+            original,
+            stage_id=vote.stage_id,
+            contestant=vote.contestant,
+            employee_no=vote.employee_no,
+        )
+    if facts.weights is not None:
+        check_channel_used(facts.weights, vote.channel)
+    remaining = decide_vote(facts)
+    if vote.channel == VoteChannel.AUDIENCE:
+        refusal = audience_refusal(vote.stage_id, facts.contestant_id)
+        if refusal is not None:
+            raise refusal
+    fields = {
+        "stage_id": vote.stage_id,
+        "contestant_id": facts.contestant_id,
+        "voter_hash": vote.voter_hash,
+        "phone_masked": vote.phone_masked,
+        "channel": vote.channel,
+        "ip_hash": hash_ip(vote.ip),
+        "ip_subnet_hash": hash_ip_subnet(vote.ip),
+        "user_agent_hash": hash_user_agent(vote.user_agent),
+        "cast_at": facts.now,
+        "local_day": facts.day,
+        "idempotency_key": vote.idempotency_key,
+        "provider_message_id": vote.provider_message_id,
+        "is_served": _is_served(facts, vote.voter_hash)
+        if facts.is_served is None
+        else facts.is_served,
+    }
+    return _Decided(fields=fields, remaining=remaining)
+
+
+def _counted(
+    vote_id: int, receipt_code: str, remaining: RemainingVotes, facts: VoteFacts
+) -> CastResult:
+    return CastResult(
+        vote_id=vote_id,
+        receipt_code=receipt_code,
+        remaining_today=remaining.today,
+        remaining_stage=remaining.stage,
+        cast_at=facts.now,
+    )
+
+
+def _rollback() -> None:
+    """End the transaction ``_cast_in_own_transaction`` opened, whatever its state (outside
+    a transaction PostgreSQL only warns). A connection too broken to take it is left to
+    Django, which closes a connection with errors at the end of the request."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ROLLBACK")
+    except DatabaseError:
+        logger.warning("vote: ROLLBACK failed; the connection is closed after the request")
+
+
+def _is_receipt_collision(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == RECEIPT_CONSTRAINT
+
+
+def _cast_in_own_transaction(vote: _VoteAsked, asked: dict[str, object]) -> CastResult:
+    """``cast_vote`` on PostgreSQL with no transaction open (autocommit, the web request):
+    the vote's transaction in two round trips instead of four. ``BEGIN`` travels with the
+    voter lock and the read (which also draws the vote's id), ``COMMIT`` with the insert
+    (``voting.ledger.sql``). The same statements, snapshots and locks as in
+    ``transaction.atomic``; Django does not see this transaction, so the wake-up is sent
+    only once the ``COMMIT`` has returned.
+
+    Anything that does not end in that ``COMMIT`` — a refusal, a replay, an error of any
+    statement or of Python in between — ends in ``ROLLBACK``, so no transaction stays open
+    on the connection. A receipt collision (``vote_unique_receipt_code``, about 2^-50 per
+    pair of codes) rolls back and casts the vote again from the lock, with a new code.
+    """
+    for attempt in range(RECEIPT_INSERT_TRIES):
+        try:
+            facts = read_facts_sql(vote.stage_id, lock=True, begin=True, **asked)
+            decided = _decide(vote, facts)
+            if isinstance(decided, CastResult):
+                _rollback()  # a replay: nothing to write
+                return decided
+            fields = {"id": facts.new_vote_id, **decided.fields}
+            vote_id, receipt_code = insert_vote_sql(fields, commit=True)
+        except IntegrityError as exc:
+            _rollback()
+            if not _is_receipt_collision(exc) or attempt == RECEIPT_INSERT_TRIES - 1:
+                raise
+            logger.warning("receipt code collision, casting the vote again with another")
+            continue
+        except BaseException:
+            _rollback()
+            raise
+        wake_tally_fold()  # committed, and no transaction is open: sent now
+        return _counted(vote_id, receipt_code, decided.remaining, facts)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def cast_vote(
     stage: Stage | int,
     *,
@@ -220,9 +349,11 @@ def cast_vote(
     reused for another vote). Also writes the vote's +1 tally event in the same
     transaction (``voting.ledger.outbox``) and, on commit, wakes the tally fold with a bounded,
     error-swallowing broker call; the request never waits on the broker.
+
+    On PostgreSQL with no transaction open (a web request), ``BEGIN`` and ``COMMIT``
+    travel with the vote's statements: two round trips, not four
+    (``_cast_in_own_transaction``). Inside a caller's transaction, the vote is part of it.
     """
-    # Over 60 lines with its contract: the docstring is most of it, and the body is the
-    # vote's one transaction, which reads best in one piece.
     employee_no = None
     contestant_id = None
     if contestant is None:
@@ -230,62 +361,42 @@ def cast_vote(
     else:
         contestant_id = int(getattr(contestant, "pk", contestant))
     stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
+    asked = {
+        "voter_hash": voter_hash,
+        "contestant_id": contestant_id,
+        "employee_no": employee_no,
+        "channel": channel,
+        "idempotency_key": idempotency_key,
+        "provider_message_id": provider_message_id,
+    }
+    vote = _VoteAsked(
+        stage_id=stage_id,
+        contestant=contestant,
+        employee_no=employee_no,
+        voter_hash=voter_hash,
+        phone_masked=phone_masked,
+        channel=channel,
+        ip=ip,
+        user_agent=user_agent,
+        idempotency_key=idempotency_key,
+        provider_message_id=provider_message_id,
+    )
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        return _cast_in_own_transaction(vote, asked)
     with transaction.atomic():
         # The lock is its own statement, before the read: in READ COMMITTED every
         # statement sees what was committed before *it* started, so a read in a later
         # statement sees the votes of a transaction this one waited for. (Locking and
         # reading in one statement would read from a snapshot taken before the wait.)
         # On PostgreSQL both statements travel in one round trip (read_facts_sql).
-        asked = {
-            "voter_hash": voter_hash,
-            "contestant_id": contestant_id,
-            "employee_no": employee_no,
-            "channel": channel,
-            "idempotency_key": idempotency_key,
-            "provider_message_id": provider_message_id,
-        }
         if connection.vendor == "postgresql":
             facts = read_facts_sql(stage_id, lock=True, **asked)
         else:
             lock_voter(voter_hash)
             facts = read_facts_orm(stage_id, **asked)
-        if facts.original_id is not None:
-            original = Vote.objects.select_related("stage", "contestant__staff_member").get(
-                pk=facts.original_id
-            )
-            return replay_vote(
-                original, stage_id=stage_id, contestant=contestant, employee_no=employee_no
-            )
-        if facts.weights is not None:
-            check_channel_used(facts.weights, channel)
-        remaining = decide_vote(facts)
-        if channel == VoteChannel.AUDIENCE:
-            refusal = audience_refusal(stage_id, facts.contestant_id)
-            if refusal is not None:
-                raise refusal
-        fields = {
-            "stage_id": stage_id,
-            "contestant_id": facts.contestant_id,
-            "voter_hash": voter_hash,
-            "phone_masked": phone_masked,
-            "channel": channel,
-            "ip_hash": hash_ip(ip),
-            "ip_subnet_hash": hash_ip_subnet(ip),
-            "user_agent_hash": hash_user_agent(user_agent),
-            "cast_at": facts.now,
-            "local_day": facts.day,
-            "idempotency_key": idempotency_key,
-            "provider_message_id": provider_message_id,
-            "is_served": _is_served(facts, voter_hash)
-            if facts.is_served is None
-            else facts.is_served,
-        }
-        vote_id, receipt_code = _write_vote(fields)
+        decided = _decide(vote, facts)
+        if isinstance(decided, CastResult):
+            return decided
+        vote_id, receipt_code = _write_vote(decided.fields)
         wake_tally_fold()
-    return CastResult(
-        vote_id=vote_id,
-        receipt_code=receipt_code,
-        remaining_today=remaining.today,
-        remaining_stage=remaining.stage,
-        cast_at=facts.now,
-    )
+    return _counted(vote_id, receipt_code, decided.remaining, facts)

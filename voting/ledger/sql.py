@@ -3,8 +3,10 @@ is decided on (read under that lock), and the write of a counted vote with its t
 
 On PostgreSQL each is one statement (``lock_voter``, ``read_facts_sql``,
 ``insert_vote_sql``), prepared once per connection (``voting.ledger.prepared``): a vote
-costs 5 statements counting BEGIN and COMMIT, in 4 round trips, the lock and the read
-travelling together (docs/benchmarks.md, "Vote paths, issue 12"). On SQLite ``voting.ledger.selectors.read_facts_orm``
+costs 5 statements counting BEGIN and COMMIT. In a caller's transaction they take 4 round
+trips, the lock and the read travelling together (docs/benchmarks.md, "Vote paths, issue
+12"); in a web request 2, BEGIN travelling with them and COMMIT with the insert
+(``voting.ledger.services.cast_vote``). On SQLite ``voting.ledger.selectors.read_facts_orm``
 asks the same questions a query at a time and ``cast_vote`` inserts through the ORM; a
 hypothesis test on PostgreSQL runs both decisions side by side and holds them equal.
 
@@ -61,7 +63,7 @@ def _names() -> dict[str, _Names]:
     }
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _render(template: str, vendor_key: str, **extra: str) -> str:
     """``template`` with the quoted table and column names filled in (``vendor_key`` keys
     the cache per database). Cached: the names never change while a process runs, and
@@ -116,7 +118,7 @@ SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
            (SELECT {V.id} FROM {V} WHERE {V.channel} = %(channel)s
                 AND {V.provider_message_id} = %(message)s)
        ),
-       c.staff_member_id, s.{S.weights}, {served}
+       c.staff_member_id, s.{S.weights}, {served}, {new_vote_id}
 FROM (SELECT now() AS now) AS n
 LEFT JOIN {S} AS s ON s.{S.id} = %(stage)s
 LEFT JOIN LATERAL (
@@ -143,6 +145,7 @@ def read_facts_sql(
     idempotency_key: str | None,
     provider_message_id: str | None,
     lock: bool = False,
+    begin: bool = False,
 ) -> VoteFacts:
     """``VoteFacts`` in one ``SELECT`` (PostgreSQL): ``now()``, the stage, the candidate,
     the staff exclusion, the usage counts and a repeated request, by subqueries.
@@ -154,6 +157,13 @@ def read_facts_sql(
     sees what a transaction it waited for committed. The day is ``now()`` in
     ``TIME_ZONE``, as ``campaigns.clock.local_day`` computes it. Both statements are
     prepared once per connection.
+
+    With ``begin`` (the caller in autocommit mode, outside any transaction) ``BEGIN``
+    travels in the same round trip and opens the vote's transaction, which the caller
+    must end; the read also draws the new vote's id from the ledger's sequence
+    (``new_vote_id``), for an insert that ends with ``COMMIT`` in its own round trip and
+    so cannot return it (``insert_vote_sql``). A vote refused then leaves a gap in the
+    ids, as a rolled-back insert does.
     """
     if contestant_id is not None:
         by = "c.{C.id} = %(contestant)s"
@@ -162,7 +172,14 @@ def read_facts_sql(
     else:
         by = "m.{M.employee_no} = %(no)s"
     alias = connection.alias
-    sql = _render(_FACTS_SQL, alias, candidate=_render(by, alias), served=_served(alias))
+    new_vote_id = _render(_NEXT_VOTE_ID, alias, id_column=Vote._meta.pk.column) if begin else "NULL"
+    sql = _render(
+        _FACTS_SQL,
+        alias,
+        candidate=_render(by, alias),
+        served=_served(alias),
+        new_vote_id=new_vote_id,
+    )
     params = {
         "stage": stage_id,
         "voter": voter_hash,
@@ -178,13 +195,13 @@ def read_facts_sql(
     if lock:
         statements.insert(0, ("vote_lock", _render(_LOCK_VOTER_SQL, alias), params))
     with connection.cursor() as cursor:
-        execute_prepared(cursor, statements)
+        execute_prepared(cursor, statements, begin=begin)
         row = cursor.fetchone()
     (now, day, found_stage, status, opens_at, closes_at, per_day, per_stage, per_candidate) = row[
         :9
     ]
     (found, is_staff, in_stage, today, for_candidate, original_id, staff_member_id) = row[9:16]
-    weights, served = row[16:]
+    weights, served, new_vote_id = row[16:]
     return VoteFacts(
         now=now,
         day=day,
@@ -200,7 +217,12 @@ def read_facts_sql(
         # Django reads jsonb as text on its own connections (its JSONField decodes it).
         weights=json.loads(weights) if isinstance(weights, str) else weights,
         is_served=served,
+        new_vote_id=new_vote_id,
     )
+
+
+# The ledger's next id (its identity sequence), drawn by the read that opens a transaction.
+_NEXT_VOTE_ID = "nextval(pg_get_serial_sequence('{V}', '{id_column}'))"
 
 
 def _served(alias: str) -> str:
@@ -237,20 +259,40 @@ SELECT {V.id} FROM v
 """
 
 
+# The same, with the vote's id given (drawn by the read, ``read_facts_sql``) and sent with
+# COMMIT in one round trip, which returns nothing: a receipt collision raises (the unique
+# constraint ``RECEIPT_CONSTRAINT``) and the caller casts the vote again.
+_INSERT_GIVEN_VOTE_SQL = """
+WITH v AS (
+    INSERT INTO {V} ({columns}) VALUES ({values})
+    RETURNING {V.id}, {V.stage}, {V.contestant}, {V.channel}, {V.is_served}, {V.cast_at}
+)
+INSERT INTO {E} ({E.vote}, {E.stage}, {E.contestant}, {E.channel}, {E.is_served},
+                 {E.delta}, {E.created_at})
+SELECT {V.id}, {V.stage}, {V.contestant}, {V.channel}, {V.is_served}, 1, {V.cast_at} FROM v
+"""
+RECEIPT_CONSTRAINT = "vote_unique_receipt_code"
+
+
 @functools.lru_cache(maxsize=8)
-def _insert_vote_statement(fields: tuple[str, ...], vendor_key: str) -> str:
+def _insert_vote_statement(template: str, fields: tuple[str, ...], vendor_key: str) -> str:
     """The insert for these ``Vote`` fields (``vendor_key`` keys the cache per database)."""
     names = _names()
     columns = ", ".join(getattr(names["V"], name) for name in fields)
     values = ", ".join(f"%({name})s" for name in fields)
-    return _INSERT_VOTE_SQL.format(columns=columns, values=values, **names)
+    return template.format(columns=columns, values=values, **names)
 
 
-def insert_vote_sql(fields: dict[str, Any]) -> tuple[int, str]:
+def insert_vote_sql(fields: dict[str, Any], *, commit: bool = False) -> tuple[int, str]:
     """Insert a vote and its tally event (``_INSERT_VOTE_SQL``); ``(id, receipt code)``.
 
     ``fields`` maps ``Vote`` field names (``stage_id`` style for foreign keys) to values;
     the status (valid), an empty invalidation reason and a fresh receipt code are added.
+
+    With ``commit`` (the transaction opened by ``read_facts_sql(begin=True)``), ``fields``
+    has the ``id`` that read drew, and ``COMMIT`` travels with the insert
+    (``_INSERT_GIVEN_VOTE_SQL``); a receipt collision raises ``IntegrityError`` on
+    ``RECEIPT_CONSTRAINT``, and the transaction is left for the caller to roll back.
     """
     values = {
         **fields,
@@ -258,7 +300,17 @@ def insert_vote_sql(fields: dict[str, Any]) -> tuple[int, str]:
         "invalidated_reason": "",
         "receipt_code": "",
     }
-    sql = _insert_vote_statement(tuple(values), connection.alias)
+    if commit:
+        sql = _insert_vote_statement(_INSERT_GIVEN_VOTE_SQL, tuple(values), connection.alias)
+        receipt_code = new_receipt_code()
+        with connection.cursor() as cursor:
+            execute_prepared(
+                cursor,
+                [("vote_insert_commit", sql, {**values, "receipt_code": receipt_code})],
+                commit=True,
+            )
+        return fields["id"], receipt_code
+    sql = _insert_vote_statement(_INSERT_VOTE_SQL, tuple(values), connection.alias)
     with connection.cursor() as cursor:
         for _attempt in range(RECEIPT_INSERT_TRIES):
             receipt_code = new_receipt_code()
