@@ -147,7 +147,7 @@ def test_among_matches_keys_and_never_a_cut_value():
 
     assert message_ids(pk__among=[pks[0], pks[2], 10**15]) == {"m0", "m2"}
     assert message_ids(pk__among={pks[1]}) == {"m1"}
-    assert message_ids(message_id__among=["m1"[:1], long_id, "m1 "]) == set()
+    assert message_ids(message_id__among=["m", long_id, "m1 "]) == set()
     assert message_ids(message_id__among=[]) == set()
     assert message_ids(message_id__among=["m2", None]) == {"m2"}
 

@@ -184,6 +184,7 @@ class _VoteAsked:
 
     stage_id: int
     contestant: Contestant | int | None
+    contestant_id: int | None
     employee_no: str | None
     voter_hash: str
     phone_masked: str
@@ -192,6 +193,17 @@ class _VoteAsked:
     user_agent: str | None
     idempotency_key: str | None
     provider_message_id: str | None
+
+    def facts_asked(self) -> dict[str, object]:
+        """The keyword arguments of the facts read (``read_facts_sql``, ``read_facts_orm``)."""
+        return {
+            "voter_hash": self.voter_hash,
+            "contestant_id": self.contestant_id,
+            "employee_no": self.employee_no,
+            "channel": self.channel,
+            "idempotency_key": self.idempotency_key,
+            "provider_message_id": self.provider_message_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -271,7 +283,7 @@ def _is_receipt_collision(exc: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == RECEIPT_CONSTRAINT
 
 
-def _cast_in_own_transaction(vote: _VoteAsked, asked: dict[str, object]) -> CastResult:
+def _cast_in_own_transaction(vote: _VoteAsked) -> CastResult:
     """``cast_vote`` on PostgreSQL with no transaction open (autocommit, the web request):
     the vote's transaction in two round trips instead of four. ``BEGIN`` travels with the
     voter lock and the read (which also draws the vote's id), ``COMMIT`` with the insert
@@ -286,7 +298,7 @@ def _cast_in_own_transaction(vote: _VoteAsked, asked: dict[str, object]) -> Cast
     """
     for attempt in range(RECEIPT_INSERT_TRIES):
         try:
-            facts = read_facts_sql(vote.stage_id, lock=True, begin=True, **asked)
+            facts = read_facts_sql(vote.stage_id, lock=True, begin=True, **vote.facts_asked())
             decided = _decide(vote, facts)
             if isinstance(decided, CastResult):
                 _rollback()  # a replay: nothing to write
@@ -361,17 +373,10 @@ def cast_vote(
     else:
         contestant_id = int(getattr(contestant, "pk", contestant))
     stage_id = stage.pk if isinstance(stage, Stage) else int(stage)
-    asked = {
-        "voter_hash": voter_hash,
-        "contestant_id": contestant_id,
-        "employee_no": employee_no,
-        "channel": channel,
-        "idempotency_key": idempotency_key,
-        "provider_message_id": provider_message_id,
-    }
     vote = _VoteAsked(
         stage_id=stage_id,
         contestant=contestant,
+        contestant_id=contestant_id,
         employee_no=employee_no,
         voter_hash=voter_hash,
         phone_masked=phone_masked,
@@ -382,7 +387,8 @@ def cast_vote(
         provider_message_id=provider_message_id,
     )
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        return _cast_in_own_transaction(vote, asked)
+        return _cast_in_own_transaction(vote)
+    asked = vote.facts_asked()
     with transaction.atomic():
         # The lock is its own statement, before the read: in READ COMMITTED every
         # statement sees what was committed before *it* started, so a read in a later
