@@ -30,8 +30,9 @@ urlpatterns = [
     path("api/", include("evaluations.measurement.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
-    # Last: any other /api/ path answers in the API's error shape rather than an HTML page.
-    re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
+    # Last: any other /api/ path answers in the API's error shape rather than an HTML page,
+    # line breaks in the path included (``[\s\S]``: ``.`` stops at a line break).
+    re_path(r"^api/(?P<path>[\s\S]*)$", api_not_found, name="api-not-found"),
 ]
 
 # Under /api/ a suspicious request (bad Host, body over the limit) gets the JSON error shape.

@@ -123,6 +123,24 @@ def test_json_just_within_the_depth_limit_reaches_the_view(client, settings):
     assert response.json()["code"] == "bad_phone"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/stages/a%0Ab/leaderboard/",  # a line feed
+        "/api/stages/a%0D%0Ai/leaderboard/",
+        "/api/no-such-thing%0A",  # one at the very end
+        "/api/%0A",
+    ],
+)
+def test_an_unknown_api_path_with_line_breaks_is_the_json_404(client, path):
+    response = client.get(path, **EN)
+
+    assert (response.status_code, response.json()) == (
+        404,
+        {"code": "not_found", "detail": "Not found."},
+    )
+
+
 def test_post_to_an_unknown_api_path_is_the_json_404_even_with_csrf_checks():
     client = Client(enforce_csrf_checks=True)
 
