@@ -122,7 +122,7 @@ SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
 FROM (SELECT now() AS now) AS n
 LEFT JOIN {S} AS s ON s.{S.id} = %(stage)s
 LEFT JOIN LATERAL (
-    SELECT c.{C.id} AS id, m.{M.id} AS staff_member_id FROM {C} AS c JOIN {M} AS m ON m.{M.id} = c.{C.staff_member}
+    SELECT c.{C.id} AS id, c.{C.staff_member} AS staff_member_id FROM {C} AS c
     WHERE c.{C.stage} = s.{S.id} AND c.{C.status} = %(in)s AND {candidate}
     LIMIT 1
 ) AS c ON true
@@ -165,12 +165,17 @@ def read_facts_sql(
     so cannot return it (``insert_vote_sql``). A vote refused then leaves a gap in the
     ids, as a rolled-back insert does.
     """
+    # The staff member is found first, by a unique number (a subquery run once), then their
+    # row among the stage's contestants (unique per stage). Joined the other way, the
+    # planner walked every contestant of the stage and probed the staff table once for
+    # each: twenty probes a vote in the bench's stage, thousands in a stage 1 of a whole
+    # operator (docs/benchmarks.md, "Vote paths, issue 12, fourth session").
     if contestant_id is not None:
         by = "c.{C.id} = %(contestant)s"
-    elif is_digits(employee_no or ""):
-        by = "m.{M.vote_code} = %(no)s"  # digits are a vote code (staff.identifiers)
+    elif is_digits(employee_no or ""):  # digits are a vote code (staff.identifiers)
+        by = "c.{C.staff_member} = (SELECT m.{M.id} FROM {M} AS m WHERE m.{M.vote_code} = %(no)s)"
     else:
-        by = "m.{M.employee_no} = %(no)s"
+        by = "c.{C.staff_member} = (SELECT m.{M.id} FROM {M} AS m WHERE m.{M.employee_no} = %(no)s)"
     alias = connection.alias
     new_vote_id = _render(_NEXT_VOTE_ID, alias, id_column=Vote._meta.pk.column) if begin else "NULL"
     sql = _render(
