@@ -4,15 +4,19 @@ probes, however many contestants the stage has.
 Written the other way round (the stage's contestants joined to the staff table), the
 planner walked every contestant ``in`` of the stage and probed the staff table once for
 each: twenty probes a vote in the bench's stage, and a stage 1 of a whole operator has
-thousands of contestants. The plans are read with ``EXPLAIN ANALYZE`` of the prepared
-statement itself, generic (what a connection runs after five votes) and custom."""
+thousands of contestants. Likewise the served-customer question asks for the voter's own
+transactions, not every transaction of the staff member (a busy one serves thousands of
+customers in a stage's window). The plans are read with ``EXPLAIN ANALYZE`` of the
+prepared statement itself, generic (what a connection runs after five votes) and custom."""
 
 import json
 
 import pytest
 from django.db import connection, transaction
 
+from evaluations.models import ServiceTransaction
 from tests.factories.campaigns import ContestantFactory
+from tests.factories.measurement import ServiceTransactionFactory
 from tests.factories.staff import StaffMemberFactory
 from voting.choices import VoteChannel
 from voting.ledger.sql import lock_voter, read_facts_sql
@@ -45,6 +49,32 @@ def _loops(node: dict, table: str) -> int:
     return own + sum(_loops(child, table) for child in node.get("Plans", []))
 
 
+def _rows_read(node: dict, table: str) -> int:
+    """How many rows of ``table`` the plan under ``node`` read (kept or filtered out)."""
+    own = 0
+    if node.get("Relation Name") == table:
+        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+    return own + sum(_rows_read(child, table) for child in node.get("Plans", []))
+
+
+def _explain_facts(stage_id: int, plan_mode: str, **asked) -> tuple[dict, object]:
+    """The facts read's plan (``EXPLAIN ANALYZE`` of its prepared statement under
+    ``plan_mode``) and the facts it read, in a transaction rolled back after."""
+    capture = _Capture()
+    with transaction.atomic():
+        lock_voter(asked["voter_hash"])
+        with connection.execute_wrapper(capture):
+            facts = read_facts_sql(stage_id, **asked)
+        assert capture.statement is not None
+        sql, params = capture.statement
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+            raw = cursor.fetchone()[0]
+        transaction.set_rollback(True)
+    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"], facts
+
+
 @pytest.mark.parametrize("plan_mode", ["force_generic_plan", "force_custom_plan"])
 @pytest.mark.parametrize("asked_by", ["vote_code", "employee_no", "contestant"])
 def test_the_candidate_is_found_with_one_probe_whatever_the_stage_holds(
@@ -73,21 +103,34 @@ def test_the_candidate_is_found_with_one_probe_whatever_the_stage_holds(
         "idempotency_key": None,
         "provider_message_id": None,
     }
-    capture = _Capture()
-    with transaction.atomic():
-        lock_voter(voting.voter.hash)
-        with connection.execute_wrapper(capture):
-            facts = read_facts_sql(voting.stage.pk, **asked)
-        assert capture.statement is not None
-        sql, params = capture.statement
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
-            raw = cursor.fetchone()[0]
-        transaction.set_rollback(True)
+    plan, facts = _explain_facts(voting.stage.pk, plan_mode, **asked)
 
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
     assert facts.contestant_id == target.pk
     assert _loops(plan, "campaigns_contestant") == 1, json.dumps(plan, indent=1)
     # The staff exclusion asks the staff table once; the number asks it once more.
     assert _loops(plan, "staff_staffmember") <= 2, json.dumps(plan, indent=1)
+
+
+@pytest.mark.parametrize("plan_mode", ["force_generic_plan", "force_custom_plan"])
+def test_the_served_question_reads_the_voters_transactions_not_the_staff_members(voting, plan_mode):
+    member = voting.alice.staff_member
+    ServiceTransaction.objects.bulk_create(
+        ServiceTransactionFactory.build_batch(2000, staff_member=member)
+        + ServiceTransactionFactory.build_batch(3, staff_member=member, phone=voting.voter.e164)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {ServiceTransaction._meta.db_table}")
+
+    plan, facts = _explain_facts(
+        voting.stage.pk,
+        plan_mode,
+        voter_hash=voting.voter.hash,
+        contestant_id=None,
+        employee_no=member.vote_code,
+        channel=VoteChannel.WEB,
+        idempotency_key=None,
+        provider_message_id=None,
+    )
+
+    assert facts.is_served is True
+    assert _rows_read(plan, ServiceTransaction._meta.db_table) <= 3, json.dumps(plan, indent=1)
