@@ -14,12 +14,16 @@ import json
 import pytest
 from django.db import connection, transaction
 
+from campaigns.clock import db_now
 from evaluations.models import ServiceTransaction
 from tests.factories.campaigns import ContestantFactory
 from tests.factories.measurement import ServiceTransactionFactory
 from tests.factories.staff import StaffMemberFactory
+from tests.factories.voting import VoteFactory
 from voting.choices import VoteChannel
+from voting.ledger import prepared
 from voting.ledger.sql import lock_voter, read_facts_sql
+from voting.models import Vote
 
 pytestmark = [
     pytest.mark.django_db,
@@ -134,3 +138,42 @@ def test_the_served_question_reads_the_voters_transactions_not_the_staff_members
 
     assert facts.is_served is True
     assert _rows_read(plan, ServiceTransaction._meta.db_table) <= 3, json.dumps(plan, indent=1)
+
+
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_the_usage_counts_read_the_voters_own_votes_not_the_stages(voting, analyzed):
+    """A connection plans the read once for good (generic plan) at its first votes, often
+    on a nearly empty ledger with no statistics; it must still read only this voter's
+    votes once the stage holds thousands."""
+    asked = {
+        "voter_hash": voting.voter.hash,
+        "contestant_id": voting.alice.pk,
+        "employee_no": None,
+        "channel": VoteChannel.WEB,
+        "idempotency_key": None,
+        "provider_message_id": None,
+    }
+    with connection.cursor() as cursor:  # a fresh session's statements, planned generic
+        cursor.execute("DEALLOCATE ALL")
+        cursor.execute("SET plan_cache_mode = force_generic_plan")  # ends with the test
+    prepared._prepared.pop(connection.connection, None)
+    _explain_facts(voting.stage.pk, "force_generic_plan", **asked)  # planned on no votes
+    now = db_now()
+    Vote.objects.bulk_create(
+        VoteFactory.build(
+            stage=voting.stage, contestant=voting.alice, phone=f"1390000{n:04}", cast_at=now
+        )
+        for n in range(2000)
+    )
+    mine = VoteFactory.create_batch(
+        2, stage=voting.stage, contestant=voting.bob, phone=voting.voter.e164
+    )
+    if analyzed:  # statistics: the plan is made again
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Vote._meta.db_table}")
+
+    plan, facts = _explain_facts(voting.stage.pk, "force_generic_plan", **asked)
+
+    assert facts.usage.stage == len(mine)
+    # The voter's two votes (and the empty probes for a repeated request), not the stage's 2,002.
+    assert _rows_read(plan, Vote._meta.db_table) <= 2 * len(mine), json.dumps(plan, indent=1)

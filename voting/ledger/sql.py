@@ -102,9 +102,13 @@ def lock_voter(voter_hash: str) -> None:
             cursor.execute(sql, {"voter": voter_hash})
 
 
-# Invalidated votes count (as in ``vote_usage``); the usage uses the (voter, stage, …)
-# indexes. A missing stage or candidate leaves NULLs that ``cast_vote`` turns into the
-# same errors, in the same order, as the ORM path.
+# Invalidated votes count (as in ``vote_usage``). The usage reads the voter's own votes
+# (``vote_voter_usage``, a handful) and counts the stage's among them: with the stage in
+# the WHERE clause too, a connection's generic plan, made once on a ledger with few votes
+# and no statistics, could read the whole stage through ``vote_recount`` on every vote
+# (the HTTP bench read 6.3 million index entries for 6,370 votes; docs/benchmarks.md,
+# "Vote paths, issue 12, fourth session"). A missing stage or candidate leaves NULLs that
+# ``cast_vote`` turns into the same errors, in the same order, as the ORM path.
 _FACTS_SQL = """
 SELECT n.now, (n.now AT TIME ZONE %(tz)s)::date,
        s.{S.id}, s.{S.status}, s.{S.opens_at}, s.{S.closes_at},
@@ -127,10 +131,12 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) AS c ON true
 CROSS JOIN LATERAL (
-    SELECT count(*) AS in_stage,
-           count(*) FILTER (WHERE v.{V.local_day} = (n.now AT TIME ZONE %(tz)s)::date) AS today,
-           count(*) FILTER (WHERE v.{V.contestant} = c.id) AS for_candidate
-    FROM {V} AS v WHERE v.{V.stage} = %(stage)s AND v.{V.voter_hash} = %(voter)s
+    SELECT count(*) FILTER (WHERE v.{V.stage} = %(stage)s) AS in_stage,
+           count(*) FILTER (WHERE v.{V.stage} = %(stage)s
+                            AND v.{V.local_day} = (n.now AT TIME ZONE %(tz)s)::date) AS today,
+           count(*) FILTER (WHERE v.{V.stage} = %(stage)s AND v.{V.contestant} = c.id)
+               AS for_candidate
+    FROM {V} AS v WHERE v.{V.voter_hash} = %(voter)s
 ) AS u
 """
 
