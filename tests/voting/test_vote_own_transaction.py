@@ -3,6 +3,9 @@ with the voter lock and the read, COMMIT with the insert (``_cast_in_own_transac
 Whatever happens, no transaction is left open on the connection, and the wake-up is sent
 only once the vote is committed."""
 
+import time
+
+import psycopg2
 import pytest
 from django.db import DataError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +21,7 @@ from voting.ledger import sql as ledger_sql
 from voting.ledger.outbox import FOLD_TASK
 from voting.ledger.services import cast_vote
 from voting.models import TallyEvent, Vote, Voter
+from voting.otp.services import VoterSession, issue_voter_token
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -135,3 +139,79 @@ def test_inside_a_caller_s_transaction_the_vote_is_part_of_it(voting):
     assert [sql.split(" ", 1)[0] for sql in executed] == ["EXECUTE", "EXECUTE"]
     assert not any(sql.endswith("COMMIT") for sql in executed)
     assert Vote.objects.count() == 1
+
+
+def _post_vote(client, setup, employee_no="1234"):
+    # A new request's connection is checked again (Django's close_old_connections, which
+    # the test client does not run): as in production, the check is due.
+    connection.health_check_done = False
+    token = issue_voter_token(
+        VoterSession(voter_hash=setup.voter.hash, phone_masked=setup.voter.masked)
+    )
+    return client.post(
+        "/api/votes/",
+        {"stage": setup.stage.pk, "employee_no": employee_no, "voter_token": token},
+        content_type="application/json",
+    )
+
+
+def test_a_web_vote_is_its_own_health_check(client, voting, monkeypatch):
+    assert _post_vote(client, voting, "5678").status_code == 201  # the connection warm
+    checks = []
+    is_usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or is_usable())
+
+    with CaptureQueriesContext(connection) as queries:
+        response = _post_vote(client, voting)
+
+    assert response.status_code == 201
+    # Django's per-request health check (CONN_HEALTH_CHECKS): a "SELECT 1" round trip first.
+    assert checks == []
+    assert [q["sql"].split(" ", 1)[0] for q in queries] == ["BEGIN;", "EXECUTE"]
+    assert connection.health_check_done
+
+
+def test_a_vote_after_the_server_ended_the_session_is_cast_on_a_new_connection(client, voting):
+    assert _post_vote(client, voting, "5678").status_code == 201
+    old_pid = connection.connection.info.backend_pid
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [old_pid])
+            for _ in range(100):  # until the session is gone
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [old_pid])
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.05)
+    finally:
+        other.close()
+
+    response = _post_vote(client, voting)
+
+    assert response.status_code == 201, response.content
+    assert connection.connection.info.backend_pid != old_pid
+    assert no_transaction_open()
+    assert Vote.objects.filter(pk=response.json()["vote_id"], contestant=voting.alice).exists()
+    assert Vote.objects.count() == 2
+
+
+def test_a_failing_statement_on_a_working_connection_is_not_cast_again(voting, monkeypatch):
+    statements = []
+    read = ledger_sql.read_facts_sql
+
+    def failing_read(*args, **kwargs):
+        statements.append(kwargs)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1/0")  # an error of the statement, not of the session
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(ledger_services, "read_facts_sql", failing_read)
+    connection.health_check_done = False  # as at the start of a request
+
+    with pytest.raises(DataError):
+        cast(voting)
+
+    assert len(statements) == 1
+    assert no_transaction_open()
+    assert Vote.objects.count() == 0

@@ -243,13 +243,20 @@ def _usage(voter_hashes: list[str], stage_ids: set[int], *, day: dt.date) -> _Us
     per_candidate: dict[tuple[str, int, int], int] = defaultdict(int)
     if not voter_hashes:
         return per_stage, per_candidate
+    # The senders' own votes, every stage (``vote_voter_usage``); the stages wanted are kept
+    # here. With the stages in the WHERE clause too, the planner read each stage whole
+    # through ``vote_recount`` on a ledger it had no statistics for (2.5 million index
+    # entries in a 60-batch bench; docs/benchmarks.md, "Vote paths, issue 12, fourth
+    # session").
     rows = (
-        Vote.objects.filter(voter_hash__among=voter_hashes, stage_id__in=stage_ids)
+        Vote.objects.filter(voter_hash__among=voter_hashes)
         .values_list("voter_hash", "stage_id", "contestant_id")
         .annotate(total=Count("pk"), today=Count("pk", filter=Q(local_day=day)))
         .order_by()
     )
     for voter_hash, stage_id, contestant_id, total, today in rows:
+        if stage_id not in stage_ids:
+            continue
         counts = per_stage[(voter_hash, stage_id)]
         counts[0] += total
         counts[1] += today
