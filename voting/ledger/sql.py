@@ -6,7 +6,8 @@ On PostgreSQL each is one statement (``lock_voter``, ``read_facts_sql``,
 costs 5 statements counting BEGIN and COMMIT. In a caller's transaction they take 4 round
 trips, the lock and the read travelling together (docs/benchmarks.md, "Vote paths, issue
 12"); in a web request 2, BEGIN travelling with them and COMMIT with the insert
-(``voting.ledger.services.cast_vote``). On SQLite ``voting.ledger.selectors.read_facts_orm``
+(``voting.ledger.services.cast_vote``), the first of them also standing in for Django's
+per-request connection health check. On SQLite ``voting.ledger.selectors.read_facts_orm``
 asks the same questions a query at a time and ``cast_vote`` inserts through the ORM; a
 hypothesis test on PostgreSQL runs both decisions side by side and holds them equal.
 
