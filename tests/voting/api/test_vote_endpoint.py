@@ -7,7 +7,6 @@ is rolled back, with the throttle counters cleared, the vote ids restarted and t
 held, so both meet the same ledger; status, headers (in order) and body must be equal.
 """
 
-import datetime as dt
 import json
 import re
 
@@ -47,8 +46,11 @@ class _UndoError(Exception):
 
 
 @pytest.fixture
-def same_state(voting, monkeypatch):
-    """The clock held (the voter token's timestamp) and receipt codes drawn in order."""
+def same_state(voting, frozen_now, monkeypatch):
+    """The clock held (the voter token's timestamp) and receipt codes drawn in order. Held at
+    the stage's own moment: a fixed date would leave the stage's window behind as the
+    calendar moves on (on SQLite the database clock is this clock). On a whole minute, as
+    the throttle's window is: its Retry-After is then the full minute."""
 
     def draw() -> str:
         _receipts[0] += 1
@@ -56,7 +58,7 @@ def same_state(voting, monkeypatch):
 
     monkeypatch.setattr(ledger_sql, "new_receipt_code", draw)
     monkeypatch.setattr(ledger_services, "new_receipt_code", draw)
-    with time_machine.travel(dt.datetime(2026, 12, 3, 8, 0, tzinfo=dt.UTC), tick=False):
+    with time_machine.travel(frozen_now.replace(second=0, microsecond=0), tick=False):
         yield voting
 
 
