@@ -324,10 +324,35 @@ def _update_outcomes(items: list[InboundItem], *, provider: str, now: dt.datetim
     )
 
 
+def originals_sql() -> str:
+    """The ids-seen-before read on PostgreSQL: one probe of the ``(provider, message_id)``
+    unique index per id. Asked as ``provider = %s AND message_id = ANY(…)``, the planner,
+    with no statistics yet (a young table: a campaign's first minutes, every benchmark
+    run), takes the list of a thousand ids for one that matches nearly everything and
+    reads every message of the provider instead, a cost that grows with the table (1.46
+    million index entries in a 60-batch bench; docs/benchmarks.md, "Vote paths, issue 12,
+    fourth session"). Pairs joined to the unnested list leave it nothing to read but the
+    probes, with or without statistics."""
+    meta = InboundSms._meta
+    quote = connection.ops.quote_name
+    provider = quote(meta.get_field("provider").column)
+    message_id = quote(meta.get_field("message_id").column)
+    reply = quote(meta.get_field("reply").column)
+    # Names from _meta: no user input in the text; the values travel as parameters.
+    return (
+        f"SELECT {message_id}, {reply} FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE ({provider}, {message_id}) IN (SELECT %s, unnest(%s::text[]))"
+    )
+
+
 def _originals(provider: str, ids: set[str]) -> dict[str, str]:
     """Replies of the messages another delivery recorded (committed) with these ids."""
     if not ids:
         return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(originals_sql(), [provider, list(ids)])
+            return dict(cursor.fetchall())
     return dict(
         InboundSms.objects.filter(provider=provider, message_id__among=ids)
         .order_by()  # one row per id: no sort wanted
