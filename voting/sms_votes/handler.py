@@ -494,7 +494,10 @@ def _render_replies(ballots: list[_Ballot]) -> None:
                 "receipt": ballot.vote.receipt_code,
                 **ballot.params,
             }
-            key = (SmsTemplate.VOTE_RECEIPT, ballot.contestant.pk, repr(ballot.params), language)
+            key = (
+                *(SmsTemplate.VOTE_RECEIPT, ballot.contestant.pk, language),
+                *ballot.params.items(),  # the votes left: plain numbers
+            )
             if key not in texts:
                 frame = {**params, "receipt": _RECEIPT_MARK}
                 texts[key] = (render_sms(SmsTemplate.VOTE_RECEIPT, frame, language), "")
