@@ -4,7 +4,8 @@ vote and per SMS batch, and what each ledger index costs an inserted row.
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/service_star_bench_<new> \\
       .venv/bin/python bench/vote_costs.py [--votes 2000] [--batches 5] [--profile FILE] [--profile-sms FILE] [--no-indexes]
 
-In one process, on a fresh database (created and migrated here, deleted rows after):
+In one process, on a fresh database (created and migrated here, deleted rows after), with
+the garbage collector set as ``config.wsgi`` sets it in the web workers:
 
 1. **web**: ``--votes`` first votes of distinct voters through ``POST /api/votes/`` with
    Django's test client (the production middleware of ``bench.settings_bench``); every
@@ -398,6 +399,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+
+    import config.wsgi  # noqa: F401 -- the web workers' garbage collector settings, as they run
 
     call_command("migrate", verbosity=0)
     settings.WAKEUPS_ENABLED = True  # as in production: the debounced wake-up is per request
