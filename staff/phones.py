@@ -38,7 +38,6 @@ _MOBILE_TYPES = {
 # dashes between digits. Only a digit may follow the "+".
 _FAST_SHAPE = re.compile(r"(?:\+?86|0086)?(1[3-9][0-9]{9})", re.ASCII)
 _FAST_TEXT = re.compile(r"\+?[0-9][0-9 \-]*", re.ASCII)
-_SEPARATORS = str.maketrans("", "", " -")
 
 
 def _compile_desc(desc: phonenumbers.PhoneNumberDesc | None) -> tuple[re.Pattern, tuple] | None:
@@ -112,7 +111,8 @@ def _fast_mobile(text: str) -> str | None:
     """
     if not _FAST_TEXT.fullmatch(text):
         return None
-    match = _FAST_SHAPE.fullmatch(text.translate(_SEPARATORS))
+    # Two replaces: ``str.translate`` with a table cost a third of this function.
+    match = _FAST_SHAPE.fullmatch(text.replace(" ", "").replace("-", ""))
     if match is None or _FAST_NATIONAL is None or not _FAST_NATIONAL.match(match[1]):
         return None
     return f"+86{match[1]}"
