@@ -4,7 +4,8 @@ vote and per SMS batch, and what each ledger index costs an inserted row.
 Run:  DATABASE_URL=postgres://postgres@127.0.0.1:5432/service_star_bench_<new> \\
       .venv/bin/python bench/vote_costs.py [--votes 2000] [--batches 5] [--profile FILE] [--profile-sms FILE] [--no-indexes]
 
-In one process, on a fresh database (created and migrated here, deleted rows after):
+In one process, on a fresh database (created and migrated here, deleted rows after), with
+the garbage collector set as ``config.wsgi`` sets it in the web workers:
 
 1. **web**: ``--votes`` first votes of distinct voters through ``POST /api/votes/`` with
    Django's test client (the production middleware of ``bench.settings_bench``); every
@@ -15,7 +16,9 @@ In one process, on a fresh database (created and migrated here, deleted rows aft
    bench ceiling (``bench/ceiling_app``). ``--profile`` writes a cProfile of the votes (top
    functions by own and by cumulative time);
 2. **sms**: ``--batches`` 1,000-message batches (none with ``--batches 0``) of the simulator's traffic through
-   ``route_sms_batch``, the same way;
+   ``route_sms_batch``, the same way; then as many batches as whole requests, signed as a
+   gateway signs them and posted to ``/api/sms/inbound/`` with Django's test client (the
+   middleware's checks, the signature, the JSON both ways and the answer included);
 3. **indexes**: 5,000 ledger rows inserted with one multi-row statement under
    ``EXPLAIN (ANALYZE, BUFFERS, WAL)``, into ``voting_vote`` itself and into a copy with no
    index at all; then each index's blocks touched per inserted row
@@ -196,9 +199,9 @@ def sms(batches: int, profile: str | None) -> None:
     mix = TrafficMix(employee_nos=numbers, voters=100_000, seed=int(time.time()), prefix="bench")
     payloads = list(mix.batches((batches + 1) * 1000, 1000))
     route_sms_batch(generic_messages({"messages": payloads[0]}), provider="generic")  # warm-up
-    log = StatementLog()
+    copies = _CopyCounter()
+    log = copies.log
     counted = 0
-    _count_copies(log)
     profiler = cProfile.Profile() if profile else None
     clock = CpuClock()
     cpu_began = clock.read()
@@ -221,35 +224,83 @@ def sms(batches: int, profile: str | None) -> None:
     print("| case | this process | its PostgreSQL backend | both |")
     print("|---|---:|---:|---:|")
     _cpu_line("route_sms_batch, 1,000 messages", cpu_began, cpu_ended, batches)
+    sms_http(mix, batches, copies)
     sms_ingest.cleanup()
 
 
-def _count_copies(log: StatementLog) -> None:
-    """Count the batch path's COPY statements too (they bypass the execute wrapper): every
-    module that imported ``copy_rows`` gets a timed one."""
-    import importlib
+def sms_http(mix, batches: int, copies: "_CopyCounter") -> None:
+    """``batches`` more batches of ``mix`` as whole requests to the generic webhook."""
+    from django.db import connection
+    from django.test import Client
 
-    modules = []
-    for name in ("voting.sms_votes.handler", "campaigns.messaging.services"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:  # pragma: no cover -- the code of another commit
-            continue
-        if getattr(module, "copy_rows", None) is not None:  # code before COPY has none
-            modules.append(module)
+    import bench.sms_ingest as sms_ingest
+    from campaigns.messaging.inbound.gateways import sign_generic
 
-    def timed_copy(copy_rows):
+    client = Client(HTTP_HOST=HOST)
+    # Encoded as the gateway simulator encodes them, before the clocks start; signed just
+    # before each post (the signature's timestamp must be fresh).
+    bodies = [
+        json.dumps({"messages": payload}, ensure_ascii=False).encode()
+        for payload in mix.batches((batches + 1) * 1000, 1000)
+    ]
+
+    def post(body: bytes):
+        stamp = str(int(time.time()))
+        return client.post(
+            "/api/sms/inbound/",
+            body,
+            content_type="application/json",
+            headers={
+                "X-Timestamp": stamp,
+                "X-Signature": sign_generic(sms_ingest.SECRET, stamp, body),
+            },
+        )
+
+    post(bodies[0])  # warm-up: the view, the serializers, the renderer
+    log = copies.log = StatementLog()
+    clock = CpuClock()
+    cpu_began = clock.read()
+    began = time.perf_counter()
+    with connection.execute_wrapper(log):
+        for body in bodies[1:]:
+            response = post(body)
+            if response.status_code != 200:
+                raise SystemExit(f"batch refused: {response.status_code} {response.content!r}")
+    wall = time.perf_counter() - began
+    cpu_ended = clock.read()
+    _table("SMS batch, POST /api/sms/inbound/ (1,000 messages)", log, batches, "batch", wall)
+    print("\nCPU per batch, ms (the Django test client's own work included)")
+    print("| case | this process | its PostgreSQL backend | both |")
+    print("|---|---:|---:|---:|")
+    _cpu_line("POST /api/sms/inbound/, 1,000 messages", cpu_began, cpu_ended, batches)
+
+
+class _CopyCounter:
+    """Counts the batch path's COPY statements too (they bypass the execute wrapper) into
+    ``log``, the log of the measurement running: every module that imported ``copy_rows``
+    gets a timed one, once."""
+
+    def __init__(self) -> None:
+        import importlib
+
+        self.log = StatementLog()
+        for name in ("voting.sms_votes.handler", "campaigns.messaging.services"):
+            try:
+                module = importlib.import_module(name)
+            except ImportError:  # pragma: no cover -- the code of another commit
+                continue
+            if getattr(module, "copy_rows", None) is not None:  # code before COPY has none
+                module.copy_rows = self._timed(module.copy_rows)
+
+    def _timed(self, copy_rows):
         def timed(model, fields, rows):
             began = time.perf_counter()
             copy_rows(model, fields, rows)
             kind = f"COPY {model._meta.db_table}"
-            log.seconds[kind] += time.perf_counter() - began
-            log.count[kind] += 1
+            self.log.seconds[kind] += time.perf_counter() - began
+            self.log.count[kind] += 1
 
         return timed
-
-    for module in modules:
-        module.copy_rows = timed_copy(module.copy_rows)
 
 
 _ROWS = 5000
@@ -348,6 +399,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+
+    import config.wsgi  # noqa: F401 -- the web workers' garbage collector settings, as they run
 
     call_command("migrate", verbosity=0)
     settings.WAKEUPS_ENABLED = True  # as in production: the debounced wake-up is per request

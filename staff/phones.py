@@ -12,6 +12,7 @@ what staff and voters use. ``13800138000``, ``+86 138 0013 8000``, ``0086-138-00
 and ``8613800138000`` all normalise to ``+8613800138000``.
 """
 
+import functools
 import hashlib
 import hmac
 import re
@@ -37,7 +38,6 @@ _MOBILE_TYPES = {
 # dashes between digits. Only a digit may follow the "+".
 _FAST_SHAPE = re.compile(r"(?:\+?86|0086)?(1[3-9][0-9]{9})", re.ASCII)
 _FAST_TEXT = re.compile(r"\+?[0-9][0-9 \-]*", re.ASCII)
-_SEPARATORS = str.maketrans("", "", " -")
 
 
 def _compile_desc(desc: phonenumbers.PhoneNumberDesc | None) -> tuple[re.Pattern, tuple] | None:
@@ -73,13 +73,29 @@ def _cn_type_patterns() -> tuple[tuple, list, tuple | None, tuple | None]:
 _CN_GENERAL, _CN_SPECIAL, _CN_MOBILE, _CN_FIXED = _cn_type_patterns()
 
 
-def _matches(desc: tuple[re.Pattern, tuple] | None, national: str) -> bool:
-    # phonenumbers' ``_is_number_matching_desc``: the length must be a possible one (when
-    # any are listed) and the whole number must match the pattern.
-    if desc is None:
-        return False
-    pattern, lengths = desc
-    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+def _fast_national_pattern(length: int) -> re.Pattern | None:
+    """The fast path's decision on a national number of ``length`` digits as one pattern:
+    the general pattern matches, no special type does, the mobile one does. Each test is
+    phonenumbers' ``_is_number_matching_desc``: the length must be a possible one (when
+    any are listed) and the whole number must match the pattern, so a descriptor whose
+    lengths exclude ``length`` matches nothing. One match per message instead of one per
+    descriptor; ``None`` if no number of that length can pass."""
+
+    def whole(desc: tuple[re.Pattern, tuple] | None) -> str | None:
+        if desc is None or (desc[1] and length not in desc[1]):
+            return None
+        return f"(?:{desc[0].pattern})\\Z"
+
+    general, mobile = whole(_CN_GENERAL), whole(_CN_MOBILE)
+    if general is None or mobile is None:
+        return None
+    special = [whole(desc) for desc in _CN_SPECIAL]
+    refused = "".join(f"(?!{pattern})" for pattern in special if pattern is not None)
+    return re.compile(f"(?={general}){refused}{mobile}")
+
+
+# ``_FAST_SHAPE`` hands over 11 digits, always.
+_FAST_NATIONAL = _fast_national_pattern(11)
 
 
 def _fast_mobile(text: str) -> str | None:
@@ -90,22 +106,16 @@ def _fast_mobile(text: str) -> str | None:
     ``number_type`` (general, the special types, then mobile / fixed line), so it accepts
     exactly what the slow path accepts (``tests/staff/test_phones.py`` compares them on
     generated numbers); it only skips ``phonenumbers.parse``, the per-message cost of the
-    SMS batch ingest.
+    SMS batch ingest. A number that is not a mobile one (a fixed line alone is refused)
+    is left to the slow path, which says why.
     """
     if not _FAST_TEXT.fullmatch(text):
         return None
-    match = _FAST_SHAPE.fullmatch(text.translate(_SEPARATORS))
-    if match is None:
+    # Two replaces: ``str.translate`` with a table cost a third of this function.
+    match = _FAST_SHAPE.fullmatch(text.replace(" ", "").replace("-", ""))
+    if match is None or _FAST_NATIONAL is None or not _FAST_NATIONAL.match(match[1]):
         return None
-    national = match[1]
-    if not _matches(_CN_GENERAL, national):
-        return None
-    if any(_matches(desc, national) for desc in _CN_SPECIAL):
-        return None
-    if not _matches(_CN_MOBILE, national):
-        # Not a mobile number (a fixed line alone is refused): the slow path says why.
-        return None
-    return f"+86{national}"
+    return f"+86{match[1]}"
 
 
 @dataclass(frozen=True)
@@ -123,16 +133,19 @@ def normalize_phone(raw: str) -> str:
     Full-width digits are folded by NFKC. Excel's scientific notation (``1.38001E+10``)
     is always refused: the digits it dropped cannot be recovered.
     """
-    text = unicodedata.normalize("NFKC", str(raw or "")).strip()
+    text = str(raw or "")
+    # NFKC leaves ASCII as it is: only other text needs it (full-width digits).
+    text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
     if not text:
         raise InvalidPhoneError(_("Phone number is empty."))
+    # Before the spreadsheet check: what the fast path takes has no "." and no "e".
+    fast = _fast_mobile(text)
+    if fast is not None:
+        return fast
     if _SCIENTIFIC.match(text):
         raise InvalidPhoneError(
             _("Phone number looks like a spreadsheet number (e.g. 1.38E+10); format it as text.")
         )
-    fast = _fast_mobile(text)
-    if fast is not None:
-        return fast
     return _normalize_with_phonenumbers(text)
 
 
@@ -155,8 +168,17 @@ def _normalize_with_phonenumbers(text: str) -> str:
 
 def hash_phone(e164: str) -> str:
     """Keyed hash (hex HMAC-SHA256) of a normalised number; reads the key at call time."""
-    key = settings.PHONE_HASH_KEY.encode()
-    return hmac.new(key, e164.encode(), hashlib.sha256).hexdigest()
+    keyed = _keyed_hmac(settings.PHONE_HASH_KEY)
+    digest = keyed.copy()
+    digest.update(e164.encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=4)
+def _keyed_hmac(key: str) -> hmac.HMAC:
+    """An HMAC-SHA256 that has taken ``key`` and no message, to be copied: a copy skips
+    the key's two padded blocks, a quarter of a hash of a number (1.5 → 1.1 µs)."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
 
 
 def mask_phone(e164: str) -> str:

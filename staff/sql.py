@@ -76,6 +76,7 @@ def _text(value: object) -> str:
 
 _AS_GIVEN = frozenset({str, type(None)})
 _INTS = frozenset({int})  # ``type(True)`` is ``bool``, never in here
+_BOOLS = frozenset({bool})
 
 
 def _texts(column: Sequence[object]) -> list[str | None]:
@@ -88,6 +89,11 @@ def _texts(column: Sequence[object]) -> list[str | None]:
         return list(column)  # type: ignore[arg-type] -- str or None, as checked
     if kinds == _INTS:
         return list(map(str, column))
+    if kinds == _BOOLS:
+        return ["t" if value else "f" for value in column]
+    if len(kinds) == 1:  # one other type (a batch's times, days): no True == 1 to mix up
+        text_of = {value: _text(value) for value in set(column)}
+        return [text_of[value] for value in column]
     converted: dict[object, str] = {}
     out: list[str | None] = []
     for value in column:

@@ -126,7 +126,15 @@ class InboundSms(models.Model):
                 name="inboundsms_unique_outcome",
             ),
         ]
-        indexes = [models.Index(fields=["outcome_label"], name="inboundsms_outcome_label")]
+        indexes = [
+            # The admin's search by a handler's reference (a receipt code) never looks for
+            # "": the messages without one (refusals, help, junk) stay out of the index.
+            models.Index(
+                fields=["outcome_label"],
+                condition=~models.Q(outcome_label=""),
+                name="inboundsms_outcome_label",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.message_id} ({self.status})"

@@ -99,7 +99,7 @@ def _latest_invitations(hashes: set[str], *, now: dt.datetime) -> dict[str, Rati
     rows = list(
         RatingInvitation.objects.select_for_update(of=("self",))
         .filter(
-            phone_hash__in=hashes,
+            phone_hash__among=hashes,
             status__in=(InvitationStatus.SENT, InvitationStatus.ANSWERED),
             sent_at__gte=now - UNMATCHED_LOOKBACK,
         )
@@ -222,6 +222,8 @@ def _decide_ratings(
             and invitation.status == InvitationStatus.SENT
             and invitation.sent_at >= now - window
         )
+        if reply is None and not is_open:
+            continue  # not a rating, and no invitation waits for one: the next handler's
         with translation.override(item.language or settings.LANGUAGE_CODE):
             if reply is None:
                 if is_open:

@@ -3,12 +3,16 @@
 
 import io
 import json
+import re
 
 import pytest
 from django.contrib import admin
 from django.test import Client, override_settings
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from rest_framework.exceptions import ParseError
 
 from config.api import BodyTooLarge, BoundedJSONParser, loads_json
@@ -189,6 +193,46 @@ def test_json_nesting_depth_ignores_brackets_inside_strings(body, depth):
 
 def test_json_nesting_depth_stops_counting_past_the_limit():
     assert json_nesting_depth(DEEP_ARRAY, limit=32) == 33
+
+
+# The scan as it was before the fast path: every JSON string removed by one match each,
+# then every byte but the brackets. The fast path and the new scan must agree with it on
+# any bytes at all, JSON or not.
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*+(?:"|\\?\Z)', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def reference_depth(body: bytes, *, limit: int) -> int:
+    depth = deepest = 0
+    for byte in _STRING.sub(b"", body).translate(None, _NOT_A_BRACKET):
+        depth += 1 if byte in b"[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                break
+    return deepest
+
+
+@given(st.lists(st.sampled_from([b'"', b"\\", b"[", b"]", b"{", b"}", b"a", b"u", b" "])))
+@hypothesis_settings(max_examples=3000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_json_nesting_depth_agrees_with_the_plain_scan_on_any_bytes(parts):
+    body = b"".join(parts)
+
+    assert json_nesting_depth(body, limit=4) == reference_depth(body, limit=4)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='ab"\\[]{}投\n'),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(alphabet='a"\\[{'), inner),
+)
+
+
+@given(json_values, st.booleans())
+@hypothesis_settings(max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_json_nesting_depth_agrees_with_the_plain_scan_on_json(value, ascii_only):
+    body = json.dumps(value, ensure_ascii=ascii_only).encode()
+
+    assert json_nesting_depth(body, limit=32) == reference_depth(body, limit=32)
 
 
 def test_loads_json_refuses_deep_invalid_and_non_standard_json():

@@ -306,43 +306,59 @@ def _decide(
 ) -> None:
     """The limits, message by message in request order, then the vote rows (counting each
     vote into ``per_stage`` and ``per_candidate``)."""
+    # What each message would otherwise look up again: a candidate's stage and keys (a
+    # batch names a few candidates), and the votes left after a stage's usage (a handful
+    # of distinct counts), computed once each.
+    targets: dict[int, tuple[Stage, int, int]] = {}
+    left_today: dict[tuple[int, int, int], int | None] = {}
     for ballot in ballots:
         if ballot.contestant is None or ballot.status:
             continue
-        stage: Stage = ballot.contestant.stage
+        target = targets.get(id(ballot.contestant))
+        if target is None:
+            contestant = ballot.contestant
+            target = targets[id(contestant)] = (
+                contestant.stage,
+                contestant.stage_id,
+                contestant.pk,
+            )
+        stage, stage_id, contestant_id = target
         item = ballot.item
-        stage_counts = per_stage[(item.phone.hash, stage.pk)]
-        candidate_key = (item.phone.hash, stage.pk, ballot.contestant.pk)
-        usage = {
-            "today": stage_counts[1],
-            "in_stage": stage_counts[0],
-            "for_candidate": per_candidate[candidate_key],
-        }
+        voter_hash = item.phone.hash
+        stage_counts = per_stage[(voter_hash, stage_id)]
+        candidate_key = (voter_hash, stage_id, contestant_id)
+        in_stage, today, for_candidate = (
+            stage_counts[0],
+            stage_counts[1],
+            per_candidate[candidate_key],
+        )
         try:
-            check_vote_limits(stage, **usage)
+            check_vote_limits(stage, today=today, in_stage=in_stage, for_candidate=for_candidate)
         except LimitReachedError:
             # Only a refusal needs the voter's language: check again under it for the
             # message (activating a language per message costs more than the check).
             with translation.override(item.language):
                 try:
-                    check_vote_limits(stage, **usage)
+                    check_vote_limits(
+                        stage, today=today, in_stage=in_stage, for_candidate=for_candidate
+                    )
                 except LimitReachedError as exc:
                     ballot.status, ballot.code = InboundStatus.REFUSED, exc.code
                     ballot.reason = str(exc.message)
             continue
-        stage_counts[0] += 1
-        stage_counts[1] += 1
-        per_candidate[candidate_key] += 1
+        stage_counts[0] = in_stage = in_stage + 1
+        stage_counts[1] = today = today + 1
+        per_candidate[candidate_key] = for_candidate + 1
         ballot.status = InboundStatus.COUNTED
-        remaining = remaining_from_usage(
-            stage,
-            VoteUsage(stage=stage_counts[0], today=stage_counts[1], candidate=0),
-        )
-        ballot.params = {"remaining_today": remaining.today}
+        left_key = (stage_id, in_stage, today)
+        if left_key not in left_today:
+            usage = VoteUsage(stage=in_stage, today=today, candidate=0)
+            left_today[left_key] = remaining_from_usage(stage, usage).today
+        ballot.params = {"remaining_today": left_today[left_key]}
         ballot.vote = _NewVote(
-            stage_id=stage.pk,
-            contestant_id=ballot.contestant.pk,
-            voter_hash=item.phone.hash,
+            stage_id=stage_id,
+            contestant_id=contestant_id,
+            voter_hash=voter_hash,
             phone_masked=item.phone.masked,
             cast_at=now,
             local_day=day,
@@ -482,23 +498,26 @@ def _render_replies(ballots: list[_Ballot]) -> None:
     Activating a language and formatting a template for every message was the largest
     Python cost of a batch.
     """
+    receipts: dict[tuple, tuple[str, dict[str, Any]]] = {}
     texts: dict[tuple, tuple[str, str]] = {}
     for ballot in ballots:
         item, language = ballot.item, ballot.item.language
         if ballot.status == InboundStatus.COUNTED:
-            member = ballot.contestant.staff_member
-            params = {
-                "name": member.name,
-                # The receipt names the number the customer texts: the vote code.
-                "employee_no": member.vote_code,
-                "receipt": ballot.vote.receipt_code,
-                **ballot.params,
-            }
-            key = (SmsTemplate.VOTE_RECEIPT, ballot.contestant.pk, repr(ballot.params), language)
-            if key not in texts:
-                frame = {**params, "receipt": _RECEIPT_MARK}
-                texts[key] = (render_sms(SmsTemplate.VOTE_RECEIPT, frame, language), "")
-            item.reply = texts[key][0].replace(_RECEIPT_MARK, ballot.vote.receipt_code)
+            key = (ballot.contestant.pk, language, *ballot.params.items())  # votes left: ints
+            if key not in receipts:
+                member = ballot.contestant.staff_member
+                frame = {
+                    "name": member.name,
+                    # The receipt names the number the customer texts: the vote code.
+                    "employee_no": member.vote_code,
+                    "receipt": _RECEIPT_MARK,
+                    **ballot.params,
+                }
+                receipts[key] = (render_sms(SmsTemplate.VOTE_RECEIPT, frame, language), frame)
+            text, frame = receipts[key]
+            code = ballot.vote.receipt_code
+            item.reply = text.replace(_RECEIPT_MARK, code)
+            params = {**frame, "receipt": code}  # the frame's order of keys, as stored
             ballot.receipt = SmsRequest(item.phone, SmsTemplate.VOTE_RECEIPT, params, language)
         else:
             key = (SmsTemplate.VOTE_REFUSED, ballot.code, ballot.reason, language)

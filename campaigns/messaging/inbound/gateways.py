@@ -227,6 +227,22 @@ def _received_at(value: object) -> dt.datetime | None:
     return moment if moment.year in _RECEIVED_AT_YEARS else None
 
 
+class _ReceivedAt:
+    """``_received_at`` for one batch, once per distinct stamp: a gateway's batch holds a
+    few seconds' worth of messages, stamped alike."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[type, object], dt.datetime | None] = {}
+
+    def __call__(self, value: object) -> dt.datetime | None:
+        if not isinstance(value, int | str):
+            return _received_at(value)
+        key = (type(value), value)  # the type too: True == 1, and True is no stamp
+        if key not in self.seen:
+            self.seen[key] = _received_at(value)
+        return self.seen[key]
+
+
 def _text_field(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -240,6 +256,7 @@ def generic_messages(payload: Any) -> list[InboundMessage]:
         raise WebhookInputError("bad_messages", _("messages must be a list of messages."))
     _check_size(messages)
     parsed = []
+    received_at = _ReceivedAt()
     for message in messages:
         if not isinstance(message, dict):
             parsed.append(InboundMessage(id=None, sender="", text=None))
@@ -251,7 +268,7 @@ def generic_messages(payload: Any) -> list[InboundMessage]:
                 sender=message.get("from"),
                 text=message.get("text"),
                 to=_text_field(to),
-                received_at=_received_at(message.get("received_at")),
+                received_at=received_at(message.get("received_at")),
             )
         )
     return parsed
@@ -280,6 +297,7 @@ def aliyun_messages(payload: Any) -> list[InboundMessage]:
         raise WebhookInputError("bad_request", _("The request body must be a JSON array."))
     _check_size(payload)
     parsed = []
+    received_at = _ReceivedAt()
     for message in payload:
         if not isinstance(message, dict):
             parsed.append(InboundMessage(id=None, sender="", text=None))
@@ -290,7 +308,7 @@ def aliyun_messages(payload: Any) -> list[InboundMessage]:
                 sender=message.get("phone_number"),
                 text=message.get("content"),
                 to=_text_field(message.get("dest_code")),
-                received_at=_received_at(message.get("send_time")),
+                received_at=received_at(message.get("send_time")),
             )
         )
     return parsed

@@ -246,8 +246,10 @@ def help_reply() -> str:
     return " ".join(sentences)
 
 
-def _prepare(message: InboundMessage, provider: str) -> InboundItem:
-    """The checks that need no database: the sender and the text (step 1)."""
+def _prepare(message: InboundMessage, provider: str, texts: dict[str, str]) -> InboundItem:
+    """The checks that need no database: the sender and the text (step 1). ``texts``
+    keeps the batch's normalised texts by raw text: a blast's messages share a few
+    forms (``TP 1234``), each normalised once."""
     try:
         phone = parse_phone(message.sender if isinstance(message.sender, str) else "")
     except InvalidPhoneError as exc:
@@ -260,11 +262,13 @@ def _prepare(message: InboundMessage, provider: str) -> InboundItem:
         item.reason = gettext_lazy("This message could not be read.")
         return item
     raw: str = message.text  # type: ignore[assignment] -- is_readable checked it is a str
-    text = normalize_sms(raw) if len(raw) <= NORMALIZE_MAX_CHARS else ""
+    text = texts.get(raw)
+    if text is None:
+        text = texts[raw] = normalize_sms(raw) if len(raw) <= NORMALIZE_MAX_CHARS else ""
     return InboundItem(message=message, provider=provider, phone=phone, text=text)
 
 
-# Every column of a recorded message, in the order ``_row`` gives its values.
+# Every column of a recorded message, in the order ``_Rows.row`` gives its values.
 _RECORD_FIELDS = [
     *("provider", "message_id", "phone_hash", "phone_masked", "to_number", "text"),
     *("received_at", "created_at", "status", "code", "reply"),
@@ -278,31 +282,46 @@ _OUTCOME_FIELDS = ("status", "code", "reply", "handled_by", "outcome_ref", "outc
 _outcome = operator.attrgetter(*_OUTCOME_FIELDS)
 
 
-def _row(item: InboundItem, *, provider: str, stamp: object) -> list[object]:
-    adapt = connection.ops.adapt_datetimefield_value
-    return [
-        *(provider, item.message.id),
-        *(item.phone.hash if item.phone else "", item.phone.masked if item.phone else ""),
-        *(clean_raw_text(item.message.to)[:32], clean_raw_text(item.message.text)),
-        *(adapt(item.message.received_at), stamp),
-        *_outcome(item),
-    ]
+class _Rows:
+    """Recorded messages as rows in ``_RECORD_FIELDS`` order, for one batch: the raw texts
+    as stored (``clean_raw_text``, which masks numbers) are cleaned once per distinct
+    text, as a blast's messages share a few forms and one number texted."""
+
+    def __init__(self, *, provider: str, now: dt.datetime) -> None:
+        self.provider = provider
+        self.adapt = connection.ops.adapt_datetimefield_value
+        self.stamp = self.adapt(now)
+        self.cleaned: dict[str, str] = {}
+
+    def _clean(self, text: object) -> str:
+        if not isinstance(text, str):
+            return clean_raw_text(text)
+        cleaned = self.cleaned.get(text)
+        if cleaned is None:
+            cleaned = self.cleaned[text] = clean_raw_text(text)
+        return cleaned
+
+    def row(self, item: InboundItem) -> list[object]:
+        message, phone = item.message, item.phone
+        return [
+            *(self.provider, message.id),
+            *(phone.hash if phone else "", phone.masked if phone else ""),
+            *(self._clean(message.to)[:32], self._clean(message.text)),
+            *(self.adapt(message.received_at), self.stamp),
+            *_outcome(item),
+        ]
 
 
 def _record(items: list[InboundItem], *, provider: str, now: dt.datetime) -> set[str]:
     """Step 4: write the messages with their outcomes; return the ids now this delivery's
     own (an id recorded by another delivery, even one committed while this INSERT waited
     for it, is skipped)."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = _Rows(provider=provider, now=now)
     # Sorted ids: concurrent batches sharing ids take the index entries in one order.
-    rows = [
-        _row(item, provider=provider, stamp=stamp)
-        for item in sorted(items, key=lambda item: item.message.id or "")
-    ]
     returned = insert_rows(
         InboundSms,
         _RECORD_FIELDS,
-        rows,
+        [rows.row(item) for item in sorted(items, key=lambda item: item.message.id or "")],
         tail="ON CONFLICT (provider, message_id) DO NOTHING RETURNING message_id",
     )
     return {row[0] for row in returned}
@@ -311,11 +330,11 @@ def _record(items: list[InboundItem], *, provider: str, now: dt.datetime) -> set
 def _update_outcomes(items: list[InboundItem], *, provider: str, now: dt.datetime) -> None:
     """The recorded rows' new outcomes, one ``INSERT … ON CONFLICT DO UPDATE`` (every row
     exists, recorded by this transaction), not one UPDATE per row."""
-    stamp = connection.ops.adapt_datetimefield_value(now)
+    rows = _Rows(provider=provider, now=now)
     insert_rows(
         InboundSms,
         _RECORD_FIELDS,
-        [_row(item, provider=provider, stamp=stamp) for item in items],
+        [rows.row(item) for item in items],
         tail=(
             "ON CONFLICT (provider, message_id) DO UPDATE SET status = excluded.status, "
             "code = excluded.code, reply = excluded.reply, handled_by = excluded.handled_by, "
@@ -484,6 +503,7 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
     first_of: dict[str, int] = {}
     indexed: list[tuple[int, InboundItem]] = []
     repeats: list[tuple[int, int]] = []  # (index, index of the first with its id)
+    texts: dict[str, str] = {}
     for index, message in enumerate(messages):
         if message.id is None:
             decided[index] = SmsResult(
@@ -493,7 +513,7 @@ def route_sms_batch(messages: Sequence[InboundMessage], *, provider: str) -> lis
             repeats.append((index, first_of[message.id]))
         else:
             first_of[message.id] = index
-            indexed.append((index, _prepare(message, provider)))
+            indexed.append((index, _prepare(message, provider, texts)))
     items = [item for _index, item in indexed]
     with transaction.atomic():
         recorded, earlier = _route(items, provider=provider)
