@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from campaigns.messaging.choices import SmsStatus
@@ -24,12 +25,38 @@ def reply_languages(phone_hashes: Iterable[str]) -> dict[str, str]:
     hashes = set(phone_hashes)
     if not hashes:
         return {}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(reply_languages_sql(), [list(hashes), list(language_source_keys())])
+            return dict(cursor.fetchall())
     rows = (
         OutboundSms.objects.filter(phone_hash__among=hashes, template__in=language_source_keys())
         .order_by("phone_hash", "created_at", "pk")
         .values_list("phone_hash", "language")
     )
     return dict(rows)  # the newest row of each phone comes last and wins
+
+
+def reply_languages_sql() -> str:
+    """``reply_languages`` on PostgreSQL: per phone, the newest language-source message,
+    found walking back that phone's messages on ``outboundsms_phone`` (``LIMIT 1`` in a
+    ``LATERAL`` subquery). Asked as one ``phone_hash = ANY(…)``, the planner read the whole
+    outbox whenever the table had no statistics yet (a young table: a campaign's first
+    minutes, every benchmark run), and every message of each phone, receipts included,
+    when it had (docs/benchmarks.md, "Vote paths, issue 12, fourth session")."""
+    meta = OutboundSms._meta
+    quote = connection.ops.quote_name
+    phone, language, template, created = (
+        quote(meta.get_field(name).column)
+        for name in ("phone_hash", "language", "template", "created_at")
+    )
+    # Names from _meta: no user input in the text; the values travel as parameters.
+    return (
+        f"SELECT k.phone, o.{language} FROM unnest(%s::text[]) AS k(phone) "  # noqa: S608
+        f"CROSS JOIN LATERAL (SELECT {language} FROM {quote(meta.db_table)} "
+        f"WHERE {phone} = k.phone AND {template} = ANY(%s::text[]) "
+        f"ORDER BY {created} DESC, {quote(meta.pk.column)} DESC LIMIT 1) AS o"
+    )
 
 
 def unknown_outcome_messages() -> QuerySet[OutboundSms]:

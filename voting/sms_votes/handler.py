@@ -236,6 +236,33 @@ def _lock_voters(voter_hashes: list[str], *, now: dt.datetime) -> None:
 _Usage = tuple[dict[tuple[str, int], list[int]], dict[tuple[str, int, int], int]]
 
 
+def usage_sql() -> str:
+    """The senders' ledger rows on PostgreSQL, counted per (voter, stage, candidate): one
+    probe of ``vote_voter_usage`` per sender, every stage (the caller keeps the stages it
+    wants). Asked as one ``WHERE voter_hash = ANY(…)``, the planner read a stage whole
+    through ``vote_recount`` when the stages were in the WHERE clause too, and the whole
+    ledger without them, whenever the table had no statistics yet (a young ledger: a
+    campaign's first minutes, every benchmark run), a cost growing with every batch
+    (docs/benchmarks.md, "Vote paths, issue 12, fourth session"). A ``LATERAL`` subquery
+    per sender leaves it nothing to do but the probes; its ``OFFSET 0`` keeps the planner
+    from folding the subquery into a join it could plan as a scan again."""
+    meta = Vote._meta
+    quote = connection.ops.quote_name
+    voter, stage, contestant, day = (
+        quote(meta.get_field(name).column)
+        for name in ("voter_hash", "stage", "contestant", "local_day")
+    )
+    # Names from _meta: no user input in the text; the values travel as parameters.
+    return (
+        f"SELECT k.voter, v.{stage}, v.{contestant}, count(*), "  # noqa: S608
+        f"count(*) FILTER (WHERE v.{day} = %s) "
+        "FROM unnest(%s::text[]) AS k(voter) CROSS JOIN LATERAL ("
+        f"SELECT {stage}, {contestant}, {day} FROM {quote(meta.db_table)} "
+        f"WHERE {voter} = k.voter OFFSET 0) AS v "
+        "GROUP BY 1, 2, 3"
+    )
+
+
 def _usage(voter_hashes: list[str], stage_ids: set[int], *, day: dt.date) -> _Usage:
     """Ledger rows per (voter, stage) as ``[in stage, today]`` and per
     (voter, stage, contestant), valid or not (an invalidation refunds nothing)."""
@@ -243,17 +270,17 @@ def _usage(voter_hashes: list[str], stage_ids: set[int], *, day: dt.date) -> _Us
     per_candidate: dict[tuple[str, int, int], int] = defaultdict(int)
     if not voter_hashes:
         return per_stage, per_candidate
-    # The senders' own votes, every stage (``vote_voter_usage``); the stages wanted are kept
-    # here. With the stages in the WHERE clause too, the planner read each stage whole
-    # through ``vote_recount`` on a ledger it had no statistics for (2.5 million index
-    # entries in a 60-batch bench; docs/benchmarks.md, "Vote paths, issue 12, fourth
-    # session").
-    rows = (
-        Vote.objects.filter(voter_hash__among=voter_hashes)
-        .values_list("voter_hash", "stage_id", "contestant_id")
-        .annotate(total=Count("pk"), today=Count("pk", filter=Q(local_day=day)))
-        .order_by()
-    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(usage_sql(), [day, list(set(voter_hashes))])  # each voter once
+            rows = cursor.fetchall()
+    else:
+        rows = (
+            Vote.objects.filter(voter_hash__among=voter_hashes)
+            .values_list("voter_hash", "stage_id", "contestant_id")
+            .annotate(total=Count("pk"), today=Count("pk", filter=Q(local_day=day)))
+            .order_by()
+        )
     for voter_hash, stage_id, contestant_id, total, today in rows:
         if stage_id not in stage_ids:
             continue
