@@ -9,8 +9,6 @@ transactions, not every transaction of the staff member (a busy one serves thous
 customers in a stage's window). The plans are read with ``EXPLAIN ANALYZE`` of the
 prepared statement itself, generic (what a connection runs after five votes) and custom."""
 
-import json
-
 import pytest
 from django.db import connection, transaction
 
@@ -20,6 +18,7 @@ from tests.factories.campaigns import ContestantFactory
 from tests.factories.measurement import ServiceTransactionFactory
 from tests.factories.staff import StaffMemberFactory
 from tests.factories.voting import VoteFactory
+from tests.plans import explain, loops, rows_read, shown
 from voting.choices import VoteChannel
 from voting.ledger import prepared
 from voting.ledger.sql import lock_voter, read_facts_sql
@@ -47,20 +46,6 @@ class _Capture:
         return execute(sql, params, many, context)
 
 
-def _loops(node: dict, table: str) -> int:
-    """How many times the plan under ``node`` scanned ``table``."""
-    own = node.get("Actual Loops", 0) if node.get("Relation Name") == table else 0
-    return own + sum(_loops(child, table) for child in node.get("Plans", []))
-
-
-def _rows_read(node: dict, table: str) -> int:
-    """How many rows of ``table`` the plan under ``node`` read (kept or filtered out)."""
-    own = 0
-    if node.get("Relation Name") == table:
-        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-    return own + sum(_rows_read(child, table) for child in node.get("Plans", []))
-
-
 def _explain_facts(stage_id: int, plan_mode: str, **asked) -> tuple[dict, object]:
     """The facts read's plan (``EXPLAIN ANALYZE`` of its prepared statement under
     ``plan_mode``) and the facts it read, in a transaction rolled back after."""
@@ -73,10 +58,9 @@ def _explain_facts(stage_id: int, plan_mode: str, **asked) -> tuple[dict, object
         sql, params = capture.statement
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL plan_cache_mode = {plan_mode}")
-            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
-            raw = cursor.fetchone()[0]
+        plan = explain(sql, params)
         transaction.set_rollback(True)
-    return (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"], facts
+    return plan, facts
 
 
 @pytest.mark.parametrize("plan_mode", ["force_generic_plan", "force_custom_plan"])
@@ -110,9 +94,9 @@ def test_the_candidate_is_found_with_one_probe_whatever_the_stage_holds(
     plan, facts = _explain_facts(voting.stage.pk, plan_mode, **asked)
 
     assert facts.contestant_id == target.pk
-    assert _loops(plan, "campaigns_contestant") == 1, json.dumps(plan, indent=1)
+    assert loops(plan, "campaigns_contestant") == 1, shown(plan)
     # The staff exclusion asks the staff table once; the number asks it once more.
-    assert _loops(plan, "staff_staffmember") <= 2, json.dumps(plan, indent=1)
+    assert loops(plan, "staff_staffmember") <= 2, shown(plan)
 
 
 @pytest.mark.parametrize("plan_mode", ["force_generic_plan", "force_custom_plan"])
@@ -137,7 +121,7 @@ def test_the_served_question_reads_the_voters_transactions_not_the_staff_members
     )
 
     assert facts.is_served is True
-    assert _rows_read(plan, ServiceTransaction._meta.db_table) <= 3, json.dumps(plan, indent=1)
+    assert rows_read(plan, ServiceTransaction._meta.db_table) <= 3, shown(plan)
 
 
 @pytest.mark.parametrize("analyzed", [False, True])
@@ -176,4 +160,4 @@ def test_the_usage_counts_read_the_voters_own_votes_not_the_stages(voting, analy
 
     assert facts.usage.stage == len(mine)
     # The voter's two votes (and the empty probes for a repeated request), not the stage's 2,002.
-    assert _rows_read(plan, Vote._meta.db_table) <= 2 * len(mine), json.dumps(plan, indent=1)
+    assert rows_read(plan, Vote._meta.db_table) <= 2 * len(mine), shown(plan)

@@ -15,6 +15,7 @@ from campaigns.messaging.selectors import reply_languages, reply_languages_sql
 from campaigns.messaging.templates import language_source_keys
 from staff.phones import parse_phone
 from tests.factories.messaging import OutboundSmsFactory
+from tests.plans import explain, rows_read, shown
 
 pytestmark = pytest.mark.django_db
 
@@ -43,14 +44,6 @@ def test_the_newest_language_source_message_gives_the_language():
 def test_no_phones_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert reply_languages([]) == {}
-
-
-def _rows_read(node: dict, table: str) -> int:
-    own = 0
-    if node.get("Relation Name") == table:
-        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        own += node.get("Rows Removed by Index Recheck", 0)
-    return own + sum(_rows_read(child, table) for child in node.get("Plans", []))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's")
@@ -85,14 +78,9 @@ def test_each_phone_is_probed_not_the_outbox(analyzed):
         )
         if analyzed:
             cursor.execute(f"ANALYZE {table}")
-        phones = [f"p{n}" for n in range(200)]
-        cursor.execute(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {reply_languages_sql()}",
-            [phones, language_source_keys()],
-        )
-        raw = cursor.fetchone()[0]
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    phones = [f"p{n}" for n in range(200)]
+    plan = explain(reply_languages_sql(), [phones, language_source_keys()])
 
     assert reply_languages(phones) == {f"p{n}": "en" for n in range(100)}
     # Each phone's own messages (3 receipts each, and the code behind them), not the 30,100.
-    assert _rows_read(plan, table) <= 200 * 4, json.dumps(plan, indent=1)
+    assert rows_read(plan, table) <= 200 * 4, shown(plan)

@@ -1,28 +1,18 @@
 """The batch's read of the ids seen before probes the unique index once per id, however many
 messages the provider has, with statistics or without (a young table has none)."""
 
-import json
-
 import pytest
 from django.db import connection, transaction
 
 from campaigns.messaging.inbound.router import _originals, _plan_for_key_lists, originals_sql
 from campaigns.messaging.models import InboundSms
 from tests.factories.messaging import InboundSmsFactory
+from tests.plans import explain, rows_read, shown
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's"),
 ]
-
-
-def _rows_read(node: dict, table: str) -> int:
-    """How many rows of ``table`` the plan under ``node`` read (kept or filtered out)."""
-    own = 0
-    if node.get("Relation Name") == table:
-        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        own += node.get("Rows Removed by Index Recheck", 0)
-    return own + sum(_rows_read(child, table) for child in node.get("Plans", []))
 
 
 @pytest.mark.parametrize("analyzed", [False, True])
@@ -44,12 +34,7 @@ def test_the_ids_seen_before_are_probed_not_the_providers_messages(analyzed):
 
     with transaction.atomic():
         _plan_for_key_lists()  # as the batch's transaction plans
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) {originals_sql()}", ["generic", list(ids)]
-            )
-            raw = cursor.fetchone()[0]
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+        plan = explain(originals_sql(), ["generic", list(ids)])
 
     assert _originals("generic", ids) == {f"old-{n}": f"reply {n}" for n in range(19901, 20001)}
-    assert _rows_read(plan, InboundSms._meta.db_table) <= 100, json.dumps(plan, indent=1)
+    assert rows_read(plan, InboundSms._meta.db_table) <= 100, shown(plan)

@@ -2,13 +2,12 @@
 whatever the ledger holds, with statistics or without (a young ledger has none), and counts
 them as the ORM's ``GROUP BY`` does."""
 
-import json
-
 import pytest
 from django.db import connection
 
 from campaigns.clock import db_now, local_day
 from tests.factories.voting import VoteFactory
+from tests.plans import explain, rows_read, shown
 from voting.models import Vote
 from voting.sms_votes.handler import _usage, usage_sql
 
@@ -16,14 +15,6 @@ pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the plan is PostgreSQL's"),
 ]
-
-
-def _rows_read(node: dict, table: str) -> int:
-    own = 0
-    if node.get("Relation Name") == table:
-        own = (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        own += node.get("Rows Removed by Index Recheck", 0)
-    return own + sum(_rows_read(child, table) for child in node.get("Plans", []))
 
 
 @pytest.mark.parametrize("analyzed", [False, True])
@@ -45,10 +36,7 @@ def test_the_senders_votes_are_probed_not_the_ledger(voting, analyzed):
     senders = [voting.voter.hash, others[0].voter_hash, *(f"{n:064x}" for n in range(98))]
     day = local_day(now)
 
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {usage_sql()}", [day, senders])
-        raw = cursor.fetchone()[0]
-    plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
+    plan = explain(usage_sql(), [day, senders])
     per_stage, per_candidate = _usage([*senders, voting.voter.hash], {voting.stage.pk}, day=day)
 
     assert per_stage == {
@@ -60,4 +48,4 @@ def test_the_senders_votes_are_probed_not_the_ledger(voting, analyzed):
         (others[0].voter_hash, voting.stage.pk, voting.alice.pk): 1,
     }
     # The two senders' four votes, not the ledger's 4,003.
-    assert _rows_read(plan, Vote._meta.db_table) <= 10, json.dumps(plan, indent=1)
+    assert rows_read(plan, Vote._meta.db_table) <= 10, shown(plan)
