@@ -25,9 +25,19 @@ from collections.abc import Collection, Sequence
 from django.db import connection, models
 
 
-def _columns(model: type[models.Model], fields: Sequence[str]) -> str:
+def quoted_table(model: type[models.Model]) -> str:
+    """``model``'s table name, quoted, for SQL written by hand."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def quoted_columns(model: type[models.Model], *fields: str) -> list[str]:
+    """The column names of ``model``'s ``fields``, quoted, for SQL written by hand."""
     quote = connection.ops.quote_name
-    return ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    return [quote(model._meta.get_field(name).column) for name in fields]
+
+
+def _columns(model: type[models.Model], fields: Sequence[str]) -> str:
+    return ", ".join(quoted_columns(model, *fields))
 
 
 def insert_rows(
@@ -46,7 +56,7 @@ def insert_rows(
     """
     if not rows:
         return []
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = quoted_table(model)
     columns = _columns(model, fields)
     if connection.vendor == "postgresql":
         # One array per column, unnested in the order given (WITH ORDINALITY … ORDER BY).
@@ -155,7 +165,7 @@ def copy_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[S
     violation raises ``IntegrityError`` (COPY cannot skip conflicts)."""
     if not rows:
         return
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = quoted_table(model)
     columns = [_copy_column(column) for column in zip(*rows, strict=True)]
     buffer = io.StringIO("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
     sql = f"COPY {table} ({_columns(model, fields)}) FROM STDIN"

@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from campaigns.messaging.choices import SmsStatus
 from campaigns.messaging.models import OutboundSms
 from campaigns.messaging.templates import language_source_keys
+from staff.sql import quoted_columns, quoted_table
 
 
 def outbox_messages(*, phone_hash: str | None = None, last: int = 20) -> QuerySet[OutboundSms]:
@@ -44,18 +45,15 @@ def reply_languages_sql() -> str:
     outbox whenever the table had no statistics yet (a young table: a campaign's first
     minutes, every benchmark run), and every message of each phone, receipts included,
     when it had (docs/benchmarks.md, "Vote paths, issue 12, fourth session")."""
-    meta = OutboundSms._meta
-    quote = connection.ops.quote_name
-    phone, language, template, created = (
-        quote(meta.get_field(name).column)
-        for name in ("phone_hash", "language", "template", "created_at")
+    phone, language, template, created, pk = quoted_columns(
+        OutboundSms, "phone_hash", "language", "template", "created_at", "id"
     )
     # Names from _meta: no user input in the text; the values travel as parameters.
     return (
         f"SELECT k.phone, o.{language} FROM unnest(%s::text[]) AS k(phone) "  # noqa: S608
-        f"CROSS JOIN LATERAL (SELECT {language} FROM {quote(meta.db_table)} "
+        f"CROSS JOIN LATERAL (SELECT {language} FROM {quoted_table(OutboundSms)} "
         f"WHERE {phone} = k.phone AND {template} = ANY(%s::text[]) "
-        f"ORDER BY {created} DESC, {quote(meta.pk.column)} DESC LIMIT 1) AS o"
+        f"ORDER BY {created} DESC, {pk} DESC LIMIT 1) AS o"
     )
 
 

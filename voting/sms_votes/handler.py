@@ -72,7 +72,7 @@ from campaigns.messaging.services import SmsRequest, queue_sms_bulk
 from campaigns.messaging.templates import render_sms
 from campaigns.models import Contestant, Stage
 from staff.models import StaffMember
-from staff.sql import copy_rows, insert_rows
+from staff.sql import copy_rows, insert_rows, quoted_columns, quoted_table
 from voting.choices import SmsTemplate, VoteChannel, VoteStatus
 from voting.exceptions import LimitReachedError
 from voting.ledger.outbox import wake_tally_fold
@@ -246,18 +246,15 @@ def usage_sql() -> str:
     (docs/benchmarks.md, "Vote paths, issue 12, fourth session"). A ``LATERAL`` subquery
     per sender leaves it nothing to do but the probes; its ``OFFSET 0`` keeps the planner
     from folding the subquery into a join it could plan as a scan again."""
-    meta = Vote._meta
-    quote = connection.ops.quote_name
-    voter, stage, contestant, day = (
-        quote(meta.get_field(name).column)
-        for name in ("voter_hash", "stage", "contestant", "local_day")
+    voter, stage, contestant, day = quoted_columns(
+        Vote, "voter_hash", "stage", "contestant", "local_day"
     )
     # Names from _meta: no user input in the text; the values travel as parameters.
     return (
         f"SELECT k.voter, v.{stage}, v.{contestant}, count(*), "  # noqa: S608
         f"count(*) FILTER (WHERE v.{day} = %s) "
         "FROM unnest(%s::text[]) AS k(voter) CROSS JOIN LATERAL ("
-        f"SELECT {stage}, {contestant}, {day} FROM {quote(meta.db_table)} "
+        f"SELECT {stage}, {contestant}, {day} FROM {quoted_table(Vote)} "
         f"WHERE {voter} = k.voter OFFSET 0) AS v "
         "GROUP BY 1, 2, 3"
     )

@@ -104,7 +104,7 @@ from campaigns.messaging.selectors import reply_languages
 from campaigns.messaging.services import wake_sms_sender_on_commit
 from staff.exceptions import InvalidPhoneError
 from staff.phones import Phone, parse_phone
-from staff.sql import insert_rows
+from staff.sql import insert_rows, quoted_columns, quoted_table
 
 MAX_BATCH = 1000
 MESSAGE_ID_MAX_CHARS = 100
@@ -352,14 +352,10 @@ def originals_sql() -> str:
     million index entries in a 60-batch bench; docs/benchmarks.md, "Vote paths, issue 12,
     fourth session"). Pairs joined to the unnested list leave it nothing to read but the
     probes, with or without statistics."""
-    meta = InboundSms._meta
-    quote = connection.ops.quote_name
-    provider = quote(meta.get_field("provider").column)
-    message_id = quote(meta.get_field("message_id").column)
-    reply = quote(meta.get_field("reply").column)
+    provider, message_id, reply = quoted_columns(InboundSms, "provider", "message_id", "reply")
     # Names from _meta: no user input in the text; the values travel as parameters.
     return (
-        f"SELECT {message_id}, {reply} FROM {quote(meta.db_table)} "  # noqa: S608
+        f"SELECT {message_id}, {reply} FROM {quoted_table(InboundSms)} "  # noqa: S608
         f"WHERE ({provider}, {message_id}) IN (SELECT %s, unnest(%s::text[]))"
     )
 
