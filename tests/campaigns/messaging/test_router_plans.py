@@ -34,7 +34,7 @@ def test_the_ids_seen_before_are_probed_not_the_providers_messages(analyzed):
 
     with transaction.atomic():
         _plan_for_key_lists()  # as the batch's transaction plans
-        plan = explain(originals_sql(), ["generic", list(ids)])
+        plan = explain(originals_sql(), [list(ids), "generic"])
 
     assert _originals("generic", ids) == {f"old-{n}": f"reply {n}" for n in range(19901, 20001)}
     assert rows_read(plan, InboundSms._meta.db_table) <= 100, shown(plan)
