@@ -22,6 +22,15 @@ def _english_outside_requests():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts() -> None:
+    """The courtesy throttles count in the process as well as in the cache: each test
+    starts with none counted here (tests that count clear the cache too)."""
+    from voting.api.throttles import forget_counts  # imported after Django is set up
+
+    forget_counts()
+
+
 @pytest.fixture
 def admin_user(db):
     """An HR admin as deployed: staff, in the HR admins' group, not a superuser."""

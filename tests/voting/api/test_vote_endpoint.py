@@ -23,7 +23,7 @@ from tests.factories.staff import StaffMemberFactory
 from tests.factories.voting import VoteFactory
 from tests.voting.api.test_vote_input import _bodies
 from tests.voting.conftest import set_limits
-from voting.api import vote_endpoint
+from voting.api import throttles, vote_endpoint
 from voting.ledger import services as ledger_services
 from voting.ledger import sql as ledger_sql
 from voting.otp.services import VoterSession, issue_voter_token
@@ -71,6 +71,7 @@ def _restart_vote_ids() -> None:
 def _answer(client, django_settings, urlconf, method, data, content_type, extra):
     django_settings.ROOT_URLCONF = urlconf
     cache.clear()
+    throttles.forget_counts()
     _restart_vote_ids()
     _receipts[0] = 0
     try:
