@@ -244,6 +244,9 @@ class Contestant(models.Model):
             models.UniqueConstraint(
                 fields=["stage", "staff_member"], name="contestant_unique_per_stage"
             ),
+            # What a vote's one foreign key references (voting.Vote: its candidate and its
+            # stage, checked together).
+            models.UniqueConstraint(fields=["id", "stage"], name="contestant_unique_id_stage"),
             models.UniqueConstraint(
                 fields=["stage", "running_order"],
                 condition=models.Q(running_order__isnull=False),

@@ -69,15 +69,27 @@ class Voter(models.Model):
 class Vote(models.Model):
     # Every index below is paid for on each inserted vote (docs/benchmarks.md, "The ledger's
     # indexes"): the stage's own index is left out because ``vote_recount`` starts with it.
+    #
+    # One foreign key for the two columns below, on PostgreSQL: ``(contestant_id,
+    # stage_id)`` references the candidate's ``(id, stage_id)`` (``vote_contestant_in_stage``,
+    # migration 0014), so a vote names an existing candidate *of its own stage*. Two keys of
+    # one column each checked less, twice per vote at commit, each with a share lock on a
+    # row every concurrent vote of the stage locks too (docs/benchmarks.md, "Vote paths,
+    # issue 12, fifth session"). SQLite, the embedded default, keeps neither.
     stage = models.ForeignKey(
         Stage,
         verbose_name=_("stage"),
         on_delete=models.PROTECT,
         related_name="votes",
         db_index=False,
+        db_constraint=False,
     )
     contestant = models.ForeignKey(
-        Contestant, verbose_name=_("candidate"), on_delete=models.PROTECT, related_name="votes"
+        Contestant,
+        verbose_name=_("candidate"),
+        on_delete=models.PROTECT,
+        related_name="votes",
+        db_constraint=False,
     )
     voter_hash = models.CharField(_("voter key"), max_length=64)
     phone_masked = models.CharField(_("phone"), max_length=16)
@@ -298,10 +310,19 @@ class TallyEvent(models.Model):
     about a second, and the fold claims them in id order.
     """
 
+    # No database constraint on the vote either: an event is written only in its vote's
+    # own transaction (``record_tally_events``, the SMS batch's ``COPY``) and lives about a
+    # second, and the check cost a key-share lock on each new vote row at commit (a WAL
+    # record per vote).
     vote = models.ForeignKey(
-        Vote, verbose_name=_("vote"), on_delete=models.CASCADE, db_index=False, related_name="+"
+        Vote,
+        verbose_name=_("vote"),
+        on_delete=models.CASCADE,
+        db_index=False,
+        db_constraint=False,
+        related_name="+",
     )
-    # Copies of the vote's stage and candidate, which the vote's own foreign keys check:
+    # Copies of the vote's stage and candidate, which the vote's own foreign key checks:
     # no database constraint of their own. Each would be one more check per event at
     # commit, a share lock on the stage's and the candidate's rows, which every
     # concurrent vote of the stage takes (docs/benchmarks.md, "The ledger's indexes").
