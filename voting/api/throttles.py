@@ -12,9 +12,10 @@ pending counts in one round trip. A Redis round trip on every vote cost about a 
 the web vote's throughput (docs/benchmarks.md, "the courtesy throttle's round trip"). Near
 a limit — when the counter the process last read, plus what it has not sent yet, plus one
 more batch would pass it — the process sends on every request and decides on the shared
-count, as a per-request counter would. So a rate of ``FLUSH_EVERY`` or less is exact,
-and a larger one can be passed by at most ``FLUSH_EVERY`` requests per other web process
-(the requests those processes counted but have not sent yet).
+count, as a per-request counter would. So a rate of ``FLUSH_EVERY`` or less is exact, so
+is any rate in a single process, and with several a larger rate can be passed by fewer than
+``FLUSH_EVERY`` requests per web process (those each let through on a count it had not
+sent yet; once it sends, it sees the limit passed and decides on the shared count).
 """
 
 import logging
