@@ -9,6 +9,9 @@ stage_id)`` references the candidate's ``(id, stage_id)``, deferred to commit as
 It also refuses what the two keys let through: a vote whose candidate is of another stage.
 The tally event is written in its vote's own transaction and folded within a second.
 
+Adding the key reads every vote once while the ledger is locked for writes: on a large
+ledger, run this migration outside voting hours.
+
 Django's ``on_delete`` rules (``PROTECT``, ``CASCADE``) do not depend on the database
 constraints and stay. SQLite, the embedded default, cannot add a constraint to a table: it
 keeps none of these keys. Changing a column's key there rebuilds the table, which drops its
