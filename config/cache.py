@@ -1,20 +1,21 @@
-"""Django's Redis cache with one client object per connection pool, and ``incr`` in one
-round trip.
+"""Django's Redis cache with one client object per connection pool, ``incr`` in one round
+trip, and ``add_counts`` for many counters in one round trip.
 
 Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` around the pooled
 connection on every cache call, and redis-py fills a table of about two hundred response
-callbacks in each constructor: 0.5 ms of Python per call, paid by the web vote's throttle
-on every request (bench/vote_costs.py's profile). A ``redis.Redis`` is safe to share
-between threads (each command borrows a connection from the pool), so one per pool does.
+callbacks in each constructor: 0.5 ms of Python per call, which the web vote's courtesy
+throttle once paid on every request (bench/vote_costs.py's profile). A ``redis.Redis`` is
+safe to share between threads (each command borrows a connection from the pool), so one
+per pool does.
 
-Django's ``incr`` asks ``EXISTS`` and then ``INCRBY``: two round trips on every request the
-courtesy throttle counts (``voting.api.throttles``), and a key that expires between the
-two is recreated by ``INCRBY`` without its timeout. A Lua script does both at once, on the
-server: one round trip, and a missing key stays missing (``ValueError``, as Django raises).
+Django's ``incr`` asks ``EXISTS`` and then ``INCRBY``: two round trips, and a key that
+expires between the two is recreated by ``INCRBY`` without its timeout. A Lua script does
+both at once, on the server: one round trip, and a missing key stays missing
+(``ValueError``, as Django raises).
 
 ``add_counts`` adds to many counters in one round trip, creating those that are missing
-with a timeout: the courtesy throttle sends each web process's counts that way, in batches.
-"""
+with a timeout: the courtesy throttle (``voting.api.throttles``) sends each web process's
+counts that way, in batches."""
 
 from django.core.cache.backends import redis as django_redis
 

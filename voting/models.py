@@ -72,10 +72,11 @@ class Vote(models.Model):
     #
     # One foreign key for the two columns below, on PostgreSQL: ``(contestant_id,
     # stage_id)`` references the candidate's ``(id, stage_id)`` (``vote_contestant_in_stage``,
-    # migration 0014), so a vote names an existing candidate *of its own stage*. Two keys of
-    # one column each checked less, twice per vote at commit, each with a share lock on a
-    # row every concurrent vote of the stage locks too (docs/benchmarks.md, "Vote paths,
-    # issue 12, fifth session"). SQLite, the embedded default, keeps neither.
+    # migration 0014), so a vote names an existing candidate *of its own stage*. A key per
+    # column (what Django would make) checked less — not that the candidate is of the
+    # stage — and cost two checks per vote at commit, each a share lock on a row every
+    # concurrent vote of the stage locks too (docs/benchmarks.md, "Vote paths, issue 12,
+    # fifth session"). SQLite, the embedded default, keeps no key here.
     stage = models.ForeignKey(
         Stage,
         verbose_name=_("stage"),

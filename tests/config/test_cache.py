@@ -1,5 +1,5 @@
-"""The Redis cache backend keeps one client per connection pool and increments in one round
-trip (config.cache)."""
+"""The Redis cache backend keeps one client per connection pool, increments in one round
+trip and adds to many counters in one (config.cache)."""
 
 import os
 
@@ -17,7 +17,7 @@ def redis_cache(settings):
     }
     cache = caches["shared"]
     yield cache
-    cache.delete_many(["config-cache-test", "config-cache-count"])
+    cache.delete_many(["config-cache-test", "config-cache-count", "config-cache-other"])
 
 
 def test_one_client_serves_every_call_and_the_cache_works(redis_cache):
@@ -60,3 +60,17 @@ def test_incr_loads_its_script_when_the_server_does_not_know_it(redis_cache):
     redis_cache._cache._incr_existing.sha = "0" * 40
 
     assert redis_cache.incr("config-cache-count") == 2
+
+
+def test_add_counts_adds_to_each_counter_and_times_out_only_new_ones(redis_cache):
+    redis_cache.set("config-cache-count", 5, 300)
+
+    totals = redis_cache.add_counts({"config-cache-count": 3, "config-cache-other": 2}, 30)
+    again = redis_cache.add_counts({"config-cache-other": 4}, 30)
+
+    assert totals == {"config-cache-count": 8, "config-cache-other": 2}
+    assert again == {"config-cache-other": 6}
+    assert redis_cache.get("config-cache-count") == 8  # readable as Django's own counters
+    client = redis_cache._cache.get_client(write=True)
+    assert 30 < client.ttl(redis_cache.make_key("config-cache-count")) <= 300  # kept its own
+    assert 0 < client.ttl(redis_cache.make_key("config-cache-other")) <= 30
