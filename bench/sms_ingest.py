@@ -1,7 +1,8 @@
 """Benchmark: SMS batch ingest through the signed generic webhook (target ≥ 10,000
 votes/s, the burst after an SMS blast).
 
-Run:  .venv/bin/python bench/sms_ingest.py [--batches 60] [--clients 4] [--workers 2]
+Run:  .venv/bin/python bench/sms_ingest.py [--batches 60] [--clients 4] [--workers 4]
+      [--threads 1]
       (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/service_star_bench)
 
 In one run on one machine:
@@ -10,10 +11,15 @@ In one run on one machine:
    ``bench/settings_bench.py`` (``config.settings.production``, DEBUG off, plus the bench's
    ceiling app) and ``SECURE_SSL_REDIRECT=false``;
 2. seeds an open stage (3 votes per voter per day) with 20 contestants;
-3. starts gunicorn (gthread workers) and posts 1,000-message batches, signed as a gateway
+3. starts gunicorn and posts 1,000-message batches, signed as a gateway
    would, from ``--clients`` threads with keep-alive connections: about 20% re-deliveries
    of earlier ids, 10% junk, 5% from 50 heavy voters who pass their limit, the rest valid
-   votes from 100,000 voters (``campaigns.messaging.inbound.simulate``);
+   votes from 100,000 voters (``campaigns.messaging.inbound.simulate``). The server runs
+   one process per batch in flight by default (``--workers 4 --threads 1``: gthread with
+   one thread, a sync worker that keeps connections alive), as the README's deployment
+   line does (``--workers 4``, sync): a batch spends about half its time in Python, and
+   threads of one process take turns on one interpreter lock (docs/benchmarks.md,
+   "Vote paths, issue 12, sixth session");
 4. folds the tally outbox and recounts the stage (``voting.counting.recount``): tallies must equal
    the ledger;
 5. measures the ceiling in the same run: ``COPY`` of as many ledger-shaped rows as votes
@@ -38,7 +44,6 @@ sys.path.insert(0, str(ROOT))
 from bench.common import bench_env, ensure_database, start_gunicorn  # noqa: E402 -- after the path set-up
 
 HOST, PORT = "127.0.0.1", 8766
-THREADS = 4
 CONTESTANTS = 20
 EMPLOYEE_BASE = 71_000_000
 BENCH_CAMPAIGN = "Bench: SMS ingest"
@@ -215,7 +220,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=60, help="1,000-message batches")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker")
     args = parser.parse_args()
 
     env = bench_env(HOST, SMS_INBOUND_SECRET=SECRET)
@@ -238,12 +244,12 @@ def main() -> None:
     print(
         f"settings: bench.settings_bench (production, DEBUG off), database "
         f"{urlparse(env['DATABASE_URL']).path[1:]}; gunicorn {args.workers} gthread workers x "
-        f"{THREADS} threads; {args.clients} client threads; {len(batches)} batches of "
+        f"{args.threads} threads; {args.clients} client threads; {len(batches)} batches of "
         f"{BATCH:,} messages",
         flush=True,
     )
     server = start_gunicorn(
-        env, host=HOST, port=PORT, workers=args.workers, threads=THREADS, timeout=120
+        env, host=HOST, port=PORT, workers=args.workers, threads=args.threads, timeout=120
     )
     try:
         latencies, statuses, http_statuses, wall = drive(batches, args.clients)
@@ -271,7 +277,7 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     print(
-        f"| POST /api/sms/inbound/ ({args.workers}x{THREADS} gthread, {args.clients} clients) "
+        f"| POST /api/sms/inbound/ ({args.workers}x{args.threads} gthread, {args.clients} clients) "
         f"| {len(latencies)} | {messages:,} | {counted:,} | {counted / wall:,.0f} "
         f"| {messages / wall:,.0f} | {percentile(latencies, 50) * 1000:.0f} "
         f"| {percentile(latencies, 99) * 1000:.0f} | {duplicates / max(messages, 1):.1%} "
