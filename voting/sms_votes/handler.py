@@ -85,7 +85,7 @@ from voting.ledger.rules import (
     check_vote_limits,
     remaining_from_usage,
 )
-from voting.ledger.served import served_voters
+from voting.ledger.served import ServedPair, served_voters
 from voting.ledger.sql import SMS_VOTE_COLUMNS, TALLY_EVENT_COLUMNS, next_vote_ids
 from voting.models import TallyEvent, Vote, Voter
 from voting.sms_votes.keywords import SmsKind, parse_normalized
@@ -390,19 +390,31 @@ def _decide(
         )
 
 
-def _mark_served(ballots: list[_Ballot], *, now: dt.datetime) -> None:
-    """``is_served`` of the batch's votes, by one served-customer lookup for the
-    whole batch (one per stage window: two campaigns voting at once make two)."""
+@dataclass
+class _Served:
+    """The served-customer answers a batch has: the pairs asked and those found served
+    (a ballot decided again asks nothing new unless its vote is a new pair)."""
+
+    asked: set[ServedPair] = field(default_factory=set)
+    found: set[ServedPair] = field(default_factory=set)
+
+
+def _mark_served(ballots: list[_Ballot], known: _Served, *, now: dt.datetime) -> None:
+    """``is_served`` of the ballots' votes, by one served-customer lookup of the pairs
+    ``known`` has not asked yet (one per stage window: two campaigns voting at once make
+    two); what it finds is added to ``known``."""
     counted = [b for b in ballots if b.vote is not None]
     pairs = [
         ((b.contestant.staff_member_id, b.vote.voter_hash), b.contestant.stage.opens_at,
          b.contestant.stage.closes_at)
         for b in counted
     ]  # fmt: skip
-    served = served_voters(pairs, now=now)
-    for ballot in counted:
-        pair = (ballot.contestant.staff_member_id, ballot.vote.voter_hash)
-        ballot.vote.is_served = pair in served
+    new = [entry for entry in pairs if entry[0] not in known.asked]
+    if new:
+        known.found |= served_voters(new, now=now)
+        known.asked.update(pair for pair, _opens, _closes in new)
+    for ballot, (pair, _opens, _closes) in zip(counted, pairs, strict=True):
+        ballot.vote.is_served = pair in known.found
 
 
 def _vote_row(vote: _NewVote) -> tuple:
@@ -416,14 +428,18 @@ def _vote_row(vote: _NewVote) -> tuple:
 
 
 def _number(votes: list[_NewVote]) -> None:
-    """Each vote's receipt code and, on PostgreSQL, its id (drawn from the ledger's
-    sequence in one statement; ids drawn and not used leave a gap, as a rolled-back insert
-    does): the router records them with the messages before the votes are written."""
-    if connection.vendor == "postgresql" and votes:
-        for vote, pk in zip(votes, next_vote_ids(len(votes)), strict=True):
-            vote.pk = pk
+    """The receipt code of each vote that has none and, on PostgreSQL, the id of each that
+    has none (drawn from the ledger's sequence in one statement, none when every vote
+    has one; ids drawn and not used leave a gap, as a rolled-back insert does): the router
+    records them with the messages before the votes are written."""
+    if connection.vendor == "postgresql":
+        unnumbered = [vote for vote in votes if vote.pk is None]
+        if unnumbered:
+            for vote, pk in zip(unnumbered, next_vote_ids(len(unnumbered)), strict=True):
+                vote.pk = pk
     for vote in votes:
-        vote.receipt_code = new_receipt_code()
+        if not vote.receipt_code:
+            vote.receipt_code = new_receipt_code()
 
 
 def _insert_votes(votes: list[_NewVote], *, now: dt.datetime) -> bool:
@@ -558,20 +574,23 @@ def _render_replies(ballots: list[_Ballot]) -> None:
             item.outcome_ref, item.outcome_label = ballot.vote.pk, ballot.vote.receipt_code
 
 
-def _prepare_writes(ballots: list[_Ballot], *, now: dt.datetime) -> list[_NewVote]:
+def _prepare_writes(ballots: list[_Ballot], served: _Served, *, now: dt.datetime) -> None:
     """What ``ballots``' decisions write: their counted votes marked served or not and
-    numbered; returns those votes."""
-    _mark_served(ballots, now=now)
-    votes = [b.vote for b in ballots if b.vote is not None]
-    _number(votes)
-    return votes
+    numbered."""
+    _mark_served(ballots, served, now=now)
+    _number([b.vote for b in ballots if b.vote is not None])
 
 
-def _undo(ballots: list[_Ballot]) -> None:
-    """Forget the limit decisions of ``ballots`` (to decide them again)."""
+def _undo(ballots: list[_Ballot]) -> dict[int, tuple[int | None, str]]:
+    """Forget the limit decisions of ``ballots`` (to decide them again); return the id and
+    receipt code each counted one had, by ``id()`` of the ballot."""
+    numbered = {}
     for ballot in ballots:
+        if ballot.vote is not None:
+            numbered[id(ballot)] = (ballot.vote.pk, ballot.vote.receipt_code)
         ballot.status = ballot.code = ballot.reason = ""
         ballot.vote, ballot.params = None, {}
+    return numbered
 
 
 @dataclass
@@ -585,16 +604,25 @@ class _Batch:
     stage_ids: set[int]
     now: dt.datetime
     day: dt.date
+    served: _Served
 
     def votes(self) -> list[_NewVote]:
         return [b.vote for b in self.voting if b.vote is not None]
 
     def _decide_again(self, voters: set[str], usage: _Usage) -> None:
-        """Decide, number and answer again the ballots of ``voters``, on ``usage``."""
+        """Decide, number and answer again the ballots of ``voters``, on ``usage``.
+
+        A ballot counted before and again keeps its vote's id and receipt code (the
+        message's recorded outcome names them; a new id would be one more statement);
+        only a ballot counted now and not before gets new ones. The served answers the
+        batch already has are not asked again."""
         again = [b for b in self.voting if b.item.phone.hash in voters]
-        _undo(again)
+        numbered = _undo(again)
         _decide(again, *_usage_of(usage, voters), now=self.now, day=self.day)
-        _prepare_writes(again, now=self.now)
+        for ballot in again:
+            if ballot.vote is not None and id(ballot) in numbered:
+                ballot.vote.pk, ballot.vote.receipt_code = numbered[id(ballot)]
+        _prepare_writes(again, self.served, now=self.now)
         _render_replies(again)
 
     def lock_and_check(self) -> None:
@@ -663,6 +691,7 @@ def handle_vote_messages(items: list[InboundItem], *, now: dt.datetime) -> _Batc
     stage_ids = {b.contestant.stage_id for b in voting}
     seen = _usage(voters, stage_ids, day=day)
     _decide(voting, *_usage_of(seen), now=now, day=day)
-    _prepare_writes(voting, now=now)
+    served = _Served()
+    _prepare_writes(voting, served, now=now)
     _render_replies(ballots)
-    return _Batch(ballots, voting, seen, stage_ids, now, day)
+    return _Batch(ballots, voting, seen, stage_ids, now, day, served)

@@ -20,7 +20,10 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from django.conf import settings
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from campaigns.messaging.choices import InboundStatus
 from campaigns.messaging.inbound import router
@@ -29,13 +32,14 @@ from campaigns.messaging.inbound.router import (
     register_inbound_handler,
     route_sms_batch,
 )
-from campaigns.messaging.models import InboundSms
+from campaigns.messaging.models import InboundSms, OutboundSms
 from tests.factories.voting import VoterFactory
 from tests.race import run_together, start_in_thread, wait_for_a_lock_wait
 from tests.voting.conftest import set_limits
-from voting.choices import VoteChannel
+from voting.choices import SmsTemplate, VoteChannel
 from voting.ledger.services import cast_vote
 from voting.models import Vote
+from voting.sms_templates import votes_left_text
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -161,3 +165,70 @@ def test_a_redelivery_meeting_its_original_in_flight_gives_the_limit_to_neither_
     assert Vote.objects.filter(voter_hash=voting.voter.hash).count() == 1
     stored = InboundSms.objects.get(message_id="b")
     assert (stored.status, stored.code) == ("refused", "limit_reached")
+
+
+# The served-customer lookup's statement (``evaluations.measurement.selectors.served_pairs``).
+SERVED_LOOKUP = 'SELECT "evaluations_servicetransaction"."staff_member_id"'
+
+
+class PauseWhileDeciding:
+    """A handler that, offered the text ``pause``, waits while deciding until the test lets
+    it go: the vote handler before it has decided the batch's votes and locked nothing."""
+
+    def __init__(self) -> None:
+        self.deciding, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, items, *, now):
+        if any(item.text == "pause" for item in items):
+            self.deciding.set()
+            assert self.release.wait(30)
+        # Nothing decided, nothing to write: the handler's answer is None.
+
+
+@pytest.mark.timeout(60)
+def test_a_vote_decided_again_under_the_lock_keeps_its_id_and_receipt_code(voting, monkeypatch):
+    # Daily limit 3. The batch decides its vote on a ledger without the voter's votes (2
+    # left after it); then a web vote of the voter commits; under the voter's lock the
+    # batch sees it and decides again: still counted, 1 left. The vote keeps the id and
+    # receipt code recorded with the message, so nothing is drawn or asked twice.
+    set_limits(voting.stage, day=3)
+    monkeypatch.setattr(router, "_handlers", dict(router._handlers))
+    pause = PauseWhileDeciding()
+    register_inbound_handler("pause", pause, order=900)
+    results: dict = {}
+
+    def deliver() -> tuple:
+        messages = [
+            InboundMessage(id="v", sender="13812345678", text="TP 1234"),
+            InboundMessage(id="p", sender="13900000000", text="pause"),
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            outcome = route_sms_batch(messages, provider="generic")
+        return outcome, [query["sql"] for query in captured.captured_queries]
+
+    thread = start_in_thread(deliver, results, "batch")
+    assert pause.deciding.wait(30)
+    cast_vote(
+        voting.stage.pk,
+        contestant_employee_no="5678",
+        voter_hash=voting.voter.hash,
+        phone_masked=voting.voter.masked,
+        channel=VoteChannel.WEB,
+    )
+    pause.release.set()
+    thread.join(30)
+
+    (result, _paused), statements = results["batch"]
+    assert result.status == "counted"
+    vote = Vote.objects.get(channel=VoteChannel.SMS)
+    stored = InboundSms.objects.get(message_id="v")
+    assert (stored.outcome_ref, stored.outcome_label) == (vote.pk, vote.receipt_code)
+    assert stored.reply == result.reply
+    assert vote.receipt_code in result.reply
+    with translation.override(settings.LANGUAGE_CODE):
+        assert votes_left_text(1) in result.reply  # decided again: the web vote is counted
+    receipt = OutboundSms.objects.get(template=SmsTemplate.VOTE_RECEIPT)
+    assert receipt.params["receipt"] == vote.receipt_code
+    assert sum("nextval(" in sql for sql in statements) == 1
+    served_lookups = [sql for sql in statements if sql.startswith(SERVED_LOOKUP)]
+    assert len(served_lookups) == 1
