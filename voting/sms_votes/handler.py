@@ -30,7 +30,8 @@ messages):
    ``cast_vote`` takes (``voting.ledger.sql.lock_voter``), so the web and SMS paths
    together still hold every limit exactly —, and their usage read again under the lock;
    a voter whose usage moved has their messages decided again on it (step 4, for them
-   only). A refusal needs no lock: counts only grow, so a limit reached in committed
+   only; a vote counted again keeps its id and receipt code, and the served answers are
+   not asked again). A refusal needs no lock: counts only grow, so a limit reached in committed
    votes stays reached, and a voter past their limit is never locked;
 6. the votes (``channel = sms``, ``is_served``, ``provider_message_id =
    "<provider>:<id>"``) and their +1 tally events (the rows
