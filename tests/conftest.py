@@ -1,5 +1,6 @@
 """Fixtures shared by every test package."""
 
+import importlib
 import os
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from django.utils import translation
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT_DIR = Path(__file__).parent / "e2e" / "screenshots"
+GROUPS_MIGRATION = "staff.migrations.0005_hr_admin_and_judge_groups"
 
 
 @pytest.fixture(autouse=True)
@@ -29,6 +31,18 @@ def _fresh_throttle_counts() -> None:
     from voting.api.throttles import forget_counts  # imported after Django is set up
 
     forget_counts()
+
+
+@pytest.fixture
+def migrated_groups(db) -> None:
+    """The groups of the data migration. A transactional test's flush empties every table,
+    data migrations' rows included, so they are rebuilt by the migration's own function
+    when missing (it is idempotent)."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    if Group.objects.filter(name__in=["HR admins", "Judges"]).count() < 2:
+        importlib.import_module(GROUPS_MIGRATION).create_groups(apps, None)
 
 
 @pytest.fixture

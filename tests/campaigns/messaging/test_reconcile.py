@@ -26,7 +26,7 @@ def unknown(**fields) -> OutboundSms:
 
 
 @pytest.fixture
-def hr_user(client) -> User:
+def hr_user(client, migrated_groups) -> User:
     """A newcomer's HR login: the HR admins group of the data migration, nothing more."""
     user = User.objects.create_user("hr-new", password="pw-12345678", is_staff=True)
     user.groups.add(Group.objects.get(name="HR admins"))
